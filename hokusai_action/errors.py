@@ -1,0 +1,32 @@
+"""The one exception type users see: it ends a run with a message and exit code 1."""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+
+class HokusaiError(Exception):
+    """A problem the user can fix; the message says how. Never a traceback (unless --debug)."""
+
+    exit_code = 1
+
+
+class MissingExtraError(HokusaiError):
+    exit_code = 2
+
+
+def require(module: str, *, extra: str, feature: str) -> ModuleType:
+    """Import an optional dependency, or say which extra installs it.
+
+    The base install stays light for the pre-commit hook; commands that talk to MLflow or
+    GitHub import their libraries through here, at the moment they need them.
+    """
+    try:
+        return importlib.import_module(module)
+    except ImportError as e:
+        raise MissingExtraError(
+            f"{feature} needs `{module.split('.')[0]}`, which the base install leaves out to "
+            f"keep the pre-commit hook light; install it with: "
+            f"pip install 'hokusai-action[{extra}]'"
+        ) from e

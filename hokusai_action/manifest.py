@@ -1,0 +1,397 @@
+"""Read a `hokusai.yaml` into plain data plus a map from JSON path to line and column.
+
+PyYAML's loaders lose positions, keep the last of duplicate keys and expand aliases without
+limit. We compose the node graph ourselves (libyaml when present) and build the data from
+nodes, so every later check can point at the exact key or value, and hostile input ends in
+a problem value instead of a traceback or a hang.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from hokusai_action.problems import JsonPath, Problem, Severity
+
+MANIFEST_NAMES = ("hokusai.yaml", "hokusai.yml")
+MAX_FILE_BYTES = 1024 * 1024  # a manifest is a few hundred bytes; a megabyte is a mistake
+MAX_NODES = 10_000  # after alias expansion: stops "billion laughs" documents early
+MAX_DEPTH = 64
+
+_Loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_constructor = yaml.constructor.SafeConstructor()
+
+_TYPE_NAMES = {
+    "tag:yaml.org,2002:bool": "boolean",
+    "tag:yaml.org,2002:int": "integer",
+    "tag:yaml.org,2002:float": "number",
+    "tag:yaml.org,2002:null": "null",
+    "tag:yaml.org,2002:timestamp": "date",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    line: int  # 1-based
+    column: int  # 1-based
+
+    @classmethod
+    def of(cls, mark: yaml.Mark) -> Position:
+        return cls(mark.line + 1, mark.column + 1)
+
+
+@dataclass(slots=True)
+class Positions:
+    """Where each key and value of the document starts."""
+
+    keys: dict[JsonPath, Position] = field(default_factory=dict)
+    values: dict[JsonPath, Position] = field(default_factory=dict)
+    scalar_text: dict[JsonPath, str] = field(default_factory=dict)
+
+    def value(self, path: JsonPath) -> Position:
+        """The value at `path`, or the nearest enclosing value that exists (a missing key)."""
+        while path not in self.values and path:
+            path = path[:-1]
+        return self.values.get(path, Position(1, 1))
+
+    def key(self, path: JsonPath) -> Position:
+        return self.keys.get(path) or self.value(path)
+
+    def source(self, path: JsonPath) -> str | None:
+        """The scalar as written, before YAML typed it (`yes`, `1.0`, `2024-01-01`)."""
+        return self.scalar_text.get(path)
+
+
+@dataclass(slots=True)
+class Manifest:
+    file: str  # as shown to the user
+    path: Path
+    data: dict[str, Any]
+    positions: Positions
+
+    @property
+    def directory(self) -> Path:
+        return self.path.parent
+
+    def get(self, *path: str | int) -> Any:
+        """The value at `path`, or None where any step is missing or of the wrong type."""
+        node: Any = self.data
+        for part in path:
+            if isinstance(part, int) and isinstance(node, list) and 0 <= part < len(node):
+                node = node[part]
+            elif isinstance(part, str) and isinstance(node, dict):
+                node = node.get(part)
+            else:
+                return None
+        return node
+
+
+class _Stop(Exception):
+    """Ends the walk of a document that cannot be turned into data."""
+
+    def __init__(self, rule: str, message: str, position: Position) -> None:
+        super().__init__(message)
+        self.rule = rule
+        self.message = message
+        self.position = position
+
+
+def load_manifest(path: Path, display: str) -> tuple[Manifest | None, list[Problem]]:
+    """Parse one manifest. Returns the manifest (or None when unusable) and its problems."""
+
+    def problem(rule: str, message: str, at: Position = Position(1, 1)) -> Problem:
+        return Problem(display, at.line, at.column, Severity.ERROR, rule, message)
+
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return None, [
+                problem(
+                    "yaml-too-large",
+                    f"file is {size:,} bytes, over the {MAX_FILE_BYTES:,}-byte limit for a "
+                    "manifest; keep data (metrics, datasets) in separate files and point at "
+                    "them with `value_from`",
+                )
+            ]
+        raw = path.read_bytes()
+    except OSError as e:
+        return None, [problem("io-error", f"cannot read file: {e.strerror or e}")]
+
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        return None, [
+            problem(
+                "yaml-encoding",
+                f"not valid UTF-8 (byte 0x{raw[e.start]:02x}); save the file as UTF-8",
+                _position_of_offset(raw, e.start),
+            )
+        ]
+
+    try:
+        documents = list(_compose_all(text))
+    except yaml.MarkedYAMLError as e:
+        return None, [_yaml_error_problem(display, text, e)]
+    except yaml.YAMLError as e:  # reader errors (control characters) carry no problem_mark
+        return None, [problem("yaml-syntax", _yaml_error_text(e))]
+
+    if not documents or documents[0] is None:
+        return None, [
+            problem(
+                "yaml-empty",
+                "file is empty; a manifest needs at least `version`, `model` and `benchmark` "
+                "(see examples/)",
+            )
+        ]
+    if len(documents) > 1:
+        return None, [
+            problem(
+                "yaml-multiple-documents",
+                "file holds more than one YAML document; keep one manifest per file (one "
+                "`hokusai.yaml` per model directory)",
+                Position.of(documents[1].start_mark),
+            )
+        ]
+    root = documents[0]
+    if not isinstance(root, yaml.MappingNode):
+        kind = "a list" if isinstance(root, yaml.SequenceNode) else "a single value"
+        return None, [
+            problem(
+                "yaml-not-mapping",
+                f"expected a mapping of keys (`version:`, `model:`, ...) at the top level, "
+                f"found {kind}",
+                Position.of(root.start_mark),
+            )
+        ]
+
+    builder = _Builder(display)
+    try:
+        data = builder.build(root, ())
+    except _Stop as stop:
+        return None, [*builder.problems, problem(stop.rule, stop.message, stop.position)]
+    return Manifest(display, path, data, builder.positions), builder.problems
+
+
+def _compose_all(text: str) -> Iterator[yaml.Node | None]:
+    loader = _Loader(text)
+    try:
+        while loader.check_node():
+            yield loader.get_node()
+    finally:
+        loader.dispose()
+
+
+class _Builder:
+    """Turns a composed node graph into dicts, lists and scalars, recording positions."""
+
+    def __init__(self, display: str) -> None:
+        self.display = display
+        self.positions = Positions()
+        self.problems: list[Problem] = []
+        self._nodes = 0
+        self._active: set[int] = set()
+
+    def build(self, node: yaml.Node, path: JsonPath) -> Any:
+        self._nodes += 1
+        if self._nodes > MAX_NODES:
+            raise _Stop(
+                "yaml-too-complex",
+                f"document expands to more than {MAX_NODES:,} values (aliases included); "
+                "a manifest this large is almost certainly an alias bomb",
+                Position.of(node.start_mark),
+            )
+        if len(path) > MAX_DEPTH:
+            raise _Stop(
+                "yaml-too-complex",
+                f"nesting deeper than {MAX_DEPTH} levels",
+                Position.of(node.start_mark),
+            )
+        if id(node) in self._active:
+            raise _Stop(
+                "yaml-recursive-alias",
+                "an alias refers to a value that contains it; remove the recursive `*alias`",
+                Position.of(node.start_mark),
+            )
+        self.positions.values.setdefault(path, Position.of(node.start_mark))
+        if isinstance(node, yaml.ScalarNode):
+            return self._scalar(node, path)
+        self._active.add(id(node))
+        try:
+            if isinstance(node, yaml.SequenceNode):
+                return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+            return self._mapping(node, path)
+        finally:
+            self._active.discard(id(node))
+
+    def _scalar(self, node: yaml.ScalarNode, path: JsonPath) -> Any:
+        self.positions.scalar_text[path] = node.value
+        try:
+            return _constructor.construct_object(node, deep=True)
+        except yaml.constructor.ConstructorError as e:
+            raise _Stop(
+                "yaml-unsupported-tag",
+                f"cannot read value tagged `{node.tag}`: {e.problem}; remove the tag",
+                Position.of(node.start_mark),
+            ) from e
+
+    def _mapping(self, node: yaml.MappingNode, path: JsonPath) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        seen: dict[str, Position] = {}
+        own_pairs = []
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                self._merge(result, value_node, path)
+            else:
+                own_pairs.append((key_node, value_node))
+        for key_node, value_node in own_pairs:
+            key = self._key(key_node, path)
+            at = Position.of(key_node.start_mark)
+            if key in seen:
+                self.problems.append(
+                    Problem(
+                        self.display,
+                        at.line,
+                        at.column,
+                        Severity.ERROR,
+                        "yaml-duplicate-key",
+                        f"duplicate key `{key}` (first at line {seen[key].line}); YAML would "
+                        "silently keep only this last value: remove one of them",
+                        (*path, key),
+                    )
+                )
+            seen[key] = at
+            self.positions.keys[(*path, key)] = at
+            self.positions.values.pop((*path, key), None)  # a merged value is overridden
+            result[key] = self.build(value_node, (*path, key))
+        return result
+
+    def _merge(self, result: dict[str, Any], value_node: yaml.Node, path: JsonPath) -> None:
+        sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+        for source in sources:
+            merged = self.build(source, path)
+            if not isinstance(merged, dict):
+                raise _Stop(
+                    "yaml-syntax",
+                    "`<<` merges only mappings",
+                    Position.of(source.start_mark),
+                )
+            for key, value in merged.items():
+                result.setdefault(key, value)
+
+    def _key(self, node: yaml.Node, path: JsonPath) -> str:
+        at = Position.of(node.start_mark)
+        if not isinstance(node, yaml.ScalarNode):
+            raise _Stop("yaml-key-type", "mapping keys must be plain text, not lists or maps", at)
+        text: str = node.value
+        if node.tag != "tag:yaml.org,2002:str":
+            kind = _TYPE_NAMES.get(node.tag, node.tag)
+            self.problems.append(
+                Problem(
+                    self.display,
+                    at.line,
+                    at.column,
+                    Severity.ERROR,
+                    "yaml-key-type",
+                    f'key `{text}` is read by YAML as a {kind}, not text; quote it: `"{text}":`',
+                    (*path, text),
+                )
+            )
+        return text
+
+
+def _position_of_offset(raw: bytes, offset: int) -> Position:
+    before = raw[:offset]
+    line_start = before.rfind(b"\n") + 1
+    return Position(before.count(b"\n") + 1, offset - line_start + 1)
+
+
+def _yaml_error_text(e: yaml.YAMLError) -> str:
+    problem = getattr(e, "problem", None)
+    context = getattr(e, "context", None)
+    if problem:
+        return f"{problem} ({context})" if context else str(problem)
+    return str(e).splitlines()[0]
+
+
+def _yaml_error_problem(display: str, text: str, e: yaml.MarkedYAMLError) -> Problem:
+    mark = e.problem_mark or e.context_mark
+    at = Position.of(mark) if mark else Position(1, 1)
+    lines = text.splitlines()
+    line_text = lines[at.line - 1] if 0 < at.line <= len(lines) else ""
+    if "\t" in line_text[: max(at.column, 1)] or "\t" in (e.problem or ""):
+        column = line_text.find("\t") + 1 if "\t" in line_text else at.column
+        return Problem(
+            display,
+            at.line,
+            column,
+            Severity.ERROR,
+            "yaml-tab",
+            "tab character where YAML expects spaces; indent with spaces only",
+        )
+    return Problem(display, at.line, at.column, Severity.ERROR, "yaml-syntax", _yaml_error_text(e))
+
+
+def yaml_type_name(value: Any) -> str:
+    """How a YAML reader should name the type YAML gave a value."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, dict):
+        return "mapping"
+    if isinstance(value, list):
+        return "list"
+    return "date" if hasattr(value, "isoformat") else type(value).__name__
+
+
+def is_finite_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def find_manifests(root: Path) -> Iterator[Path]:
+    """Manifests below `root`, skipping hidden and virtual-environment directories."""
+    for directory, subdirs, files in os.walk(root):
+        subdirs[:] = sorted(
+            d for d in subdirs if not d.startswith(".") and d not in {"node_modules", "__pycache__"}
+        )
+        for name in MANIFEST_NAMES:
+            if name in files:
+                yield Path(directory) / name
+
+
+class ValueFromError(Exception):
+    """`value_from` cannot be read: the message says why, for the user."""
+
+
+def read_value_from(file: Path, key: str) -> Any:
+    """The value at dotted `key` in a JSON or YAML metrics file (what `value_from` points at)."""
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise ValueFromError(f"cannot read `{file.name}`: {e}") from e
+    try:
+        data = json.loads(text) if file.suffix == ".json" else yaml.load(text, Loader=_Loader)
+    except (ValueError, yaml.YAMLError) as e:
+        raise ValueFromError(
+            f"`{file.name}` is not valid {file.suffix[1:].upper() or 'YAML'}: {e}"
+        ) from e
+    node: Any = data
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            found = ", ".join(f"`{k}`" for k in node) if isinstance(node, dict) else "none"
+            raise ValueFromError(f"`{file.name}` has no key `{key}` (keys there: {found})")
+        node = node[part]
+    return node

@@ -1,0 +1,102 @@
+"""Validation of a set of manifests: load, schema, rules, cross-file checks, one Result."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from hokusai_action.manifest import MANIFEST_NAMES, Manifest, find_manifests, load_manifest
+from hokusai_action.problems import FileResult, Problem, Result, Severity, sort_problems
+from hokusai_action.rules import Options, check_rules
+from hokusai_action.schema import check_schema
+
+
+def display_path(path: Path) -> str:
+    """How the user wrote it, tidied: `./a/../b/hokusai.yaml` -> `b/hokusai.yaml`."""
+    return os.path.normpath(path).replace(os.sep, "/")
+
+
+def collect_files(paths: Iterable[Path]) -> tuple[list[Path], list[Problem]]:
+    """Files named directly are checked whatever their name; directories are searched."""
+    files: list[Path] = []
+    problems: list[Problem] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(find_manifests(path))
+        elif path.exists():
+            files.append(path)
+        else:
+            problems.append(
+                Problem(
+                    display_path(path),
+                    1,
+                    1,
+                    Severity.ERROR,
+                    "io-error",
+                    "no such file or directory",
+                )
+            )
+    unique = list(dict.fromkeys(files))
+    return unique, problems
+
+
+def check_manifest(manifest: Manifest, options: Options) -> list[Problem]:
+    """Schema and rule problems for one parsed manifest; a rule's message replaces the schema's
+    at the same place, since it knows more about what the user meant."""
+    rule_problems = check_rules(manifest, options)
+    covered = {p.path for p in rule_problems}
+    schema_problems = [p for p in check_schema(manifest) if p.path not in covered]
+    return schema_problems + rule_problems
+
+
+def check_across(manifests: list[Manifest]) -> list[Problem]:
+    """Two manifests registering one model name must agree on its token."""
+    problems = []
+    first: dict[str, Manifest] = {}
+    for m in manifests:
+        name, token = m.get("model", "name"), m.get("model", "token_id")
+        if not isinstance(name, str) or not isinstance(token, str):
+            continue
+        earlier = first.setdefault(name, m)
+        other = earlier.get("model", "token_id")
+        if earlier is not m and other != token:
+            at = m.positions.value(("model", "token_id"))
+            problems.append(
+                Problem(
+                    m.file,
+                    at.line,
+                    at.column,
+                    Severity.ERROR,
+                    "model-token-conflict",
+                    f"model `{name}` is tied to token `{other}` in {earlier.file}, but to "
+                    f"`{token}` here; one registered model has one token",
+                    ("model", "token_id"),
+                )
+            )
+    return problems
+
+
+def validate(paths: Iterable[Path], options: Options, *, strict: bool = False) -> Result:
+    files, missing = collect_files(paths)
+    result = Result(strict=strict)
+    loaded: list[Manifest] = []
+    by_file: dict[str, FileResult] = {}
+    for path in files:
+        display = display_path(path)
+        manifest, problems = load_manifest(path, display)
+        if manifest is not None:
+            problems += check_manifest(manifest, options)
+            loaded.append(manifest)
+        by_file[display] = FileResult(display, problems)
+    for problem in check_across(loaded):
+        by_file[problem.file].problems.append(problem)
+    for problem in missing:
+        by_file.setdefault(problem.file, FileResult(problem.file)).problems.append(problem)
+    for file_result in by_file.values():
+        file_result.problems = sort_problems(file_result.problems)
+        result.files.append(file_result)
+    return result
+
+
+__all__ = ["MANIFEST_NAMES", "Options", "validate"]
