@@ -28,6 +28,7 @@ MAX_DEPTH = 64
 _Loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _constructor = yaml.constructor.SafeConstructor()
 
+_COLLECTION_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
 _TYPE_NAMES = {
     "tag:yaml.org,2002:bool": "boolean",
     "tag:yaml.org,2002:int": "integer",
@@ -142,7 +143,7 @@ def load_manifest(path: Path, display: str) -> tuple[Manifest | None, list[Probl
     except yaml.YAMLError as e:  # reader errors (control characters) carry no problem_mark
         return None, [problem("yaml-syntax", _yaml_error_text(e))]
 
-    if not documents or documents[0] is None:
+    if not documents or _is_empty(documents[0]):
         return None, [
             problem(
                 "yaml-empty",
@@ -177,6 +178,15 @@ def load_manifest(path: Path, display: str) -> tuple[Manifest | None, list[Probl
     except _Stop as stop:
         return None, [*builder.problems, problem(stop.rule, stop.message, stop.position)]
     return Manifest(display, path, data, builder.positions), builder.problems
+
+
+def _is_empty(node: yaml.Node | None) -> bool:
+    """No document at all, or a bare `---` with nothing after it."""
+    return node is None or (
+        isinstance(node, yaml.ScalarNode)
+        and node.tag == "tag:yaml.org,2002:null"
+        and not node.value
+    )
 
 
 def _compose_all(text: str) -> Iterator[yaml.Node | None]:
@@ -222,6 +232,12 @@ class _Builder:
         self.positions.values.setdefault(path, Position.of(node.start_mark))
         if isinstance(node, yaml.ScalarNode):
             return self._scalar(node, path)
+        if node.tag not in _COLLECTION_TAGS:
+            raise _Stop(
+                "yaml-unsupported-tag",
+                f"cannot read a value tagged `{node.tag}`; remove the tag",
+                Position.of(node.start_mark),
+            )
         self._active.add(id(node))
         try:
             if isinstance(node, yaml.SequenceNode):
@@ -315,9 +331,13 @@ def _position_of_offset(raw: bytes, offset: int) -> Position:
 def _yaml_error_text(e: yaml.YAMLError) -> str:
     problem = getattr(e, "problem", None)
     context = getattr(e, "context", None)
-    if problem:
-        return f"{problem} ({context})" if context else str(problem)
-    return str(e).splitlines()[0]
+    if not problem:
+        return str(e).splitlines()[0]
+    if not context:
+        return str(problem)
+    context_mark = getattr(e, "context_mark", None)
+    started = f" started at line {context_mark.line + 1}" if context_mark else ""
+    return f"{problem} ({context}{started})"
 
 
 def _yaml_error_problem(display: str, text: str, e: yaml.MarkedYAMLError) -> Problem:

@@ -81,6 +81,8 @@ Rule = Callable[[Manifest, Options], Iterator[Problem]]
 # -- token ------------------------------------------------------------------------------
 def suggest_token_id(value: str) -> str | None:
     """`model_001` -> `MODEL-001`, `img detect` -> `IMG-DETECT`; None when nothing fits."""
+    if re.search(r"[^A-Za-z0-9_\-.\s/]", value):
+        return None  # dropping other characters could change the token's meaning
     candidate = re.sub(r"[^A-Z0-9]+", "-", value.strip().upper()).strip("-")
     if candidate and not candidate[0].isalpha():
         return None
@@ -218,7 +220,7 @@ def check_benchmark_value(m: Manifest, options: Options) -> Iterator[Problem]:
             else "missing the benchmark value: add `value: <number>`, or `value_from: "
             "{file: ..., key: ...}` to read it from your evaluation output"
         )
-        yield _Finder(m)(("benchmark",), "benchmark-value", message)
+        yield _Finder(m)(("benchmark",), "benchmark-value", message, at_key=True)
 
 
 # -- tags and params ----------------------------------------------------------------------

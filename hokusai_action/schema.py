@@ -40,7 +40,10 @@ def check_schema(manifest: Manifest) -> list[Problem]:
     problems = []
     for violation in evaluator().iter_violations(manifest.data):
         positions = manifest.positions
-        at = positions.key(violation.path) if violation.at_key else positions.value(violation.path)
+        # A wrong key, or a key missing from a mapping, is best shown at the key itself
+        # (for a missing key: the key of the mapping that lacks it).
+        on_key = violation.at_key or violation.keyword == "required"
+        at = positions.key(violation.path) if on_key else positions.value(violation.path)
         problems.append(
             Problem(
                 manifest.file,
@@ -76,9 +79,7 @@ def _message(v: Violation, source: str | None) -> str:
         )
         return f"unknown key `{v.detail}`{hint}"
     if v.at_key:  # propertyNames
-        return f"key `{v.detail}` is not a valid name: {v.schema.get('description', '')}".rstrip(
-            ": "
-        )
+        return f"key `{v.detail}` is not valid here{_described(v.schema)}"
     if v.keyword == "type":
         return _type_message(name, v.expected, v.instance, source)
     if v.keyword == "enum":
@@ -104,13 +105,16 @@ def _message(v: Violation, source: str | None) -> str:
     if v.keyword == "maxLength":
         return f"{name} is {len(v.instance):,} characters long; the limit is {v.expected:,}"
     if v.keyword == "pattern":
-        description = v.schema.get("description", "")
-        return f"{name} {_show(v.instance)} is not valid" + (
-            f": {description}" if description else ""
-        )
+        return f"{name} {_show(v.instance)} is not valid{_described(v.schema)}"
     if v.keyword == "oneOf":
         return f"{name} does not match exactly one of the allowed forms"
     return f"{name} fails `{v.keyword}`"
+
+
+def _described(schema: Any) -> str:
+    """The schema's own description of what is expected, as the tail of a message."""
+    description = str(schema.get("description", "")).rstrip(".")
+    return f": expected {description[:1].lower()}{description[1:]}" if description else ""
 
 
 def _type_message(name: str, expected: list[str], instance: Any, source: str | None) -> str:
