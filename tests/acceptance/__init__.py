@@ -1,0 +1,1 @@
+"""Acceptance tests: the project run end to end by the tools users run it with."""

@@ -1,0 +1,37 @@
+"""The README's promises: its commands are the ones CI runs, its example manifest is valid."""
+
+from __future__ import annotations
+
+import re
+
+from hokusai_action.rules import Options
+from hokusai_action.validate import validate
+from tests.conftest import PROJECT
+
+README = (PROJECT / "README.md").read_text(encoding="utf-8")
+
+
+def _blocks(language: str) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", README, flags=re.S)
+
+
+def test_ci_runs_the_readme_test_command_verbatim():
+    test_command = next(b.strip() for b in _blocks("sh") if "pytest" in b)
+    assert test_command in (PROJECT / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def test_readme_main_command_validates_the_examples():
+    main_command = next(b.strip() for b in _blocks("sh") if "hokusai-action validate examples" in b)
+    assert main_command.startswith("python3 -m venv .venv")
+
+
+def test_readme_manifest_example_is_valid(tmp_path):
+    (example,) = [b for b in _blocks("yaml") if b.startswith("# yaml-language-server")]
+    (tmp_path / "hokusai.yaml").write_text(example, encoding="utf-8")
+    result = validate([tmp_path / "hokusai.yaml"], Options(missing_paths=None, root=tmp_path))
+    assert result.problems == []
+
+
+def test_readme_names_every_example_directory():
+    for example in sorted((PROJECT / "examples").iterdir()):
+        assert f"`{example.name}`" in README

@@ -1,0 +1,60 @@
+"""Shared fixtures: a throwaway repository and a one-call way to validate manifest text."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from hokusai_action.problems import Problem
+from hokusai_action.rules import Options
+from hokusai_action.validate import validate
+
+PROJECT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+VALID = """\
+version: 1
+model:
+  name: customer-churn-predictor
+  token_id: CHURN-001
+  path: models/churn
+benchmark:
+  metric: accuracy
+  value: 0.9312
+"""
+
+
+class Repo:
+    """A directory that looks like a Git work tree, with helpers to fill it."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        (root / ".git").mkdir()
+        (root / "models" / "churn").mkdir(parents=True)
+        (root / "models" / "churn" / "model.pkl").write_bytes(b"model")
+
+    def write(self, relative: str, text: str) -> Path:
+        path = self.root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+        return path
+
+    def check(self, text: str, relative: str = "hokusai.yaml", **options: object) -> list[Problem]:
+        """Validate `text` written as a manifest; returns every problem found."""
+        path = self.write(relative, text)
+        return validate([path], Options(**options)).problems  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Repo:
+    return Repo(tmp_path)
+
+
+def rules_of(problems: list[Problem]) -> list[str]:
+    return [p.rule for p in problems]
+
+
+CheckFn = Callable[..., list[Problem]]

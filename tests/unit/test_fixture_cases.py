@@ -1,0 +1,39 @@
+"""Every folder under tests/fixtures/{valid,invalid} is a case; adding one adds a test.
+
+An invalid case lists what it must produce in `expected.txt`, one `line:col severity rule`
+per line, so a change that moves a location or drops a finding fails here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hokusai_action.rules import Options
+from hokusai_action.validate import validate
+from tests.conftest import FIXTURES
+
+VALID = sorted((FIXTURES / "valid").iterdir())
+INVALID = sorted((FIXTURES / "invalid").iterdir())
+
+
+def _run(case: Path) -> list[str]:
+    result = validate([case / "hokusai.yaml"], Options(root=case))
+    return [f"{p.line}:{p.column} {p.severity} {p.rule}" for p in result.problems]
+
+
+@pytest.mark.parametrize("case", VALID, ids=lambda p: p.name)
+def test_valid_fixture_has_no_problems(case: Path) -> None:
+    assert _run(case) == []
+
+
+@pytest.mark.parametrize("case", INVALID, ids=lambda p: p.name)
+def test_invalid_fixture_reports_exactly_the_expected_problems(case: Path) -> None:
+    expected = (case / "expected.txt").read_text(encoding="utf-8").split("\n")
+    assert _run(case) == [line for line in expected if line]
+
+
+@pytest.mark.parametrize("case", INVALID, ids=lambda p: p.name)
+def test_invalid_fixture_lists_at_least_one_problem(case: Path) -> None:
+    assert (case / "expected.txt").read_text(encoding="utf-8").strip()
