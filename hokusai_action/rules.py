@@ -317,12 +317,15 @@ def check_paths(m: Manifest, options: Options) -> Iterator[Problem]:
             continue
         if not resolved.exists():
             if options.missing_paths is not None:
+                fix = (
+                    "; build it first, or pass --missing-paths=warn when it is built in CI"
+                    if options.missing_paths is Severity.ERROR
+                    else ""
+                )
                 yield at(
                     path,
                     "path-missing",
-                    f"{what} path `{value}` does not exist (looked "
-                    f"for {target}); build it first, or pass --missing-paths=warn when it "
-                    "is built in CI",
+                    f"{what} path `{value}` does not exist (looked for {target}){fix}",
                     options.missing_paths,
                 )
             continue
