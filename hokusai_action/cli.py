@@ -4,6 +4,7 @@ pre-commit hook (`validate`) starts fast."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
@@ -17,6 +18,7 @@ from hokusai_action import __version__
 from hokusai_action.errors import HokusaiError
 
 BUG_EXIT_CODE = 3
+REGRESSION_EXIT_CODE = 4
 _SIZE = re.compile(r"(?i)\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*")
 _UNITS = {"": 1, "k": 1000, "m": 1000**2, "g": 1000**3, "t": 1000**4,
           "ki": 1024, "mi": 1024**2, "gi": 1024**3, "ti": 1024**4}  # fmt: skip
@@ -140,15 +142,330 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except HokusaiError as e:
         if debug:
-            traceback.print_exc()
-        click.echo(f"error: {e}", err=True)
+            _print_traceback()
+        click.echo(_redact(f"error: {e}"), err=True)
         sys.exit(e.exit_code)
     except Exception as e:  # a bug: say so, and how to report it
         if debug:
-            traceback.print_exc()
+            _print_traceback()
         click.echo(
-            f"internal error: {type(e).__name__}: {e}\nThis is a bug in hokusai-action "
-            f"{__version__}; rerun with --debug for details and report it.",
+            _redact(
+                f"internal error: {type(e).__name__}: {e}\nThis is a bug in hokusai-action "
+                f"{__version__}; rerun with --debug for details and report it."
+            ),
             err=True,
         )
         sys.exit(BUG_EXIT_CODE)
+
+
+def _redact(text: str) -> str:
+    """No secret from the environment leaves in a message, whatever raised it."""
+    from hokusai_action.settings import collect_secrets, redact
+
+    return redact(text, collect_secrets(os.environ))
+
+
+def _print_traceback() -> None:
+    click.echo(_redact(traceback.format_exc()), err=True)
+
+
+# -- the registry commands ---------------------------------------------------------------
+def registry_options(fn: Any) -> Any:
+    """Where the registry is and how long to wait for it, shared by every registry command."""
+    from hokusai_action.settings import DEFAULT_RETRIES, DEFAULT_TIMEOUT
+
+    options = [
+        click.option(
+            "--tracking-uri", metavar="URI",
+            help="MLflow tracking URI [default: $MLFLOW_TRACKING_URI, else the embedded "
+            "SQLite registry .hokusai/mlflow.db at the repository root]. Hokusai's registry: "
+            "https://registry.hokus.ai/api/mlflow with HOKUSAI_API_KEY set.",
+        ),
+        click.option(
+            "--retries", type=click.IntRange(0, 10), default=DEFAULT_RETRIES, show_default=True,
+            help="Retries of a failed registry request, with backoff.",
+        ),
+        click.option(
+            "--timeout", type=click.IntRange(1, 600), default=DEFAULT_TIMEOUT, show_default=True,
+            help="Seconds to wait for each registry request.",
+        ),
+        click.option(
+            "--format", "output_format", type=click.Choice(["text", "json"]), default="text",
+            show_default=True, help="json: a stable structure for machines (docs/json-output.md).",
+        ),
+    ]  # fmt: skip
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def decision_options(fn: Any) -> Any:
+    options = [
+        click.option(
+            "--deltaone-threshold", type=click.FloatRange(0, 1, min_open=True), default=0.01,
+            show_default=True,
+            help="Improvement that counts as DeltaOne: 0.01 is 1 percentage point for metrics "
+            "capped at 1, and 1% of the baseline for unbounded ones (rmse, mae, perplexity).",
+        ),
+        click.option(
+            "--rule", type=click.Choice(["auto", "points", "relative"]), default="auto",
+            show_default=True,
+            help="auto: percentage points for metrics capped at 1, relative otherwise.",
+        ),
+        click.option(
+            "--fail-on-regression", is_flag=True,
+            help="Exit with status 4 when a new value is worse than its baseline.",
+        ),
+    ]  # fmt: skip
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _settings(tracking_uri: str | None, retries: int, timeout: int) -> Any:
+    from hokusai_action.settings import resolve_settings
+
+    return resolve_settings(tracking_uri, retries=retries, timeout=timeout)
+
+
+def _plans(paths: tuple[Path, ...]) -> list[Any]:
+    """Validate (missing model files are errors here), then plan each manifest."""
+    from hokusai_action.registration import git_commit, plan
+    from hokusai_action.reporters import TextReporter
+    from hokusai_action.rules import Options
+    from hokusai_action.validate import check_paths
+
+    result, manifests = check_paths(paths or (Path(),), Options())
+    if not result.files:
+        raise click.UsageError("no hokusai.yaml or hokusai.yml found in the given paths")
+    if not result.valid:
+        TextReporter(sys.stderr, color=_use_color("auto", sys.stderr)).report(result)
+        raise HokusaiError("invalid manifest: nothing was registered or compared")
+    return [plan(m, git_commit(m.directory)) for m in manifests]
+
+
+def _decision(threshold: float, rule: str, promote: str = "challenger") -> Any:
+    from hokusai_action.deltaone import Rule
+    from hokusai_action.registration import Decision, Promote
+
+    rules = {"auto": None, "points": Rule.POINTS, "relative": Rule.RELATIVE}
+    return Decision(threshold, rules[rule], Promote(promote))
+
+
+def _emit(reports: list[Any], output_format: str, fail_on_regression: bool) -> None:
+    from hokusai_action.report import report_text, reports_json
+
+    if output_format == "json":
+        click.echo(json.dumps(reports_json(reports), indent=2, ensure_ascii=False))
+    else:
+        for i, report in enumerate(reports):
+            if i:
+                click.echo()
+            click.echo("\n".join(report_text(report)))
+    if fail_on_regression and _regressed(reports):
+        click.echo("failing: a benchmark regressed (--fail-on-regression)", err=True)
+        sys.exit(REGRESSION_EXIT_CODE)
+
+
+def _regressed(reports: list[Any]) -> bool:
+    from hokusai_action.deltaone import Outcome
+
+    return any(r.verdict and r.verdict.outcome is Outcome.REGRESSION for r in reports)
+
+
+def _run_each(plans: list[Any], output_format: str, step: Any) -> list[Any]:
+    """Run `step` per plan; on a registry error, show what was done before failing."""
+    reports: list[Any] = []
+    try:
+        for p in plans:
+            reports.append(step(p))
+    except HokusaiError:
+        if reports and output_format == "text":
+            _emit(reports, output_format, False)
+        raise
+    return reports
+
+
+@cli.command()
+@click.argument("manifests", nargs=-1, type=click.Path(path_type=Path))
+@registry_options
+@decision_options
+@click.option(
+    "--promote", type=click.Choice(["challenger", "champion"]), default="challenger",
+    show_default=True, help="Alias given to a version that achieves DeltaOne.",
+)  # fmt: skip
+@click.option("--dry-run", is_flag=True, help="Validate and print the plan; contact nothing.")
+def register(
+    manifests: tuple[Path, ...], tracking_uri: str | None, retries: int, timeout: int,
+    output_format: str, deltaone_threshold: float, rule: str, fail_on_regression: bool,
+    promote: str, dry_run: bool,
+) -> None:  # fmt: skip
+    """Register the models of MANIFESTS (files or directories, default .) in MLflow, with the
+    DeltaOne verdict against the newest registered version of the same token.
+
+    Running it again for the same manifest, commit and model files registers nothing new.
+    """
+    settings = _settings(tracking_uri, retries, timeout)
+    plans = _plans(manifests)
+    if dry_run:
+        from hokusai_action.registration import dry_run as dry
+
+        reports = [dry(p, settings.display_uri) for p in plans]
+    else:
+        from hokusai_action.registration import compare as compare_plan
+        from hokusai_action.registration import register as register_plan
+        from hokusai_action.registry import MlflowRegistry
+
+        registry = MlflowRegistry(settings)
+        decision = _decision(deltaone_threshold, rule, promote)
+        if fail_on_regression:  # judge everything first: a regression registers nothing
+            checks = _run_each(plans, output_format, lambda p: compare_plan(p, registry, decision))
+            if _regressed(checks):
+                _emit(checks, output_format, fail_on_regression)  # exits with status 4
+        reports = _run_each(plans, output_format, lambda p: register_plan(p, registry, decision))
+    _emit(reports, output_format, fail_on_regression)
+
+
+@cli.command()
+@click.argument("manifests", nargs=-1, type=click.Path(path_type=Path))
+@registry_options
+@decision_options
+def compare(
+    manifests: tuple[Path, ...], tracking_uri: str | None, retries: int, timeout: int,
+    output_format: str, deltaone_threshold: float, rule: str, fail_on_regression: bool,
+) -> None:  # fmt: skip
+    """Compare the models of MANIFESTS with their registered baselines and print the DeltaOne
+    verdict. Writes nothing: what a pull request runs."""
+    from hokusai_action.registration import compare as compare_plan
+    from hokusai_action.registry import MlflowRegistry
+
+    settings = _settings(tracking_uri, retries, timeout)
+    plans = _plans(manifests)
+    registry = MlflowRegistry(settings)
+    decision = _decision(deltaone_threshold, rule)
+    reports = _run_each(plans, output_format, lambda p: compare_plan(p, registry, decision))
+    _emit(reports, output_format, fail_on_regression)
+
+
+def _print_versions(records: list[Any], output_format: str, empty: str) -> None:
+    from hokusai_action.report import version_json, version_row
+
+    if not records:
+        raise HokusaiError(empty)
+    if output_format == "json":
+        click.echo(
+            json.dumps(
+                {"format_version": 1, "versions": [version_json(r) for r in records]}, indent=2
+            )
+        )
+    else:
+        for record in records:
+            click.echo(version_row(record))
+
+
+@cli.command()
+@click.argument("name")
+@click.option(
+    "--version", "version", type=click.IntRange(1), help="Version number [default: newest]."
+)
+@registry_options
+def show(
+    name: str,
+    version: int | None,
+    tracking_uri: str | None,
+    retries: int,
+    timeout: int,
+    output_format: str,
+) -> None:
+    """Show a registered version of model NAME with its Hokusai tags."""
+    from hokusai_action.registry import MlflowRegistry
+    from hokusai_action.report import version_json
+
+    registry = MlflowRegistry(_settings(tracking_uri, retries, timeout))
+    if version is None:
+        versions = registry.versions_of_model(name)
+        version = max(r.version for r in versions) if versions else None
+    record = registry.get_version(name, version) if version is not None else None
+    if record is None:
+        what = f"version {version} of `{name}`" if version else f"registered model `{name}`"
+        raise HokusaiError(f"no {what} in {registry.settings.display_uri}")
+    data = version_json(record)
+    if output_format == "json":
+        click.echo(json.dumps({"format_version": 1, **data}, indent=2))
+        return
+    for key, value in data.items():
+        if key != "tags":
+            click.echo(f"{key}: {value}")
+    click.echo("tags:")
+    for key, value in sorted(record.tags.items()):
+        click.echo(f"  {key}: {value}")
+
+
+@cli.command("list")
+@click.option("--token", "token_id", required=True, help="Hokusai token ID, e.g. CHURN-001.")
+@registry_options
+def list_versions(
+    token_id: str, tracking_uri: str | None, retries: int, timeout: int, output_format: str
+) -> None:
+    """List the registered versions carrying a Hokusai token, newest first."""
+    from hokusai_action.registry import MlflowRegistry
+
+    registry = MlflowRegistry(_settings(tracking_uri, retries, timeout))
+    records = registry.versions_for_token(token_id)
+    _print_versions(list(reversed(records)), output_format, _unknown_token(token_id, registry))
+
+
+@cli.command()
+@click.argument("token_id")
+@registry_options
+def lineage(
+    token_id: str, tracking_uri: str | None, retries: int, timeout: int, output_format: str
+) -> None:
+    """The history of a Hokusai token, oldest to newest: benchmark value, delta, DeltaOne,
+    contributor and time of every version."""
+    from hokusai_action.registry import MlflowRegistry
+
+    registry = MlflowRegistry(_settings(tracking_uri, retries, timeout))
+    records = registry.versions_for_token(token_id)
+    _print_versions(records, output_format, _unknown_token(token_id, registry))
+
+
+def _unknown_token(token_id: str, registry: Any) -> str:
+    from hokusai_action.rules import token_id_problem
+
+    why = token_id_problem(token_id)
+    hint = f" ({why})" if why else ""
+    return (
+        f"no registered version carries token `{token_id}` in {registry.settings.display_uri}{hint}"
+    )
+
+
+@cli.command()
+@registry_options
+def doctor(tracking_uri: str | None, retries: int, timeout: int, output_format: str) -> None:
+    """Check the registry connection: URI, credentials and access, and say what was found."""
+    settings = _settings(tracking_uri, retries, timeout)
+    found: dict[str, Any] = {
+        "tracking_uri": settings.display_uri,
+        "embedded": settings.embedded,
+        "auth": settings.auth,
+        "retries": settings.retries,
+        "timeout": settings.timeout,
+    }
+    ok = True
+    try:
+        from hokusai_action.registry import MlflowRegistry
+
+        registry = MlflowRegistry(settings)
+        found["registered_models_visible"] = registry.probe() > 0
+        found["status"] = "ok: the registry answered and accepted the credentials"
+    except HokusaiError as e:
+        ok = False
+        found["status"] = f"problem: {e}"
+    if output_format == "json":
+        click.echo(json.dumps({"format_version": 1, "ok": ok, **found}, indent=2))
+    else:
+        for key, value in found.items():
+            click.echo(f"{key}: {value}")
+    if not ok:
+        sys.exit(1)

@@ -42,7 +42,7 @@ RESERVED_TAGS = frozenset(
         "baseline_version",
     }
 )
-RESERVED_TAG_PREFIXES = ("mlflow.", "hokusai.")
+RESERVED_TAG_PREFIXES = ("mlflow.", "hokusai.", "hokusai_")
 DEFAULT_MAX_MODEL_BYTES = 100 * 1000 * 1000  # the Hokusai seed's upload limit: 100 MB
 
 
@@ -155,45 +155,33 @@ def check_metrics(m: Manifest, options: Options) -> Iterator[Problem]:
                 f"`min` ({metric.minimum:g}) is greater than `max` ({metric.maximum:g})",
             )
 
-    entries: list[tuple[JsonPath, JsonPath | None, str, Any]] = []  # name path, value path
+    # (where the name is, the name, [(where a value is, the value)])
+    entries: list[tuple[JsonPath, str, list[tuple[JsonPath, Any]]]] = []
     benchmark_name = m.get("benchmark", "metric")
     if isinstance(benchmark_name, str):
-        entries.append(
-            (
-                ("benchmark", "metric"),
-                ("benchmark", "value"),
-                benchmark_name,
-                m.get("benchmark", "value"),
-            )
-        )
+        values = [
+            (p, m.get(*p)) for p in (("benchmark", "value"), ("benchmark", "baseline", "value"))
+        ]
+        entries.append((("benchmark", "metric"), benchmark_name, values))
     extra = m.get("metrics")
     if isinstance(extra, dict):
-        entries += [(("metrics", k), ("metrics", k), k, v) for k, v in extra.items()]
+        entries += [(("metrics", k), k, [(("metrics", k), v)]) for k, v in extra.items()]
 
-    for name_path, value_path, name, value in entries:
+    for name_path, name, values in entries:
         at_key = name_path[0] == "metrics"
         found = metrics.lookup(name, custom)
         if found.metric is None:
             then = f"{found.suggestion} Or declare" if found.suggestion else "; declare"
-            yield at(
-                name_path,
-                "metric-unknown",
-                f"unknown metric `{name}`{then} a metric of your own under "
-                "`custom_metrics` with its direction",
-                at_key=at_key,
-            )
+            yield at(name_path, "metric-unknown",
+                     f"unknown metric `{name}`{then} a metric of your own under "
+                     "`custom_metrics` with its direction", at_key=at_key)  # fmt: skip
             continue
         if found.alias_of:
-            yield at(
-                name_path,
-                "metric-alias",
-                f"`{name}` is an alias: write `{found.alias_of}`, the name the registry records",
-                Severity.WARNING,
-                at_key=at_key,
-            )
-        if value_path is not None and value is not None:
-            why = _metric_value_problem(name, found.metric, value)
-            if why:
+            yield at(name_path, "metric-alias",
+                     f"`{name}` is an alias: write `{found.alias_of}`, the name the registry "
+                     "records", Severity.WARNING, at_key=at_key)  # fmt: skip
+        for value_path, value in values:
+            if value is not None and (why := _metric_value_problem(name, found.metric, value)):
                 yield at(value_path, "metric-value", why)
 
     if isinstance(benchmark_name, str) and isinstance(extra, dict) and benchmark_name in extra:

@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from hokusai_action.manifest import MANIFEST_NAMES, Manifest, find_manifests, load_manifest
+from hokusai_action.manifest import Manifest, find_manifests, load_manifest
 from hokusai_action.problems import FileResult, Problem, Result, Severity, sort_problems
 from hokusai_action.rules import Options, check_rules
 from hokusai_action.schema import check_schema
@@ -78,6 +78,14 @@ def check_across(manifests: list[Manifest]) -> list[Problem]:
 
 
 def validate(paths: Iterable[Path], options: Options, *, strict: bool = False) -> Result:
+    return check_paths(paths, options, strict=strict)[0]
+
+
+def check_paths(
+    paths: Iterable[Path], options: Options, *, strict: bool = False
+) -> tuple[Result, list[Manifest]]:
+    """The result of validating `paths`, and the manifests that could be parsed (valid or
+    not: callers that act on them look at the result first)."""
     files, missing = collect_files(paths)
     result = Result(strict=strict)
     loaded: list[Manifest] = []
@@ -96,7 +104,4 @@ def validate(paths: Iterable[Path], options: Options, *, strict: bool = False) -
     for file_result in by_file.values():
         file_result.problems = sort_problems(file_result.problems)
         result.files.append(file_result)
-    return result
-
-
-__all__ = ["MANIFEST_NAMES", "Options", "validate"]
+    return result, loaded

@@ -1,0 +1,351 @@
+"""The MLflow model registry, behind a few plain operations. The only module importing MLflow.
+
+Everything crossing this boundary is plain data (VersionRecord), and every MLflow or network
+error leaves as a RegistryError whose message says what failed and what to check, with no
+secret in it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from hokusai_action.errors import HokusaiError, require
+from hokusai_action.settings import RegistrySettings, redact
+
+T = TypeVar("T")
+
+# Tags hokusai-action writes on model versions (and the first three on runs, as Hokusai's
+# platform and the seed's "Option B" read them there too).
+TOKEN_TAG = "hokusai_token_id"
+METRIC_TAG = "benchmark_metric"
+VALUE_TAG = "benchmark_value"
+KEY_TAG = "hokusai_registration_key"
+
+
+class RegistryError(HokusaiError):
+    """The registry refused or could not be reached; the message says what to check."""
+
+
+@dataclass(frozen=True, slots=True)
+class VersionRecord:
+    """A registered model version, as plain data. Tags may be missing or malformed."""
+
+    name: str
+    version: int
+    run_id: str | None
+    source: str
+    created_ms: int
+    tags: dict[str, str] = field(default_factory=dict)
+    aliases: tuple[str, ...] = ()
+    description: str = ""
+
+    @property
+    def token_id(self) -> str | None:
+        return self.tags.get(TOKEN_TAG)
+
+    @property
+    def metric(self) -> str | None:
+        return self.tags.get(METRIC_TAG)
+
+    @property
+    def benchmark_value(self) -> float | None:
+        """The benchmark value, or None when missing or not a finite number."""
+        try:
+            value = float(self.tags[VALUE_TAG])
+        except (KeyError, ValueError):
+            return None
+        return value if math.isfinite(value) else None
+
+    def tag_problems(self) -> list[str]:
+        """What is missing or malformed among the Hokusai tags, for listings."""
+        problems = [
+            f"no `{t}` tag" for t in (TOKEN_TAG, METRIC_TAG, VALUE_TAG) if t not in self.tags
+        ]
+        if VALUE_TAG in self.tags and self.benchmark_value is None:
+            problems.append(f"`{VALUE_TAG}` is {self.tags[VALUE_TAG]!r}, not a number")
+        return problems
+
+
+def _quote(value: str) -> str:
+    """A string literal for MLflow's search filter syntax."""
+    if "'" not in value:
+        return f"'{value}'"
+    if '"' not in value:
+        return f'"{value}"'
+    raise RegistryError(f"cannot search for {value!r}: it holds both quote characters")
+
+
+class MlflowRegistry:
+    def __init__(self, settings: RegistrySettings) -> None:
+        self.settings = settings
+        os.environ.update(settings.mlflow_environment(os.environ))
+        if settings.embedded:
+            Path(settings.tracking_uri.removeprefix("sqlite:///")).parent.mkdir(
+                parents=True, exist_ok=True
+            )
+        mlflow = require("mlflow", extra="registry", feature="Talking to the MLflow registry")
+        for noisy in ("mlflow", "alembic"):  # table creation and migrations log at INFO
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+        self._mlflow = mlflow
+        self.client = mlflow.MlflowClient(
+            tracking_uri=settings.tracking_uri, registry_uri=settings.tracking_uri
+        )
+
+    # -- errors ---------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _errors(self, action: str) -> Iterator[None]:
+        try:
+            yield
+        except RegistryError:
+            raise
+        except Exception as e:  # MLflow, requests, SQLAlchemy: all end here, translated
+            raise RegistryError(self._explain(action, e)) from e
+
+    def _explain(self, action: str, e: Exception) -> str:
+        uri = self.settings.display_uri
+        status = _http_status(e)
+        code = str(getattr(e, "error_code", ""))
+        detail = redact(str(e), self.settings.secrets).splitlines()[0][:500] if str(e) else ""
+        if status == 401 or code == "UNAUTHENTICATED":
+            if self.settings.auth == "none":
+                return (f"the registry at {uri} requires authentication ({action}): set "
+                        "HOKUSAI_API_KEY to your Hokusai API key")  # fmt: skip
+            return (f"the registry at {uri} refused the API key (401) while trying to "
+                    f"{action}: check HOKUSAI_API_KEY (in use: {self.settings.auth})")  # fmt: skip
+        if status == 403 or code == "PERMISSION_DENIED":
+            return (f"the registry at {uri} refused access (403) while trying to {action}: "
+                    "check that HOKUSAI_API_KEY belongs to an account allowed to do "
+                    "this")  # fmt: skip
+        if status == 413:
+            return (f"the registry at {uri} refused the upload as too large (413) while trying "
+                    f"to {action}: shrink the model (quantise, prune, compress), or register a "
+                    "URI to it instead of the files; check the server's size limit")  # fmt: skip
+        if _is_connection_failure(e):
+            return (f"cannot reach the registry at {uri} to {action} (gave up after "
+                    f"{self.settings.retries} retries, {self.settings.timeout} s timeout each): "
+                    "check the URI (--tracking-uri or MLFLOW_TRACKING_URI), the network, and "
+                    "that the server is running")  # fmt: skip
+        return f"the registry at {uri} failed to {action}: {detail}"
+
+    def call(self, action: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        with self._errors(action):
+            return fn(*args, **kwargs)
+
+    # -- reading --------------------------------------------------------------------------
+    def _search_versions(self, filter_string: str, action: str) -> list[VersionRecord]:
+        records: list[VersionRecord] = []
+        token = None
+        with self._errors(action):
+            while True:
+                page = self.client.search_model_versions(
+                    filter_string, max_results=1000, page_token=token
+                )
+                records.extend(_record(mv) for mv in page)
+                token = page.token
+                if not token:
+                    break
+        return sorted(records, key=lambda r: (r.created_ms, r.version))
+
+    def versions_for_token(self, token_id: str) -> list[VersionRecord]:
+        """Every version of every model carrying this token, oldest first."""
+        return self._search_versions(
+            f"tags.{TOKEN_TAG} = {_quote(token_id)}", f"search versions of token {token_id}"
+        )
+
+    def versions_of_model(self, name: str) -> list[VersionRecord]:
+        return self._search_versions(f"name = {_quote(name)}", f"list versions of `{name}`")
+
+    def find_version_by_key(self, name: str, key: str) -> VersionRecord | None:
+        found = self._search_versions(
+            f"name = {_quote(name)} and tags.{KEY_TAG} = {_quote(key)}",
+            f"look for an earlier registration of `{name}`",
+        )
+        return found[-1] if found else None
+
+    def get_version(self, name: str, version: int) -> VersionRecord | None:
+        try:
+            with self._errors(f"read version {version} of `{name}`"):
+                return _record(self.client.get_model_version(name, str(version)))
+        except RegistryError as e:
+            if _code(e.__cause__) == "RESOURCE_DOES_NOT_EXIST":
+                return None
+            raise
+
+    def model_exists(self, name: str) -> bool:
+        try:
+            with self._errors(f"read registered model `{name}`"):
+                self.client.get_registered_model(name)
+        except RegistryError as e:
+            if _code(e.__cause__) == "RESOURCE_DOES_NOT_EXIST":
+                return False
+            raise
+        return True
+
+    def probe(self) -> int:
+        """One cheap authenticated read; the number of registered models seen (at most 1)."""
+        with self._errors("list registered models"):
+            return len(self.client.search_registered_models(max_results=1))
+
+    # -- writing --------------------------------------------------------------------------
+    def ensure_experiment(self, name: str) -> str:
+        with self._errors(f"create experiment `{name}`"):
+            experiment = self.client.get_experiment_by_name(name)
+            if experiment is not None:
+                return str(experiment.experiment_id)
+            location = None
+            if self.settings.artifact_root is not None:
+                self.settings.artifact_root.mkdir(parents=True, exist_ok=True)
+                location = (self.settings.artifact_root / _safe_dir(name)).as_uri()
+            return str(self.client.create_experiment(name, artifact_location=location))
+
+    def find_run_by_key(self, experiment_id: str, key: str) -> str | None:
+        with self._errors("look for an unfinished earlier run"):
+            runs = self.client.search_runs(
+                [experiment_id], filter_string=f"tags.{KEY_TAG} = {_quote(key)}", max_results=1
+            )
+        return runs[0].info.run_id if runs else None
+
+    def create_run(self, experiment_id: str, run_name: str, tags: dict[str, str]) -> str:
+        with self._errors("create a run"):
+            run = self.client.create_run(experiment_id, tags=tags, run_name=run_name)
+        return str(run.info.run_id)
+
+    def log_run(
+        self, run_id: str, params: dict[str, str], metrics: dict[str, float], tags: dict[str, str]
+    ) -> None:
+        entities = self._mlflow.entities
+        with self._errors("log params, metrics and tags"):
+            existing = self.client.get_run(run_id).data.params
+            self.client.log_batch(
+                run_id,
+                metrics=[entities.Metric(k, v, 0, 0) for k, v in metrics.items()],
+                # Params cannot change once logged; a recovered run logged them already.
+                params=[entities.Param(k, v) for k, v in params.items() if k not in existing],
+                tags=[entities.RunTag(k, v) for k, v in tags.items()],
+            )
+
+    def log_model_files(self, run_id: str, path: Path, artifact_path: str) -> str:
+        """Upload a file or directory under `artifact_path`; returns its artifact URI."""
+        with self._errors(f"upload the model files from {path}"):
+            if path.is_dir():
+                self.client.log_artifacts(run_id, str(path), artifact_path)
+            else:
+                self.client.log_artifact(run_id, str(path), artifact_path)
+            run = self.client.get_run(run_id)
+        return f"{run.info.artifact_uri.rstrip('/')}/{artifact_path}"
+
+    def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
+        with self._errors(f"upload {artifact_file}"):
+            self.client.log_text(run_id, text, artifact_file)
+
+    def finish_run(self, run_id: str) -> None:
+        with self._errors("finish the run"):
+            self.client.set_terminated(run_id, "FINISHED")
+
+    def create_version(
+        self, name: str, source: str, run_id: str, tags: dict[str, str], description: str | None
+    ) -> VersionRecord:
+        with self._errors(f"register a version of `{name}`"):
+            if not self.model_exists(name):
+                self.client.create_registered_model(name)
+            mv = self.client.create_model_version(
+                name, source, run_id=run_id, tags=tags, description=description
+            )
+        return _record(mv)
+
+    def set_version_tags(self, name: str, version: int, tags: dict[str, str]) -> None:
+        with self._errors(f"tag version {version} of `{name}`"):
+            for key, value in tags.items():
+                self.client.set_model_version_tag(name, str(version), key, value)
+
+    def set_alias(self, name: str, alias: str, version: int) -> None:
+        with self._errors(f"set alias `{alias}` on version {version} of `{name}`"):
+            self.client.set_registered_model_alias(name, alias, str(version))
+
+    def aliases_of(self, name: str) -> dict[str, int]:
+        with self._errors(f"read aliases of `{name}`"):
+            model = self.client.get_registered_model(name)
+        return {alias: int(v) for alias, v in (getattr(model, "aliases", None) or {}).items()}
+
+    def links(
+        self, experiment_id: str | None, run_id: str | None, name: str, version: int | None
+    ) -> dict[str, str]:
+        """Web UI links, for a tracking server reached over HTTP."""
+        uri = self.settings.tracking_uri.rstrip("/")
+        if not uri.startswith(("http://", "https://")):
+            return {}
+        out = {}
+        if experiment_id and run_id:
+            out["run"] = f"{uri}/#/experiments/{experiment_id}/runs/{run_id}"
+        if version is not None:
+            out["model_version"] = f"{uri}/#/models/{name}/versions/{version}"
+        return {k: redact(v, self.settings.secrets) for k, v in out.items()}
+
+
+def _record(mv: Any) -> VersionRecord:
+    """MLflow's ModelVersion as plain data: versions are strings over REST, ints in SQLite."""
+    return VersionRecord(
+        name=mv.name,
+        version=int(mv.version),
+        run_id=mv.run_id or None,
+        source=mv.source or "",
+        created_ms=int(mv.creation_timestamp or 0),
+        tags=dict(mv.tags or {}),
+        aliases=tuple(getattr(mv, "aliases", None) or ()),
+        description=mv.description or "",
+    )
+
+
+def _safe_dir(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+
+
+def _code(e: BaseException | None) -> str:
+    return str(getattr(e, "error_code", ""))
+
+
+def _http_status(e: BaseException) -> int | None:
+    getter = getattr(e, "get_http_status_code", None)
+    if getter is not None and _code(e) not in ("INTERNAL_ERROR", ""):
+        with contextlib.suppress(Exception):
+            return int(getter())
+    response = getattr(e, "response", None)
+    status = getattr(response, "status_code", None)
+    if status is not None:
+        return int(status)
+    text = str(e)
+    for candidate in (401, 403, 413):
+        if f"error code {candidate} " in text or f"{candidate} Client Error" in text:
+            return candidate
+    return None
+
+
+def _is_connection_failure(e: BaseException) -> bool:
+    chain: list[BaseException] = []
+    cur: BaseException | None = e
+    while cur is not None and len(chain) < 10:
+        chain.append(cur)
+        cur = cur.__cause__ or cur.__context__
+    names = {type(c).__name__ for c in chain}
+    if names & {
+        "ConnectionError",
+        "ConnectTimeout",
+        "ReadTimeout",
+        "Timeout",
+        "MaxRetryError",
+        "NewConnectionError",
+    }:
+        return True
+    text = str(e)
+    return (
+        "Max retries exceeded" in text
+        or "Failed to establish a new connection" in text
+        or "timed out" in text
+    )

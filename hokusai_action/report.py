@@ -1,0 +1,192 @@
+"""Registration and comparison results as text for people and JSON for machines.
+
+Renders the plain Report and VersionRecord values; the pull-request comment builds on the
+same values.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from hokusai_action.attestation import finite_or_none
+from hokusai_action.deltaone import Outcome, Verdict
+from hokusai_action.registration import Report, Status
+
+if TYPE_CHECKING:
+    from hokusai_action.registry import VersionRecord
+
+JSON_FORMAT_VERSION = 1
+
+OUTCOME_TEXT = {
+    Outcome.FIRST: "first registration (no baseline to compare with)",
+    Outcome.DELTAONE: "DeltaOne achieved",
+    Outcome.BELOW_THRESHOLD: "improved, but below the DeltaOne threshold",
+    Outcome.UNCHANGED: "no change from the baseline",
+    Outcome.REGRESSION: "regression: worse than the baseline",
+}
+
+
+def _num(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.6g}"
+
+
+def verdict_line(v: Verdict) -> str:
+    if v.baseline is None:
+        return f"{v.metric} {_num(v.value)}: {OUTCOME_TEXT[v.outcome]}"
+    where = f"version {v.baseline.version}" if v.baseline.version else "pinned value"
+    return (
+        f"{v.metric} {_num(v.value)} vs baseline {_num(v.baseline.value)} ({where}): "
+        f"{v.improvement_text()} -> {OUTCOME_TEXT[v.outcome]}"
+    )
+
+
+def report_text(r: Report) -> list[str]:
+    p = r.plan
+    lines = [f"{p.model_name} ({p.token_id}) from {p.manifest}"]
+    if r.status is Status.DRY_RUN:
+        lines += [
+            f"  dry run: nothing contacted; would register into {r.tracking_uri}",
+            f"  benchmark: {p.metric.name} = {_num(p.value)} (from {p.value_source})",
+            f"  model: {p.model.path} ({p.model.files} file(s), {p.model.size:,} bytes, "
+            f"{'MLflow model' if p.model.is_mlflow_model else 'plain files'})",
+            f"  params: {len(p.params)}, metrics: {len(p.metrics)}, version tags: "
+            f"{len(p.version_tags)} + the verdict's",
+            f"  registration key: {p.registration_key}",
+        ]
+        return lines
+    if r.status is Status.REGISTERED:
+        lines.append(f"  registered version {r.version} (run {r.run_id}) in {r.tracking_uri}")
+    elif r.status is Status.ALREADY_REGISTERED:
+        lines.append(
+            f"  already registered as version {r.version} (run {r.run_id}): nothing new written"
+        )
+    else:
+        lines.append(f"  compared against {r.tracking_uri}: nothing written")
+    if r.verdict is not None:
+        lines.append(f"  {verdict_line(r.verdict)}")
+        if r.verdict.baseline is not None:
+            lines.append(f"  rule: {r.verdict.rule_text}")
+        if r.verdict.ci is not None:
+            ci = r.verdict.ci
+            verdict = "excludes zero" if ci.excludes_zero else "includes zero: not significant"
+            lines.append(
+                f"  95% CI of the difference: [{ci.low * 100:+.2f}, {ci.high * 100:+.2f}] pp "
+                f"({verdict})"
+            )
+    if r.aliases:
+        lines.append(f"  aliases: {', '.join(r.aliases)}")
+    if r.attestation_sha256:
+        lines.append(f"  attestation sha256: {r.attestation_sha256}")
+    for name, url in r.links.items():
+        lines.append(f"  {name.replace('_', ' ')}: {url}")
+    lines += [f"  note: {note}" for note in r.notes]
+    return lines
+
+
+def report_json(r: Report) -> dict[str, Any]:
+    p, v = r.plan, r.verdict
+    baseline = v.baseline if v else None
+    out: dict[str, Any] = {
+        "manifest": p.manifest,
+        "status": str(r.status),
+        "model_name": p.model_name,
+        "token_id": p.token_id,
+        "version": r.version,
+        "run_id": r.run_id,
+        "metric": p.metric.name,
+        "direction": str(p.metric.direction),
+        "value": p.value,
+        "value_source": p.value_source,
+        "baseline_value": baseline.value if baseline else None,
+        "baseline_version": baseline.version if baseline else None,
+        "delta": v.delta if v else None,
+        "improvement": finite_or_none(v.improvement) if v else None,
+        "deltaone": v.achieved if v else None,
+        "outcome": str(v.outcome) if v else None,
+        "rule": str(v.rule) if v else None,
+        "threshold": v.threshold if v else None,
+        "ci": None,
+        "aliases": r.aliases,
+        "attestation_sha256": r.attestation_sha256,
+        "registration_key": p.registration_key,
+        "commit": p.commit,
+        "tracking_uri": r.tracking_uri,
+        "links": r.links,
+        "history": [{"version": ver, "value": val} for ver, val in r.history],
+        "notes": r.notes,
+    }
+    if v is not None and v.ci is not None:
+        out["ci"] = {
+            "level": 0.95,
+            "low": v.ci.low,
+            "high": v.ci.high,
+            "excludes_zero": v.ci.excludes_zero,
+        }
+    if r.status is Status.DRY_RUN:
+        out["plan"] = {
+            "model": {
+                "path": str(p.model.path), "mlflow_model": p.model.is_mlflow_model,
+                "files": p.model.files, "size": p.model.size, "sha256": p.model.sha256,
+            },
+            "params": p.params,
+            "metrics": p.metrics,
+            "version_tags": p.version_tags,
+            "run_tags": p.run_tags,
+        }  # fmt: skip
+    return out
+
+
+def reports_json(reports: Iterable[Report]) -> dict[str, Any]:
+    return {"format_version": JSON_FORMAT_VERSION, "results": [report_json(r) for r in reports]}
+
+
+# -- registry listings ----------------------------------------------------------------------
+def _time(ms: int) -> str:
+    if not ms:
+        return "unknown"
+    moment = datetime.datetime.fromtimestamp(ms / 1000, datetime.UTC)
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def version_json(record: VersionRecord) -> dict[str, Any]:
+    tags = record.tags
+    return {
+        "model_name": record.name,
+        "version": record.version,
+        "run_id": record.run_id,
+        "source": record.source,
+        "created": _time(record.created_ms),
+        "token_id": record.token_id,
+        "metric": record.metric,
+        "value": record.benchmark_value,
+        "delta": tags.get("delta"),
+        "deltaone": {"true": True, "false": False}.get(tags.get("deltaone_achieved", "")),
+        "baseline_version": tags.get("baseline_version"),
+        "contributor": tags.get("hokusai_contributor_address") or tags.get("hokusai_contributor"),
+        "aliases": list(record.aliases),
+        "tag_problems": record.tag_problems(),
+        "tags": tags,
+    }
+
+
+def version_row(record: VersionRecord) -> str:
+    """One line of `list` and `lineage`; malformed tags are shown, never fatal."""
+    row = version_json(record)
+    deltaone = {True: "DeltaOne", False: "-", None: "?"}[row["deltaone"]]
+    value = _num(row["value"]) if row["value"] is not None else "?"
+    delta = row["delta"] if row["delta"] not in (None, "none") else "-"
+    parts = [
+        f"{record.name} v{record.version}",
+        row["created"],
+        f"{row['metric'] or '?'}={value}",
+        f"delta={delta}",
+        deltaone,
+        f"contributor={row['contributor'] or '-'}",
+    ]
+    if record.aliases:
+        parts.append(f"aliases={','.join(record.aliases)}")
+    if problems := record.tag_problems():
+        parts.append(f"[malformed: {'; '.join(problems)}]")
+    return "  ".join(parts)
