@@ -240,7 +240,9 @@ def _plans(paths: tuple[Path, ...]) -> list[Any]:
         raise click.UsageError("no hokusai.yaml or hokusai.yml found in the given paths")
     if not result.valid:
         TextReporter(sys.stderr, color=_use_color("auto", sys.stderr)).report(result)
-        raise HokusaiError("invalid manifest: nothing was registered or compared")
+        raise HokusaiError(
+            "invalid manifest: nothing was registered or compared", exit_code=result.exit_code
+        )
     return [plan(m, git_commit(m.directory)) for m in manifests]
 
 

@@ -11,6 +11,11 @@ class HokusaiError(Exception):
 
     exit_code = 1
 
+    def __init__(self, message: str, *, exit_code: int | None = None) -> None:
+        super().__init__(message)
+        if exit_code is not None:
+            self.exit_code = exit_code
+
 
 class MissingExtraError(HokusaiError):
     exit_code = 2
