@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -96,14 +95,12 @@ def test_oversized_file_is_refused_without_reading_it_all(tmp_path):
     assert [p.rule for p in problems] == ["yaml-too-large"]
 
 
-def test_alias_bomb_stops_quickly(tmp_path):
+def test_alias_bomb_is_stopped_at_the_node_limit(tmp_path):
     lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
     lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 9)]
-    started = time.monotonic()
-    manifest, problems = load(tmp_path, "\n".join(lines) + "\n")
+    manifest, problems = load(tmp_path, "\n".join(lines) + "\n")  # 10**9 values if expanded
     assert manifest is None
     assert [p.rule for p in problems] == ["yaml-too-complex"]
-    assert time.monotonic() - started < 5  # 10**9 values if expanded; seconds would mean a hang
 
 
 def test_recursive_alias_is_an_error_not_a_hang(tmp_path):

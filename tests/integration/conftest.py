@@ -1,0 +1,116 @@
+"""Real MLflow servers for the registry tests, started once per session on loopback.
+
+Each server gets its own SQLite store and artifact folder in a temporary directory and a
+free port on 127.0.0.1; tests use unique model names, so they share a server safely.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from hokusai_action.settings import RegistrySettings, resolve_settings
+
+MLFLOW = str(Path(sys.executable).parent / "mlflow")
+ADMIN_PASSWORD = "hokusai-test-admin-pw-1"  # a throwaway test server's
+
+
+@dataclass(frozen=True)
+class Server:
+    uri: str
+    log: Path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def _mlflow_server(
+    workdir: Path, *extra: str, env: dict[str, str] | None = None
+) -> Iterator[Server]:
+    port = _free_port()
+    log = workdir / "server.log"
+    command = [
+        MLFLOW, "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+        "--backend-store-uri", f"sqlite:///{workdir / 'mlflow.db'}",
+        "--artifacts-destination", str(workdir / "artifacts"), *extra,
+    ]  # fmt: skip
+    full_env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", **(env or {})}
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            command, cwd=workdir, env=full_env, stdout=out, stderr=subprocess.STDOUT
+        )
+    uri = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"{uri}/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except (urllib.error.URLError, OSError):
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"mlflow server did not start:\n{log.read_text()[-3000:]}")
+            time.sleep(0.3)
+        yield Server(uri, log)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with _mlflow_server(tmp_path_factory.mktemp("mlflow-server")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server with MLflow's basic-auth app: it refuses requests without valid credentials."""
+    env = {
+        "MLFLOW_AUTH_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "MLFLOW_FLASK_SERVER_SECRET_KEY": uuid.uuid4().hex,
+    }
+    with _mlflow_server(
+        tmp_path_factory.mktemp("mlflow-auth"), "--app-name", "basic-auth", env=env
+    ) as server:
+        yield server
+
+
+@pytest.fixture(autouse=True)
+def _restore_environment() -> Iterator[None]:
+    """The registry sets MLflow's variables in os.environ (as a CLI process may); undo it."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+@pytest.fixture
+def server_settings(mlflow_server: Server) -> RegistrySettings:
+    return resolve_settings(mlflow_server.uri, env={})
+
+
+@pytest.fixture
+def unique() -> str:
+    """A suffix that keeps model names and tokens apart on the shared server."""
+    return uuid.uuid4().hex[:8].upper()

@@ -1,0 +1,210 @@
+"""The registry commands as users run them: the installed CLI, in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PROJECT
+from tests.integration.conftest import ADMIN_PASSWORD, Server, _free_port
+
+SECRET = "hk-test-key-9f8e7d6c5b4a"  # a made-up API key that must never be printed
+
+
+def run(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: int = 180
+) -> subprocess.CompletedProcess[str]:
+    base = {
+        k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "HOKUSAI_", "GITHUB_"))
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "hokusai_action", *args],
+        cwd=cwd, env={**base, "NO_COLOR": "1", **(env or {})},
+        capture_output=True, text=True, timeout=timeout, check=False,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """A real Git repository holding the churn example, committed."""
+    shutil.copytree(PROJECT / "examples" / "churn-classifier", tmp_path / "churn")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    subprocess.run([*git, "init", "-q"], cwd=tmp_path, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=tmp_path, check=True)
+    subprocess.run([*git, "commit", "-qm", "model"], cwd=tmp_path, check=True)
+    return tmp_path
+
+
+def set_value(repo: Path, value: float) -> None:
+    manifest = repo / "churn" / "hokusai.yaml"
+    text = manifest.read_text()
+    current = next(line for line in text.splitlines() if line.startswith("  value: "))
+    manifest.write_text(text.replace(current, f"  value: {value}"))
+
+
+def test_embedded_sqlite_default_registers_once_per_commit(repo):
+    first = run("register", "churn", cwd=repo)
+    assert first.returncode == 0, first.stderr
+    assert "registered version 1" in first.stdout
+    assert (repo / ".hokusai" / "mlflow.db").is_file()
+    again = run("register", ".", cwd=repo / "churn")  # any directory of the checkout
+    assert again.returncode == 0, again.stderr
+    assert "already registered as version 1" in again.stdout
+    lineage = run("lineage", "CHURN-001", cwd=repo)
+    assert lineage.stdout.count("customer-churn-predictor v") == 1
+    assert "INFO" not in first.stderr  # MLflow's table-creation chatter is silenced
+
+
+def test_register_json_has_the_documented_keys(repo):
+    run("register", "churn", cwd=repo)
+    set_value(repo, 0.9425)
+    result = run("register", "churn", "--format", "json", cwd=repo)
+    data = json.loads(result.stdout)["results"][0]
+    required = {"model_name", "token_id", "version", "run_id", "metric", "value", "baseline_value",
+                "baseline_version", "delta", "deltaone", "rule", "attestation_sha256"}  # fmt: skip
+    assert required <= set(data)
+    assert (data["version"], data["baseline_version"], data["deltaone"]) == (2, 1, True)
+    assert data["rule"] == "percentage_points"
+
+
+def test_fail_on_regression_exits_4_and_registers_nothing(repo):
+    run("register", "churn", cwd=repo)
+    set_value(repo, 0.90)
+    result = run("register", "churn", "--fail-on-regression", cwd=repo)
+    assert result.returncode == 4
+    assert "regression" in result.stdout
+    assert run("lineage", "CHURN-001", cwd=repo).stdout.count(" v") == 1
+
+
+def test_invalid_manifest_stops_before_anything_is_written(repo):
+    set_value(repo, 1.5)
+    result = run("register", "churn", cwd=repo)
+    assert result.returncode == 1
+    assert "[metric-value]" in result.stderr
+    assert "nothing was registered" in result.stderr
+    assert not (repo / ".hokusai").exists()
+
+
+def test_dry_run_contacts_nothing_and_loads_no_mlflow(repo):
+    dead = f"http://127.0.0.1:{_free_port()}"
+    code = (
+        "import sys\n"
+        "from hokusai_action.cli import main\n"
+        "try:\n"
+        f"    main(['register', '--dry-run', '--tracking-uri', '{dead}', 'churn'])\n"
+        "except SystemExit as e:\n"
+        "    assert e.code in (0, None), e.code\n"
+        "print('mlflow loaded:', 'mlflow' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=repo, capture_output=True, text=True, check=False
+    )
+    assert "dry run: nothing contacted" in result.stdout, result.stderr
+    assert result.stdout.strip().endswith("mlflow loaded: False")
+
+
+def test_unreachable_registry_fails_with_the_uri_and_what_to_check(repo):
+    dead = f"http://127.0.0.1:{_free_port()}"
+    result = run(
+        "compare", "churn", "--tracking-uri", dead, "--retries", "1", "--timeout", "2", cwd=repo
+    )
+    assert result.returncode == 1
+    assert f"cannot reach the registry at {dead}" in result.stderr
+    assert "gave up after 1 retries" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_compare_against_a_server(repo, mlflow_server: Server):
+    env = {"MLFLOW_TRACKING_URI": mlflow_server.uri}
+    result = run("compare", "churn", cwd=repo, env=env)
+    assert result.returncode == 0, result.stderr
+    assert f"compared against {mlflow_server.uri}: nothing written" in result.stdout
+
+
+def test_wrong_api_key_is_refused_with_our_message_and_never_printed(repo, auth_server: Server):
+    env = {"HOKUSAI_API_KEY": SECRET}
+    for args in (["register", "churn"], ["--debug", "register", "churn"], ["doctor"]):
+        result = run(*args, "--tracking-uri", auth_server.uri, cwd=repo, env=env)
+        assert result.returncode == 1, result.stdout + result.stderr
+        output = result.stdout + result.stderr
+        assert "refused the API key (401)" in output
+        assert "check HOKUSAI_API_KEY" in output
+        assert SECRET not in output
+    assert SECRET not in auth_server.log.read_text()
+
+
+def test_no_credentials_on_an_auth_server_says_to_set_the_key(repo, auth_server: Server):
+    result = run("doctor", "--tracking-uri", auth_server.uri, cwd=repo)
+    assert result.returncode == 1
+    assert "requires authentication" in result.stdout
+    assert "set HOKUSAI_API_KEY" in result.stdout
+
+
+def test_basic_auth_credentials_work(repo, auth_server: Server):
+    env = {"MLFLOW_TRACKING_USERNAME": "admin", "MLFLOW_TRACKING_PASSWORD": ADMIN_PASSWORD}
+    doctor = run("doctor", "--tracking-uri", auth_server.uri, cwd=repo, env=env)
+    assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+    assert "status: ok" in doctor.stdout
+    assert ADMIN_PASSWORD not in doctor.stdout + doctor.stderr
+
+
+def test_lineage_lists_oldest_first_and_survives_malformed_tags(repo, mlflow_server: Server):
+    import mlflow
+
+    env = {"MLFLOW_TRACKING_URI": mlflow_server.uri}
+    token = f"LINEAGE-{os.getpid()}-{_free_port()}"
+    manifest = repo / "churn" / "hokusai.yaml"
+    manifest.write_text(
+        manifest.read_text()
+        .replace("CHURN-001", token)
+        .replace("customer-churn-predictor", token.lower())
+    )
+    assert run("register", "churn", cwd=repo, env=env).returncode == 0
+    set_value(repo, 0.95)
+    assert run("register", "churn", cwd=repo, env=env).returncode == 0
+    client = mlflow.MlflowClient(mlflow_server.uri)
+    client.set_model_version_tag(token.lower(), "1", "benchmark_value", "oops")
+    lineage = run("lineage", token, cwd=repo, env=env)
+    assert lineage.returncode == 0, lineage.stderr
+    rows = lineage.stdout.splitlines()
+    assert [row.split()[1] for row in rows] == ["v1", "v2"]
+    assert "malformed: `benchmark_value` is 'oops', not a number" in rows[0]
+    assert "DeltaOne" in rows[1]
+    listed = run("list", "--token", token, "--format", "json", cwd=repo, env=env)
+    assert [v["version"] for v in json.loads(listed.stdout)["versions"]] == [2, 1]
+    shown = run("show", token.lower(), cwd=repo, env=env)
+    assert "version: 2" in shown.stdout
+    assert "aliases: ['challenger']" in shown.stdout
+
+
+def test_unknown_token_is_a_clear_error(repo):
+    result = run("lineage", "NOPE-404", cwd=repo)
+    assert result.returncode == 1
+    assert "no registered version carries token `NOPE-404`" in result.stderr
+
+
+def test_missing_registry_extra_names_the_install_command(repo):
+    code = (
+        "import sys\n"
+        "sys.modules['mlflow'] = None  # as if the registry extra were not installed\n"
+        "from hokusai_action.cli import main\n"
+        "main(['compare', 'churn'])\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=repo, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 2
+    assert "pip install 'hokusai-action[registry]'" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["register", "compare", "show", "list", "lineage", "doctor"])
+def test_help_works_for_every_registry_command(tmp_path, command):
+    result = run(command, "--help", cwd=tmp_path)
+    assert result.returncode == 0
+    assert "--tracking-uri" in result.stdout
