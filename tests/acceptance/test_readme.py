@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 from hokusai_action.rules import Options
 from hokusai_action.validate import validate
@@ -20,9 +24,10 @@ def test_ci_runs_the_readme_test_command_verbatim():
     assert test_command in (PROJECT / ".ci" / "run").read_text(encoding="utf-8")
 
 
-def test_readme_main_command_validates_the_examples():
-    main_command = next(b.strip() for b in _blocks("sh") if "hokusai-action validate examples" in b)
+def test_readme_main_command_registers_the_examples():
+    main_command = next(b.strip() for b in _blocks("sh") if "hokusai-action register examples" in b)
     assert main_command.startswith("python3 -m venv .venv")
+    assert "'.[registry]'" in main_command
 
 
 def test_readme_manifest_example_is_valid(tmp_path):
@@ -35,3 +40,21 @@ def test_readme_manifest_example_is_valid(tmp_path):
 def test_readme_names_every_example_directory():
     for example in sorted((PROJECT / "examples").iterdir()):
         assert f"`{example.name}`" in README
+
+
+def test_readme_main_job_runs_on_a_copy_of_the_examples(tmp_path):
+    main_command = next(b.strip() for b in _blocks("sh") if "hokusai-action register examples" in b)
+    job = main_command.split("&&")[-1].split()  # what runs after the install steps
+    assert job[0] == ".venv/bin/hokusai-action"
+    shutil.copytree(PROJECT / "examples", tmp_path / "examples")
+    (tmp_path / ".git").mkdir()
+    command = [str(Path(sys.executable).parent / "hokusai-action"), *job[1:]]
+    first = subprocess.run(
+        command, cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert first.stdout.count("registered version 1") == 3
+    second = subprocess.run(
+        command, cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert second.stdout.count("already registered as version 1") == 3
