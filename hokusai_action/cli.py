@@ -4,6 +4,7 @@ pre-commit hook (`validate`) starts fast."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -79,8 +80,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @click.option(
     "--max-model-size",
     type=ByteSize(),
-    default="100MB",
-    show_default=True,
+    show_default="100MB",
     help="Warn when a model is larger than this.",
 )
 @click.option(
@@ -100,7 +100,7 @@ def validate(
     paths: tuple[Path, ...],
     output_format: str,
     missing_paths: str,
-    max_model_size: int,
+    max_model_size: int | None,
     root: Path | None,
     strict: bool,
     color: str,
@@ -116,7 +116,9 @@ def validate(
     from hokusai_action.validate import validate as run_validation
 
     severity = {"error": Severity.ERROR, "warn": Severity.WARNING, "ignore": None}[missing_paths]
-    options = Options(missing_paths=severity, max_model_bytes=max_model_size, root=root)
+    options = Options(missing_paths=severity, root=root)
+    if max_model_size is not None:
+        options = dataclasses.replace(options, max_model_bytes=max_model_size)
     result = run_validation(paths or (Path(),), options, strict=strict)
     stream = sys.stdout
     reporter = REPORTER_BY_NAME[output_format](stream, color=_use_color(color, stream))

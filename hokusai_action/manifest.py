@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -136,11 +137,31 @@ def load_manifest(path: Path, display: str) -> tuple[Manifest | None, list[Probl
             )
         ]
 
+    odd_break = _YAML_ONLY_BREAK.search(text)
+    if odd_break:
+        return None, [
+            problem(
+                "yaml-line-break",
+                f"character U+{ord(odd_break.group()):04X} counts as a line break to YAML but "
+                "not to editors, so it would change the value and every later line number; "
+                "replace it with a space",
+                _position_in_text(text, odd_break.start()),
+            )
+        ]
+
     try:
         documents = list(_compose_all(text))
     except yaml.MarkedYAMLError as e:
         return None, [_yaml_error_problem(display, text, e)]
-    except yaml.YAMLError as e:  # reader errors (control characters) carry no problem_mark
+    except yaml.reader.ReaderError as e:  # a control character: located by its offset
+        return None, [
+            problem(
+                "yaml-syntax",
+                f"character U+{e.character:04X} is not allowed in YAML; remove it",
+                _position_in_text(text, e.position),
+            )
+        ]
+    except yaml.YAMLError as e:
         return None, [problem("yaml-syntax", _yaml_error_text(e))]
 
     if not documents or _is_empty(documents[0]):
@@ -180,6 +201,36 @@ def load_manifest(path: Path, display: str) -> tuple[Manifest | None, list[Probl
     return Manifest(display, path, data, builder.positions), builder.problems
 
 
+_YAML_ONLY_BREAK = re.compile("[\u0085\u2028\u2029]")
+_YAML12_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
+_BOOL_WORDS = frozenset({"true", "false"})
+
+
+def _yaml_versions_differ(tag: str, text: str) -> str | None:
+    """Why a plain scalar reads differently in YAML 1.1 (PyYAML, this tool) and YAML 1.2
+    (editors' language servers, check-jsonschema), or None when both agree."""
+    if tag == "tag:yaml.org,2002:bool" and text.lower() not in _BOOL_WORDS:
+        return (
+            f"`{text}` is true/false to YAML 1.1 but text to YAML 1.2 tools; write "
+            f'`true` or `false`, or quote it: `"{text}"`'
+        )
+    if tag == "tag:yaml.org,2002:timestamp":
+        return f'`{text}` is a date to YAML 1.1 but text to YAML 1.2 tools; quote it: `"{text}"`'
+    if tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float") and (
+        ":" in text or "_" in text or re.fullmatch(r"[-+]?0[0-7]+|[-+]?0b[01_]+", text)
+    ):
+        return (
+            f"`{text}` is read as a number only by YAML 1.1 (and as another number or "
+            "as text by YAML 1.2 tools); write it as a plain decimal number, or quote it"
+        )
+    if tag == "tag:yaml.org,2002:str" and _YAML12_FLOAT.fullmatch(text):
+        return (
+            f"`{text}` is text to YAML 1.1 but a number to YAML 1.2 tools; write it "
+            "with a decimal point and digits on both sides, e.g. `1.0e-3`"
+        )
+    return None
+
+
 def _is_empty(node: yaml.Node | None) -> bool:
     """No document at all, or a bare `---` with nothing after it."""
     return node is None or (
@@ -207,6 +258,7 @@ class _Builder:
         self.problems: list[Problem] = []
         self._nodes = 0
         self._active: set[int] = set()
+        self._built: set[int] = set()
 
     def build(self, node: yaml.Node, path: JsonPath) -> Any:
         self._nodes += 1
@@ -230,6 +282,7 @@ class _Builder:
                 Position.of(node.start_mark),
             )
         self.positions.values.setdefault(path, Position.of(node.start_mark))
+        self._built.add(id(node))
         if isinstance(node, yaml.ScalarNode):
             return self._scalar(node, path)
         if node.tag not in _COLLECTION_TAGS:
@@ -248,14 +301,24 @@ class _Builder:
 
     def _scalar(self, node: yaml.ScalarNode, path: JsonPath) -> Any:
         self.positions.scalar_text[path] = node.value
+        at = Position.of(node.start_mark)
         try:
-            return _constructor.construct_object(node, deep=True)
+            value = _constructor.construct_object(node, deep=True)
         except yaml.constructor.ConstructorError as e:
             raise _Stop(
                 "yaml-unsupported-tag",
                 f"cannot read value tagged `{node.tag}`: {e.problem}; remove the tag",
-                Position.of(node.start_mark),
+                at,
             ) from e
+        except ValueError as e:  # Python's limit on digits in an int
+            raise _Stop("yaml-syntax", f"number `{node.value[:20]}...` is too long", at) from e
+        if not node.style and (why := _yaml_versions_differ(node.tag, node.value)):  # plain
+            self.problems.append(
+                Problem(
+                    self.display, at.line, at.column, Severity.ERROR, "yaml-ambiguous", why, path
+                )
+            )
+        return value
 
     def _mapping(self, node: yaml.MappingNode, path: JsonPath) -> dict[str, Any]:
         result: dict[str, Any] = {}
@@ -291,7 +354,11 @@ class _Builder:
     def _merge(self, result: dict[str, Any], value_node: yaml.Node, path: JsonPath) -> None:
         sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
         for source in sources:
+            reported = len(self.problems)
+            seen_before = id(source) in self._built
             merged = self.build(source, path)
+            if seen_before:  # its problems were reported where the anchor stands
+                del self.problems[reported:]
             if not isinstance(merged, dict):
                 raise _Stop(
                     "yaml-syntax",
@@ -323,9 +390,16 @@ class _Builder:
 
 
 def _position_of_offset(raw: bytes, offset: int) -> Position:
+    """Line and column (in characters, as editors count) of a byte offset."""
     before = raw[:offset]
     line_start = before.rfind(b"\n") + 1
-    return Position(before.count(b"\n") + 1, offset - line_start + 1)
+    column = len(before[line_start:].decode("utf-8", errors="replace")) + 1
+    return Position(before.count(b"\n") + 1, column)
+
+
+def _position_in_text(text: str, offset: int) -> Position:
+    line_start = text.rfind("\n", 0, offset) + 1
+    return Position(text.count("\n", 0, offset) + 1, offset - line_start + 1)
 
 
 def _yaml_error_text(e: yaml.YAMLError) -> str:
@@ -378,7 +452,13 @@ def yaml_type_name(value: Any) -> str:
 
 
 def is_finite_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    """A real number MLflow can store: not a boolean, not NaN or infinite, within a float."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int beyond a float's range
+        return False
 
 
 def find_manifests(root: Path) -> Iterator[Path]:
@@ -397,21 +477,29 @@ class ValueFromError(Exception):
 
 
 def read_value_from(file: Path, key: str) -> Any:
-    """The value at dotted `key` in a JSON or YAML metrics file (what `value_from` points at)."""
+    """The value at `key` in a JSON or YAML metrics file (what `value_from` points at): the key
+    as written if the file has it, else its dots descend into nested mappings."""
     try:
+        if not file.is_file():
+            raise ValueFromError(f"`{file.name}` is not a regular file")
+        if file.stat().st_size > MAX_FILE_BYTES:
+            raise ValueFromError(f"`{file.name}` is over {MAX_FILE_BYTES:,} bytes")
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise ValueFromError(f"cannot read `{file.name}`: {e}") from e
     try:
         data = json.loads(text) if file.suffix == ".json" else yaml.load(text, Loader=_Loader)
-    except (ValueError, yaml.YAMLError) as e:
-        raise ValueFromError(
-            f"`{file.name}` is not valid {file.suffix[1:].upper() or 'YAML'}: {e}"
-        ) from e
+    except ValueError as e:
+        raise ValueFromError(f"`{file.name}` is not valid JSON: {e}") from e
+    except yaml.YAMLError as e:
+        raise ValueFromError(f"`{file.name}` is not valid YAML: {_yaml_error_text(e)}") from e
+    if isinstance(data, dict) and key in data:
+        return data[key]
     node: Any = data
     for part in key.split("."):
         if not isinstance(node, dict) or part not in node:
-            found = ", ".join(f"`{k}`" for k in node) if isinstance(node, dict) else "none"
+            keys = list(node)[:10] if isinstance(node, dict) else []
+            found = ", ".join(f"`{k}`" for k in keys) or "none"
             raise ValueFromError(f"`{file.name}` has no key `{key}` (keys there: {found})")
         node = node[part]
     return node

@@ -113,6 +113,8 @@ def custom_metrics(declared: Any) -> dict[str, Metric]:
         low, high = spec.get("min", -math.inf), spec.get("max", math.inf)
         if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (low, high)):
             continue
+        if math.isnan(low) or math.isnan(high):
+            continue
         result[name] = Metric(
             name,
             Direction(spec["direction"]),

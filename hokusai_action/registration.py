@@ -249,12 +249,13 @@ def plan(manifest: Manifest, commit: str | None) -> Plan:
 
 # -- the baseline and the verdict ------------------------------------------------------------
 def semver_key(text: str) -> tuple[int, int, int, int, tuple[Any, ...]] | None:
-    """Order semantic versions: a pre-release sorts before its release."""
-    match = SEMVER.fullmatch(text)
-    if not match:
+    """Order semantic versions (semver.org, section 11): a pre-release sorts before its
+    release, numeric identifiers numerically and before alphanumeric ones."""
+    if not SEMVER.search(text):
         return None
-    major, minor, patch, pre = int(match[1]), int(match[2]), int(match[3]), match[4]
-    if pre is None:
+    core, _, pre = text.partition("+")[0].partition("-")
+    major, minor, patch = (int(part) for part in core.split("."))
+    if not pre:
         return (major, minor, patch, 1, ())
     parts = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in pre.split("."))
     return (major, minor, patch, 0, parts)

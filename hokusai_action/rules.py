@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import posixpath
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -23,14 +24,12 @@ from hokusai_action.manifest import (
     read_value_from,
 )
 from hokusai_action.problems import JsonPath, Problem, Severity
+from hokusai_action.schema import load_schema
 
-TOKEN_ID = re.compile(r"[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*")
-TOKEN_ID_MAX = 64
-SEMVER = re.compile(
-    r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
-    r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
-    r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?"
-)
+# The schema's own patterns, so the rules and check-jsonschema users agree on what is valid.
+TOKEN_ID = re.compile(load_schema()["$defs"]["tokenId"]["pattern"])
+TOKEN_ID_MAX = load_schema()["$defs"]["tokenId"]["maxLength"]
+SEMVER = re.compile(load_schema()["$defs"]["semver"]["pattern"])
 # Tags hokusai-action writes itself on registered versions and runs.
 RESERVED_TAGS = frozenset(
     {
@@ -43,7 +42,6 @@ RESERVED_TAGS = frozenset(
     }
 )
 RESERVED_TAG_PREFIXES = ("mlflow.", "hokusai.", "hokusai_")
-DEFAULT_MAX_MODEL_BYTES = 100 * 1000 * 1000  # the Hokusai seed's upload limit: 100 MB
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +49,7 @@ class Options:
     """What the caller decides: the CLI and the hook differ only here."""
 
     missing_paths: Severity | None = Severity.ERROR  # None: ignore missing model files
-    max_model_bytes: int = DEFAULT_MAX_MODEL_BYTES
+    max_model_bytes: int = 100 * 1000 * 1000  # the Hokusai seed's upload limit: 100 MB
     root: Path | None = None  # the repository; found from .git when not given
 
 
@@ -86,14 +84,14 @@ def suggest_token_id(value: str) -> str | None:
     candidate = re.sub(r"[^A-Z0-9]+", "-", value.strip().upper()).strip("-")
     if candidate and not candidate[0].isalpha():
         return None
-    if TOKEN_ID.fullmatch(candidate) and len(candidate) <= TOKEN_ID_MAX:
+    if TOKEN_ID.search(candidate) and len(candidate) <= TOKEN_ID_MAX:
         return candidate
     return None
 
 
 def token_id_problem(value: str) -> str | None:
     """Why `value` is not a token ID, with the fix when one is obvious; None when valid."""
-    if TOKEN_ID.fullmatch(value) and len(value) <= TOKEN_ID_MAX:
+    if TOKEN_ID.search(value) and len(value) <= TOKEN_ID_MAX:
         return None
     if len(value) > TOKEN_ID_MAX:
         return f"token ID is {len(value)} characters long; the limit is {TOKEN_ID_MAX}"
@@ -122,10 +120,8 @@ def check_token_id(m: Manifest, options: Options) -> Iterator[Problem]:
 
 # -- metrics ----------------------------------------------------------------------------
 def _metric_value_problem(name: str, metric: metrics.Metric, value: Any) -> str | None:
-    if isinstance(value, float) and not math.isfinite(value):
-        return f"`{name}` must be a finite number, not {value}"
     if not is_finite_number(value):
-        return None  # the schema reports wrong types
+        return None  # the schema reports wrong types, check_finite_numbers the rest
     if metric.minimum <= value <= metric.maximum:
         return None
     message = f"`{name}` must be within {metric.range_text()}, not {value:g}"
@@ -138,7 +134,8 @@ def _metric_value_problem(name: str, metric: metrics.Metric, value: Any) -> str 
 
 def check_metrics(m: Manifest, options: Options) -> Iterator[Problem]:
     at = _Finder(m)
-    custom = metrics.custom_metrics(m.get("custom_metrics"))
+    declared = m.get("custom_metrics") or {}
+    custom = metrics.custom_metrics(declared)
     for name, metric in custom.items():
         if metrics.lookup(name).metric is not None:
             yield at(
@@ -170,6 +167,8 @@ def check_metrics(m: Manifest, options: Options) -> Iterator[Problem]:
     for name_path, name, values in entries:
         at_key = name_path[0] == "metrics"
         found = metrics.lookup(name, custom)
+        if found.metric is None and name in declared:
+            continue  # declared, but wrongly: the schema says how
         if found.metric is None:
             then = f"{found.suggestion} Or declare" if found.suggestion else "; declare"
             yield at(name_path, "metric-unknown",
@@ -184,16 +183,39 @@ def check_metrics(m: Manifest, options: Options) -> Iterator[Problem]:
             if value is not None and (why := _metric_value_problem(name, found.metric, value)):
                 yield at(value_path, "metric-value", why)
 
-    if isinstance(benchmark_name, str) and isinstance(extra, dict) and benchmark_name in extra:
-        value = m.get("benchmark", "value")
-        if is_finite_number(value) and extra[benchmark_name] != value:
-            yield at(
-                ("metrics", benchmark_name),
-                "metric-conflict",
-                f"`metrics.{benchmark_name}` ({extra[benchmark_name]}) differs from the "
-                f"benchmark value ({value}); keep one of them",
-                Severity.WARNING,
-            )
+    value = m.get("benchmark", "value")
+    if isinstance(benchmark_name, str) and isinstance(extra, dict) and is_finite_number(value):
+        canonical = _canonical(benchmark_name, custom)
+        for name, other in extra.items():
+            if _canonical(name, custom) == canonical and other != value:
+                yield at(("metrics", name), "metric-conflict",
+                         f"`metrics.{name}` ({other}) differs from the benchmark value "
+                         f"({value}); keep one of them", Severity.WARNING)  # fmt: skip
+
+
+def _canonical(name: str, custom: dict[str, metrics.Metric]) -> str:
+    found = metrics.lookup(name, custom)
+    return found.alias_of or name
+
+
+def check_finite_numbers(m: Manifest, options: Options) -> Iterator[Problem]:
+    """NaN and infinity pass a JSON Schema (YAML has them, JSON does not); MLflow and the
+    DeltaOne arithmetic cannot use them."""
+
+    def walk(node: Any, path: JsonPath) -> Iterator[tuple[JsonPath, Any]]:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                yield from walk(value, (*path, key))
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                yield from walk(value, (*path, i))
+        elif type(node) in (int, float) and not is_finite_number(node):
+            yield path, node
+
+    at = _Finder(m)
+    for path, value in walk(m.data, ()):
+        shown = str(value) if isinstance(value, float) else f"{str(value)[:12]}... (too large)"
+        yield at(path, "number-not-finite", f"`{path[-1]}` must be a finite number, not {shown}")
 
 
 def check_benchmark_value(m: Manifest, options: Options) -> Iterator[Problem]:
@@ -230,14 +252,16 @@ def check_tags(m: Manifest, options: Options) -> Iterator[Problem]:
                     "it from the manifest itself; remove it or rename it",
                     at_key=True,
                 )
-            elif key.startswith("/") or key in (".", "..") or ".." in key.split("/") or "/." in key:
-                yield at(
-                    path,
-                    "tag-key",
-                    f"key `{key}` looks like a path MLflow refuses: no "
-                    "leading `/`, and no `.` or `..` segments",
-                    at_key=True,
-                )
+            elif _path_not_unique(key):
+                yield at(path, "tag-key", f"key `{key}` looks like a path MLflow refuses: no "
+                         "leading `/`, no `.` or `..` segments, no empty or trailing segments",
+                         at_key=True)  # fmt: skip
+
+
+def _path_not_unique(key: str) -> bool:
+    """MLflow's own test for keys that would not name one file in its stores."""
+    norm = posixpath.normpath(key)
+    return norm != key or norm == "." or norm.startswith(("..", "/"))
 
 
 # -- paths ------------------------------------------------------------------------------
@@ -250,16 +274,24 @@ def find_root(start: Path) -> Path:
     return start
 
 
+def _outside(path: Path, root: Path) -> Path | None:
+    """The first file or directory at or below `path` that resolves outside `root`."""
+    if not path.resolve().is_relative_to(root):
+        return path
+    if path.is_dir():
+        for directory, subdirs, files in os.walk(path):
+            for name in [*subdirs, *files]:
+                entry = Path(directory) / name
+                if entry.is_symlink() and not entry.resolve().is_relative_to(root):
+                    return entry
+    return None
+
+
 def _size(path: Path) -> int:
+    """Bytes in a file or directory tree (symlinks are not followed: they stay inside)."""
     if path.is_file():
         return path.stat().st_size
-    total = 0
-    for directory, _, files in os.walk(path):
-        for name in files:
-            file = Path(directory) / name
-            if file.is_file():
-                total += file.stat().st_size
-    return total
+    return sum((Path(d) / f).lstat().st_size for d, _, files in os.walk(path) for f in files)
 
 
 def _human(n: float) -> str:
@@ -280,54 +312,54 @@ def check_paths(m: Manifest, options: Options) -> Iterator[Problem]:
         value = m.get(*path)
         if not isinstance(value, str) or not value:
             continue
-        if Path(value).is_absolute() or re.match(r"[A-Za-z]:[\\/]", value):
-            yield at(
-                path,
-                "path-absolute",
-                f"{what} path `{value}` is absolute; write it "
-                "relative to this manifest, so it works in every clone",
-            )
-            continue
-        target = m.directory / value
         try:
-            resolved = target.resolve()
-        except (OSError, RuntimeError) as e:  # a symlink loop
-            yield at(path, "path-outside", f"{what} path `{value}` cannot be resolved: {e}")
-            continue
-        if not resolved.is_relative_to(root):
-            via = " through a symlink" if ".." not in Path(value).parts else ""
-            yield at(
-                path,
-                "path-outside",
-                f"{what} path `{value}` leads outside the "
-                f"repository{via} ({root}); keep model files inside it",
+            yield from _check_path(at, path, what, value, m, root, options)
+        except (OSError, ValueError) as e:  # NUL bytes, names too long, permissions
+            yield at(path, "path-invalid", f"{what} path `{value}` cannot be used: {e}")
+
+
+def _check_path(
+    at: _Finder, path: JsonPath, what: str, value: str, m: Manifest, root: Path, options: Options
+) -> Iterator[Problem]:
+    if Path(value).is_absolute() or re.match(r"[A-Za-z]:|\\\\", value):
+        yield at(path, "path-absolute", f"{what} path `{value}` is absolute; write it relative "
+                 "to this manifest, so it works in every clone")  # fmt: skip
+        return
+    if "\\" in value:
+        fixed = value.replace("\\", "/")
+        yield at(path, "path-separator", f"{what} path `{value}` uses `\\`; write `/` "
+                 f"(`{fixed}`), which works on every runner")  # fmt: skip
+        return
+    target = m.directory / value
+    try:
+        escaped = _outside(target, root)
+    except RuntimeError as e:  # a symlink loop
+        yield at(path, "path-outside", f"{what} path `{value}` cannot be resolved: {e}")
+        return
+    if escaped is not None:
+        how = (
+            "leads" if escaped == target else f"holds `{escaped.relative_to(target)}`, which leads"
+        )
+        via = " through a symlink" if ".." not in Path(value).parts else ""
+        yield at(path, "path-outside", f"{what} path `{value}` {how} outside the repository"
+                 f"{via} ({root}); keep model files inside it")  # fmt: skip
+        return
+    if not target.exists():
+        if options.missing_paths is not None:
+            fix = (
+                "; build it first, or pass --missing-paths=warn when it is built in CI"
+                if options.missing_paths is Severity.ERROR
+                else ""
             )
-            continue
-        if not resolved.exists():
-            if options.missing_paths is not None:
-                fix = (
-                    "; build it first, or pass --missing-paths=warn when it is built in CI"
-                    if options.missing_paths is Severity.ERROR
-                    else ""
-                )
-                yield at(
-                    path,
-                    "path-missing",
-                    f"{what} path `{value}` does not exist (looked for {target}){fix}",
-                    options.missing_paths,
-                )
-            continue
-        if what == "model" and (size := _size(resolved)) > options.max_model_bytes:
-            yield at(
-                path,
-                "model-size",
-                f"model at `{value}` is {_human(size)}, over the "
-                f"{_human(options.max_model_bytes)} limit; shrink it (quantise, prune, "
-                "compress) or register a URI to it",
-                Severity.WARNING,
-            )
-        if what == "metrics file":
-            yield from _check_value_from(m, resolved)
+            yield at(path, "path-missing", f"{what} path `{value}` does not exist (looked for "
+                     f"{target}){fix}", options.missing_paths)  # fmt: skip
+        return
+    if what == "model" and (size := _size(target)) > options.max_model_bytes:
+        yield at(path, "model-size", f"model at `{value}` is {_human(size)}, over the "
+                 f"{_human(options.max_model_bytes)} limit; shrink it (quantise, prune, "
+                 "compress) or register a URI to it", Severity.WARNING)  # fmt: skip
+    if what == "metrics file":
+        yield from _check_value_from(m, target.resolve())
 
 
 def _check_value_from(m: Manifest, file: Path) -> Iterator[Problem]:
@@ -370,7 +402,7 @@ def check_contribution(m: Manifest, options: Options) -> Iterator[Problem]:
 
 def check_version(m: Manifest, options: Options) -> Iterator[Problem]:
     value = m.get("model", "version")
-    if isinstance(value, str) and not SEMVER.fullmatch(value):
+    if isinstance(value, str) and not SEMVER.search(value):
         parts = value.lstrip("vV").split(".")
         hint = ""
         if all(p.isdigit() for p in parts) and 1 <= len(parts) <= 3:
@@ -402,6 +434,7 @@ def check_traffic_split(m: Manifest, options: Options) -> Iterator[Problem]:
 
 RULES: tuple[Rule, ...] = (
     check_token_id,
+    check_finite_numbers,
     check_benchmark_value,
     check_metrics,
     check_tags,

@@ -87,6 +87,8 @@ def _message(v: Violation, source: str | None) -> str:
         hint = did_you_mean(str(v.instance), [str(o) for o in v.expected])
         return f"{name} must be one of {options}, not {_show(v.instance)}{hint}"
     if v.keyword == "const":
+        if v.path == ("version",) and str(v.instance) == str(v.expected):
+            return f"manifest version must be the number {v.expected}: remove the quotes"
         if v.path == ("version",):
             return (
                 f"unsupported manifest version {_show(v.instance)}; this hokusai-action reads "

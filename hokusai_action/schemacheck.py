@@ -104,15 +104,14 @@ class Evaluator:
         unknown = set(schema) - ANNOTATIONS - self._KEYWORDS.keys()
         if unknown:
             raise UnsupportedSchemaError(f"{where}: unsupported keywords {sorted(unknown)}")
-        for key in ("items", "additionalProperties", "propertyNames", "not"):
+        for key in ("additionalProperties", "propertyNames"):
             if key in schema:
                 self._check_supported(schema[key], f"{where}/{key}")
-        for key in ("properties", "patternProperties", "$defs"):
+        for key in ("properties", "$defs"):
             for name, sub in schema.get(key, {}).items():
                 self._check_supported(sub, f"{where}/{key}/{name}")
-        for key in ("oneOf", "anyOf", "allOf"):
-            for i, sub in enumerate(schema.get(key, [])):
-                self._check_supported(sub, f"{where}/{key}/{i}")
+        for i, sub in enumerate(schema.get("oneOf", [])):
+            self._check_supported(sub, f"{where}/oneOf/{i}")
         ref = schema.get("$ref")
         if ref is not None:
             self._resolve(ref)
@@ -176,24 +175,14 @@ class Evaluator:
                 if name in instance:
                     yield from self.iter_violations(instance[name], sub, (*path, name))
 
-    def _pattern_properties(
-        self, props: Mapping, instance: Any, schema: Mapping, path: JsonPath
-    ) -> Iterator[Violation]:
-        if isinstance(instance, dict):
-            for pattern, sub in props.items():
-                for name, value in instance.items():
-                    if _regex(pattern).search(name):
-                        yield from self.iter_violations(value, sub, (*path, name))
-
     def _additional_properties(
         self, sub: Any, instance: Any, schema: Mapping, path: JsonPath
     ) -> Iterator[Violation]:
         if not isinstance(instance, dict):
             return
         known = schema.get("properties", {})
-        patterns = [_regex(p) for p in schema.get("patternProperties", {})]
         for name, value in instance.items():
-            if name in known or any(p.search(name) for p in patterns):
+            if name in known:
                 continue
             if sub is False:
                 yield Violation(
@@ -244,25 +233,6 @@ class Evaluator:
         if isinstance(instance, dict) and len(instance) > n:
             yield Violation(path, "maxProperties", n, instance, schema)
 
-    def _items(
-        self, sub: Any, instance: Any, schema: Mapping, path: JsonPath
-    ) -> Iterator[Violation]:
-        if isinstance(instance, list):
-            for i, item in enumerate(instance):
-                yield from self.iter_violations(item, sub, (*path, i))
-
-    def _min_items(
-        self, n: int, instance: Any, schema: Mapping, path: JsonPath
-    ) -> Iterator[Violation]:
-        if isinstance(instance, list) and len(instance) < n:
-            yield Violation(path, "minItems", n, instance, schema)
-
-    def _max_items(
-        self, n: int, instance: Any, schema: Mapping, path: JsonPath
-    ) -> Iterator[Violation]:
-        if isinstance(instance, list) and len(instance) > n:
-            yield Violation(path, "maxItems", n, instance, schema)
-
     def _pattern(
         self, pattern: str, instance: Any, schema: Mapping, path: JsonPath
     ) -> Iterator[Violation]:
@@ -299,34 +269,12 @@ class Evaluator:
         if _is_number(instance) and instance <= n:
             yield Violation(path, "exclusiveMinimum", n, instance, schema)
 
-    def _exclusive_maximum(
-        self, n: float, instance: Any, schema: Mapping, path: JsonPath
-    ) -> Iterator[Violation]:
-        if _is_number(instance) and instance >= n:
-            yield Violation(path, "exclusiveMaximum", n, instance, schema)
-
     def _one_of(
         self, subs: list, instance: Any, schema: Mapping, path: JsonPath
     ) -> Iterator[Violation]:
         matches = sum(1 for sub in subs if self._valid_against(instance, sub, path))
         if matches != 1:
             yield Violation(path, "oneOf", subs, instance, schema, detail=str(matches))
-
-    def _any_of(
-        self, subs: list, instance: Any, schema: Mapping, path: JsonPath
-    ) -> Iterator[Violation]:
-        if not any(self._valid_against(instance, sub, path) for sub in subs):
-            yield Violation(path, "anyOf", subs, instance, schema)
-
-    def _all_of(
-        self, subs: list, instance: Any, schema: Mapping, path: JsonPath
-    ) -> Iterator[Violation]:
-        for sub in subs:
-            yield from self.iter_violations(instance, sub, path)
-
-    def _not(self, sub: Any, instance: Any, schema: Mapping, path: JsonPath) -> Iterator[Violation]:
-        if self._valid_against(instance, sub, path):
-            yield Violation(path, "not", sub, instance, schema)
 
     def _valid_against(self, instance: Any, sub: Any, path: JsonPath) -> bool:
         return next(self.iter_violations(instance, sub, path), None) is None
@@ -338,24 +286,16 @@ class Evaluator:
         "enum": "_enum",
         "const": "_const",
         "properties": "_properties",
-        "patternProperties": "_pattern_properties",
         "additionalProperties": "_additional_properties",
         "propertyNames": "_property_names",
         "required": "_required",
         "minProperties": "_min_properties",
         "maxProperties": "_max_properties",
-        "items": "_items",
-        "minItems": "_min_items",
-        "maxItems": "_max_items",
         "pattern": "_pattern",
         "minLength": "_min_length",
         "maxLength": "_max_length",
         "minimum": "_minimum",
         "maximum": "_maximum",
         "exclusiveMinimum": "_exclusive_minimum",
-        "exclusiveMaximum": "_exclusive_maximum",
         "oneOf": "_one_of",
-        "anyOf": "_any_of",
-        "allOf": "_all_of",
-        "not": "_not",
     }

@@ -37,15 +37,23 @@ def collect_files(paths: Iterable[Path]) -> tuple[list[Path], list[Problem]]:
                     "no such file or directory",
                 )
             )
-    unique = list(dict.fromkeys(files))
-    return unique, problems
+    # One file named twice (relative and absolute, or through a directory too) counts once.
+    unique = {os.path.realpath(f): f for f in reversed(files)}
+    return list(reversed(unique.values())), problems
 
 
-def check_manifest(manifest: Manifest, options: Options) -> list[Problem]:
-    """Schema and rule problems for one parsed manifest; a rule's message replaces the schema's
-    at the same place, since it knows more about what the user meant."""
+def check_manifest(
+    manifest: Manifest, options: Options, loader_problems: Iterable[Problem] = ()
+) -> list[Problem]:
+    """Schema and rule problems for one parsed manifest. An error from a rule, or from the
+    loader, replaces the schema's problem at the same place: it knows more about what the
+    user meant. A warning replaces nothing."""
     rule_problems = check_rules(manifest, options)
-    covered = {p.path for p in rule_problems}
+    covered = {
+        p.path
+        for p in (*loader_problems, *rule_problems)
+        if p.severity is Severity.ERROR and p.path
+    }
     schema_problems = [p for p in check_schema(manifest) if p.path not in covered]
     return schema_problems + rule_problems
 
@@ -94,7 +102,7 @@ def check_paths(
         display = display_path(path)
         manifest, problems = load_manifest(path, display)
         if manifest is not None:
-            problems += check_manifest(manifest, options)
+            problems += check_manifest(manifest, options, problems)
             loaded.append(manifest)
         by_file[display] = FileResult(display, problems)
     for problem in check_across(loaded):

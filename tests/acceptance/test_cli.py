@@ -142,6 +142,21 @@ def test_no_manifests_found_is_said_and_not_a_failure(tmp_path):
 def test_garbage_input_never_produces_a_traceback(tmp_path):
     rng = random.Random(1234)
     samples = [bytes(rng.randrange(256) for _ in range(rng.randrange(1, 400))) for _ in range(25)]
+    hostile = [  # parse fine, then push each rule to its edge
+        ("0.9312", "1" + "0" * 400),
+        ("0.9312", "9" * 5000),
+        ("0.9312", ".nan"),
+        ("0.9312", "1:30"),
+        ("0.9312", "[1]"),
+        ("models/churn", '"a\\0b"'),
+        ("models/churn", "p" * 300),
+        ("models/churn", "'\\\\server\\share'"),
+        ("CHURN-001", '"a\u0085b"'),
+        ("accuracy", "{a: 1}"),
+        ("model:", "model: ~\nx:"),
+        ("benchmark:", "benchmark: []\ny:"),
+    ]
+    samples += [VALID.replace(old, new).encode() for old, new in hostile]
     samples += [
         b"\x00\x01",
         b"a: [",

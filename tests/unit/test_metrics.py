@@ -105,7 +105,7 @@ def test_accuracy_must_lie_in_zero_one(repo, value, ok):
 @pytest.mark.parametrize("value", [".nan", ".inf", "-.inf"])
 def test_non_finite_values_are_rejected(repo, value):
     problems = repo.check(VALID.replace("0.9312", value))
-    assert rules_of(problems) == ["metric-value"]
+    assert rules_of(problems) == ["number-not-finite"]
     assert "finite" in problems[0].message
 
 

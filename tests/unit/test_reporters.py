@@ -109,3 +109,19 @@ def test_github_format_prints_one_command_per_problem_then_the_summary():
     assert lines[0].startswith("::error file=m/hokusai.yaml,line=4,col=13,")
     assert lines[1].startswith("::warning ")
     assert lines[2] == "1 manifest checked: 1 error, 1 warning"
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_colour_is_automatic_on_a_terminal_unless_no_color_is_set(monkeypatch):
+    from hokusai_action.cli import _use_color
+
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert _use_color("auto", _Terminal())
+    assert not _use_color("auto", io.StringIO())
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert not _use_color("auto", _Terminal())
+    assert _use_color("always", io.StringIO())

@@ -31,13 +31,19 @@ def test_reserved_tag_names_cannot_be_set_by_hand(repo, key):
 
 
 @pytest.mark.parametrize(
-    ("value", "source"),
-    [("yes", "yes"), ("1.0", "1.0"), ("2024-01-01", "2024-01-01"), ("null", "null"), ("42", "42")],
+    ("value", "rule"),
+    [
+        ("yes", "yaml-ambiguous"),  # YAML 1.1 says true, YAML 1.2 tools say "yes"
+        ("2024-01-01", "yaml-ambiguous"),  # a date to YAML 1.1 only
+        ("1.0", "schema-type"),
+        ("null", "schema-type"),
+        ("42", "schema-type"),
+    ],
 )
-def test_tag_values_typed_by_yaml_are_reported_with_the_quote_fix(repo, value, source):
+def test_tag_values_typed_by_yaml_are_reported_with_the_quote_fix(repo, value, rule):
     problems = repo.check(VALID + f"tags:\n  t: {value}\n")
-    assert rules_of(problems) == ["schema-type"]
-    assert f'quote it: `"{source}"`' in problems[0].message
+    assert rules_of(problems) == [rule]
+    assert f'quote it: `"{value}"`' in problems[0].message
 
 
 def test_quoted_tag_values_pass(repo):
