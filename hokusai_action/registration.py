@@ -27,7 +27,7 @@ from hokusai_action import attestation, metrics
 from hokusai_action.deltaone import DEFAULT_THRESHOLD, Baseline, Rule, Verdict, decide
 from hokusai_action.errors import HokusaiError
 from hokusai_action.manifest import Manifest, ValueFromError, is_finite_number, read_value_from
-from hokusai_action.rules import SEMVER
+from hokusai_action.rules import SEMVER, find_root
 
 if TYPE_CHECKING:  # the registry imports MLflow: only callers that register load it
     from hokusai_action.registry import MlflowRegistry, VersionRecord
@@ -141,6 +141,12 @@ def hash_model_files(path: Path) -> ModelFiles:
     return ModelFiles(path, (path / "MLmodel").is_file(), len(files), size, total.hexdigest())
 
 
+def _repository_path(path: Path) -> str:
+    """The manifest's path inside its repository: the same on every clone and runner."""
+    resolved = path.resolve()
+    return resolved.relative_to(find_root(resolved.parent)).as_posix()
+
+
 def _str(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -195,7 +201,7 @@ def plan(manifest: Manifest, commit: str | None) -> Plan:
         "hokusai_flavor": model.get("flavor"),
         "hokusai_semver": model.get("version"),
         "hokusai_git_commit": commit,
-        "hokusai_manifest": manifest.file,
+        "hokusai_manifest": _repository_path(manifest.path),
         "hokusai_value_source": value_source,
         "hokusai_dataset_name": dataset.get("name"),
         "hokusai_dataset_version": dataset.get("version"),

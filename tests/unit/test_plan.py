@@ -25,6 +25,7 @@ def test_plan_carries_the_hokusai_tags_as_strings(repo):
     assert p.version_tags["benchmark_metric"] == "accuracy"
     assert p.version_tags["benchmark_value"] == "0.9312"
     assert p.version_tags["author"] == "ds"
+    assert p.version_tags["hokusai_manifest"] == "hokusai.yaml"  # no runner's absolute path
     assert p.params == {"n": "100", "fast": "true"}
     assert p.run_tags["mlflow.source.git.commit"] == "a" * 40
 
