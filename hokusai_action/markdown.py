@@ -1,0 +1,222 @@
+"""The DeltaOne result as GitHub Markdown: the pull-request comment and the step summary.
+
+Everything a user controls (model names, tags, error text) goes through `text()` before it
+reaches Markdown: no HTML, no @mentions, no breaking out of a table or a code block.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections.abc import Sequence
+
+from hokusai_action import __version__
+from hokusai_action.deltaone import Outcome, Rule, Verdict
+from hokusai_action.problems import Problem
+from hokusai_action.registration import Report, Status
+from hokusai_action.report import OUTCOME_TEXT
+
+MAX_COMMENT = 65_536  # GitHub's limit on a comment body
+MAX_CHART_POINTS = 30
+MARKER_PREFIX = "<!-- hokusai-action:deltaone"
+
+ICON = {
+    Outcome.DELTAONE: "✅",
+    Outcome.BELOW_THRESHOLD: "🟡",
+    Outcome.UNCHANGED: "⚪",
+    Outcome.REGRESSION: "🔴",
+    Outcome.FIRST: "🆕",
+}
+
+# What can start emphasis, code, links or table cells anywhere in a line. (User text never
+# starts a line here, so the line-start syntax of lists, headings and quotes cannot trigger.)
+_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+
+
+def text(value: object) -> str:
+    """User text made inert in Markdown and HTML, on one line."""
+    out = str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    out = re.sub(r"\s+", " ", out).strip()
+    out = _SPECIAL.sub(r"\\\1", out)
+    return out.replace("@", "@\u200b")  # a zero-width space: no mention, no notification
+
+
+def marker(model_name: str | None) -> str:
+    """The hidden line that finds this model's comment again (a hash: names may hold `-->`)."""
+    if model_name is None:
+        return f"{MARKER_PREFIX} combined -->"
+    digest = hashlib.sha256(model_name.encode()).hexdigest()[:16]
+    return f"{MARKER_PREFIX} model={digest} -->"
+
+
+def number(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.6g}"
+
+
+def change(v: Verdict) -> str:
+    """The change in the rule's unit: points for proportions, percent for the relative rule."""
+    if v.delta is None or v.improvement is None:
+        return "n/a"
+    if v.rule is Rule.POINTS:
+        return f"{v.delta * 100:+.2f} pp"
+    if math.isinf(v.improvement):
+        return "from a zero baseline"
+    return f"{v.improvement * 100:+.2f}% ({'better' if v.improvement > 0 else 'worse'})"
+
+
+def headline(r: Report) -> str:
+    name = text(r.plan.model_name)
+    if r.verdict is None:
+        return f"Dry run: {name}"
+    return f"{ICON[r.verdict.outcome]} {OUTCOME_TEXT[r.verdict.outcome]}: {name}"
+
+
+def _status_line(r: Report) -> str:
+    if r.status is Status.REGISTERED:
+        where = f"version {r.version}"
+    elif r.status is Status.ALREADY_REGISTERED:
+        where = f"version {r.version} (already registered by an earlier run)"
+    elif r.status is Status.COMPARED:
+        where = "not registered: compared only" + (
+            f"; already version {r.version}" if r.version else ""
+        )
+    else:
+        where = "dry run: nothing contacted"
+    link = r.links.get("model_version")
+    return f"[{where}]({link})" if link else where
+
+
+def chart(r: Report) -> list[str]:
+    """The benchmark across registered versions as a Mermaid chart (GitHub renders it)."""
+    points = list(r.history)
+    if r.status is Status.COMPARED and r.verdict is not None and r.version is None:
+        points.append((0, r.plan.value))  # the candidate, shown as "this PR"
+    points = points[-MAX_CHART_POINTS:]
+    if len(points) < 2:
+        return []
+    values = [v for _, v in points]
+    low, high = min(values), max(values)
+    pad = (high - low) * 0.1 or abs(high) * 0.01 or 0.01
+    labels = ", ".join("PR" if version == 0 else f"v{version}" for version, _ in points)
+    metric = re.sub(r'["\n]', "", r.plan.metric.name)
+    return [
+        "```mermaid",
+        "xychart-beta",
+        f'    title "{metric} by version"',
+        f"    x-axis [{labels}]",
+        f'    y-axis "{metric}" {low - pad:.6g} --> {high + pad:.6g}',
+        f"    line [{', '.join(f'{v:.6g}' for v in values)}]",
+        "```",
+    ]
+
+
+def report_section(r: Report, *, heading: str = "###") -> list[str]:
+    p, v = r.plan, r.verdict
+    rows = [
+        ("Model", text(p.model_name)),
+        ("Token", text(p.token_id)),
+        ("Metric", f"{text(p.metric.name)} ({p.metric.direction} is better)"),
+        (
+            "New value",
+            number(p.value)
+            + ("" if p.value_source == "manifest" else f" (from {text(p.value_source)})"),
+        ),
+    ]
+    if v is not None:
+        if v.baseline is not None:
+            where = (
+                f"version {v.baseline.version}" if v.baseline.version else "pinned in the manifest"
+            )
+            rows.append(("Baseline", f"{number(v.baseline.value)} ({where})"))
+            rows.append(("Change", change(v)))
+        else:
+            rows.append(("Baseline", "none: first registration of this token and metric"))
+        rows.append(
+            (
+                "Verdict",
+                f"**{OUTCOME_TEXT[v.outcome]}** (rule: {v.rule_text})"
+                if v.baseline
+                else f"**{OUTCOME_TEXT[v.outcome]}**",
+            )
+        )
+        if v.ci is not None:
+            significance = (
+                "excludes zero" if v.ci.excludes_zero else "includes zero: not significant"
+            )
+            rows.append(
+                (
+                    "95% CI of the change",
+                    f"[{v.ci.low * 100:+.2f}, {v.ci.high * 100:+.2f}] pp ({significance})",
+                )
+            )
+    rows.append(("Registry", _status_line(r)))
+    if r.run_id:
+        run_link = r.links.get("run")
+        rows.append(("Run", f"[`{r.run_id}`]({run_link})" if run_link else f"`{r.run_id}`"))
+    if r.aliases:
+        rows.append(("Aliases", ", ".join(text(a) for a in r.aliases)))
+    if r.attestation_sha256:
+        rows.append(("Attestation (SHA-256)", f"`{r.attestation_sha256}`"))
+    lines = [f"{heading} {headline(r)}", "", "| | |", "| --- | --- |"]
+    lines += [f"| {key} | {value} |" for key, value in rows]
+    lines += ["", *chart(r)]
+    lines += [f"> {text(note)}" for note in r.notes]
+    return lines
+
+
+def footer(commit: str | None, mode: str) -> str:
+    short = f" · commit {commit[:7]}" if commit else ""
+    return f"<sub>hokusai-action {__version__} · {mode}{short}</sub>"
+
+
+def comment_body(r: Report, mode: str) -> str:
+    lines = [marker(r.plan.model_name), *report_section(r), "", footer(r.plan.commit, mode)]
+    return truncate("\n".join(lines))
+
+
+def combined_body(reports: Sequence[Report], mode: str) -> str:
+    """One comment for several models: a table, then each model's details."""
+    lines = [marker(None), "### Hokusai DeltaOne results", "",
+             "| Model | Token | Metric | New | Baseline | Change | Verdict |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]  # fmt: skip
+    for r in reports:
+        v = r.verdict
+        baseline = number(v.baseline.value) if v and v.baseline else "—"
+        verdict = f"{ICON[v.outcome]} {OUTCOME_TEXT[v.outcome]}" if v else "dry run"
+        lines.append(
+            f"| {text(r.plan.model_name)} | {text(r.plan.token_id)} | {text(r.plan.metric.name)} "
+            f"| {number(r.plan.value)} | {baseline} | {change(v) if v else '—'} | {verdict} |"
+        )
+    for r in reports:
+        lines += ["", "<details>", f"<summary>{text(r.plan.model_name)}</summary>", "",
+                  *report_section(r, heading="####"), "", "</details>"]  # fmt: skip
+    commit = reports[0].plan.commit if reports else None
+    lines += ["", footer(commit, mode)]
+    return truncate("\n".join(lines))
+
+
+def truncate(body: str, limit: int = MAX_COMMENT) -> str:
+    """Fit GitHub's limit, cutting at a line and saying where the rest is."""
+    if len(body) <= limit:
+        return body
+    note = (
+        "\n\n… truncated to fit GitHub's comment limit: the full report is in the workflow "
+        "run's step summary."
+    )
+    cut = body[: limit - len(note) - len("\n```")]
+    cut = cut[: cut.rfind("\n")] if "\n" in cut else cut
+    if cut.count("```") % 2:  # never leave a code block open
+        cut += "\n```"
+    return cut + note
+
+
+def problems_section(problems: Sequence[Problem]) -> list[str]:
+    """Validation problems as a list (for the step summary)."""
+    lines = ["### ❌ Invalid manifests", ""]
+    lines += [
+        f"- {text(f'{p.file}:{p.line}:{p.column}')} {p.severity}: {text(p.message)} "
+        f"({text(p.rule)})"
+        for p in problems
+    ]
+    return lines
