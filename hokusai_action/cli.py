@@ -191,14 +191,19 @@ def registry_options(fn: Any) -> Any:
             "--timeout", type=click.IntRange(1, 600), default=DEFAULT_TIMEOUT, show_default=True,
             help="Seconds to wait for each registry request.",
         ),
-        click.option(
-            "--format", "output_format", type=click.Choice(["text", "json"]), default="text",
-            show_default=True, help="json: a stable structure for machines (docs/json-output.md).",
-        ),
     ]  # fmt: skip
     for option in reversed(options):
         fn = option(fn)
     return fn
+
+
+def format_option(*choices: str) -> Any:
+    return click.option(
+        "--format", "output_format", type=click.Choice(choices), default="text", show_default=True,
+        help="json: a stable structure for machines (docs/json-output.md)"
+        + ("; markdown: the pull-request comment the GitHub Action posts" * ("markdown" in choices))
+        + ".",
+    )  # fmt: skip
 
 
 def decision_options(fn: Any) -> Any:
@@ -261,6 +266,11 @@ def _emit(reports: list[Any], output_format: str, fail_on_regression: bool) -> N
 
     if output_format == "json":
         click.echo(json.dumps(reports_json(reports), indent=2, ensure_ascii=False))
+    elif output_format == "markdown":
+        from hokusai_action.markdown import comment_body
+
+        mode = "compare" if reports and reports[0].status == "compared" else "register"
+        click.echo("\n\n".join(comment_body(r, mode) for r in reports))
     else:
         for i, report in enumerate(reports):
             if i:
@@ -293,6 +303,7 @@ def _run_each(plans: list[Any], output_format: str, step: Any) -> list[Any]:
 @cli.command()
 @click.argument("manifests", nargs=-1, type=click.Path(path_type=Path))
 @registry_options
+@format_option("text", "json", "markdown")
 @decision_options
 @click.option(
     "--promote", type=click.Choice(["challenger", "champion"]), default="challenger",
@@ -333,6 +344,7 @@ def register(
 @cli.command()
 @click.argument("manifests", nargs=-1, type=click.Path(path_type=Path))
 @registry_options
+@format_option("text", "json", "markdown")
 @decision_options
 def compare(
     manifests: tuple[Path, ...], tracking_uri: str | None, retries: int, timeout: int,
@@ -373,6 +385,7 @@ def _print_versions(records: list[Any], output_format: str, empty: str) -> None:
     "--version", "version", type=click.IntRange(1), help="Version number [default: newest]."
 )
 @registry_options
+@format_option("text", "json")
 def show(
     name: str,
     version: int | None,
@@ -408,6 +421,7 @@ def show(
 @cli.command("list")
 @click.option("--token", "token_id", required=True, help="Hokusai token ID, e.g. CHURN-001.")
 @registry_options
+@format_option("text", "json")
 def list_versions(
     token_id: str, tracking_uri: str | None, retries: int, timeout: int, output_format: str
 ) -> None:
@@ -422,6 +436,7 @@ def list_versions(
 @cli.command()
 @click.argument("token_id")
 @registry_options
+@format_option("text", "json")
 def lineage(
     token_id: str, tracking_uri: str | None, retries: int, timeout: int, output_format: str
 ) -> None:
@@ -446,6 +461,7 @@ def _unknown_token(token_id: str, registry: Any) -> str:
 
 @cli.command()
 @registry_options
+@format_option("text", "json")
 def doctor(tracking_uri: str | None, retries: int, timeout: int, output_format: str) -> None:
     """Check the registry connection: URI, credentials and access, and say what was found."""
     settings = _settings(tracking_uri, retries, timeout)

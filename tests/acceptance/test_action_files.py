@@ -1,0 +1,111 @@
+"""action.yml and the Dockerfile, checked with the ecosystem's own tools and against the
+entrypoint that reads them."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from hokusai_action.action import INPUT_DEFAULTS, REQUIRED_INPUTS, InputError, read_inputs
+from tests.conftest import PROJECT
+
+ACTION = yaml.safe_load((PROJECT / "action.yml").read_text(encoding="utf-8"))
+DOCKERFILE = (PROJECT / "Dockerfile").read_text(encoding="utf-8")
+BIN = Path(sys.executable).parent
+
+
+def test_action_yml_passes_the_github_actions_schema():
+    command = [str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.github-actions"]
+    result = subprocess.run(
+        [*command, str(PROJECT / "action.yml")], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_dockerfile_passes_hadolint():
+    result = subprocess.run(
+        [str(BIN / "hadolint"), str(PROJECT / "Dockerfile")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_hadolint_exception_is_justified_inline():
+    lines = DOCKERFILE.splitlines()
+    for i, line in enumerate(lines):
+        if "hadolint ignore" in line:
+            reason = lines[i - 1]
+            assert reason.startswith("#"), "explain the ignore on the line above it"
+            assert len(reason) > 20, "explain the ignore on the line above it"
+
+
+def test_dockerfile_follows_githubs_rules_for_container_actions():
+    assert not re.search(r"^WORKDIR ", DOCKERFILE, re.M)  # the runner sets the working directory
+    assert not re.search(r"^USER ", DOCKERFILE, re.M)  # GitHub requires root
+    base = re.search(r"^FROM (\S+)", DOCKERFILE, re.M)
+    assert base is not None
+    assert re.fullmatch(r"python:\d+\.\d+\.\d+-slim(-\w+)?", base.group(1)), (
+        "pin the base by version"
+    )
+    entrypoint = json.loads(re.search(r"^ENTRYPOINT (.+)$", DOCKERFILE, re.M).group(1))  # type: ignore[union-attr]
+    assert entrypoint[0].startswith("/"), "absolute entrypoint"
+
+
+def test_dockerfile_installs_the_action_extra_only():
+    assert '"/opt/hokusai-action[action]"' in DOCKERFILE
+    assert "[test]" not in DOCKERFILE
+
+
+def test_action_runs_in_docker_from_the_dockerfile():
+    assert ACTION["runs"] == {"using": "docker", "image": "Dockerfile"}
+    assert ACTION["branding"]["icon"]
+    assert ACTION["branding"]["color"]
+
+
+def test_entrypoint_knows_every_input_with_action_ymls_default():
+    declared = {name: str(spec.get("default", "")) for name, spec in ACTION["inputs"].items()}
+    assert set(declared) == set(INPUT_DEFAULTS)
+    for name, default in declared.items():
+        if not default.startswith("${{"):  # expressions are evaluated by the runner
+            assert INPUT_DEFAULTS[name] == default, name
+    required = {name for name, spec in ACTION["inputs"].items() if spec.get("required")}
+    assert required == set(REQUIRED_INPUTS)
+
+
+def runner_env(overrides: dict[str, str] | None = None) -> dict[str, str]:
+    """Inputs as a runner passes them: INPUT_ + upper-cased name, hyphens kept, defaults set."""
+    env = {}
+    for name, spec in ACTION["inputs"].items():
+        default = str(spec.get("default", ""))
+        env[f"INPUT_{name.upper()}"] = "ghs_evaluated" if default.startswith("${{") else default
+    env.update(overrides or {})
+    return env
+
+
+def test_every_input_reaches_the_entrypoint_under_its_runner_name():
+    values = {name: f"value-of-{name}" for name in ACTION["inputs"]}
+    env = runner_env({f"INPUT_{name.upper()}": value for name, value in values.items()})
+    assert "INPUT_TRACKING-URI" in env  # the hyphen is kept, as runners do
+    assert read_inputs(env) == values
+
+
+def test_runner_defaults_alone_are_enough():
+    inputs = read_inputs(runner_env())
+    assert inputs["mode"] == "auto"
+    assert inputs["comment"] == "true"
+
+
+@pytest.mark.parametrize("name", REQUIRED_INPUTS)
+def test_a_missing_required_input_is_a_clear_error(name):
+    env = runner_env()
+    del env[f"INPUT_{name.upper()}"]
+    with pytest.raises(InputError, match=f"required input `{name}` is empty"):
+        read_inputs(env)
