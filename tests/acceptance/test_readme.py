@@ -28,6 +28,7 @@ def test_readme_main_command_registers_the_examples():
     main_command = next(b.strip() for b in _blocks("sh") if "hokusai-action register examples" in b)
     assert main_command.startswith("python3 -m venv .venv")
     assert "'.[registry]'" in main_command
+    assert main_command.endswith("--format markdown")  # the comment, printed instead of posted
 
 
 def test_readme_manifest_example_is_valid(tmp_path):
@@ -53,8 +54,9 @@ def test_readme_main_job_runs_on_a_copy_of_the_examples(tmp_path):
         command, cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False
     )
     assert first.returncode == 0, first.stdout + first.stderr
-    assert first.stdout.count("registered version 1") == 3
+    assert first.stdout.count("<!-- hokusai-action:deltaone model=") == 3  # the comments, printed
+    assert first.stdout.count("| Registry | version 1 |") == 3
     second = subprocess.run(
         command, cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False
     )
-    assert second.stdout.count("already registered as version 1") == 3
+    assert second.stdout.count("version 1 (already registered by an earlier run)") == 3
