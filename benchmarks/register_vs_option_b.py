@@ -42,11 +42,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime
 import importlib.metadata
 import json
 import os
-import platform
 import socket
 import statistics
 import subprocess
@@ -58,6 +56,8 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+import machine  # benchmarks/machine.py, beside this script
 
 BIN = Path(sys.executable).parent
 TARGET = 1.0
@@ -227,10 +227,6 @@ def bench(runs: int, tmp: Path, uri: str, env: dict[str, str], log: Any) -> dict
 
 
 def environment() -> dict[str, Any]:
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on every platform
-        usable = None
     versions = {}
     for package in ("hokusai-action", "mlflow", "scikit-learn"):
         try:
@@ -238,11 +234,7 @@ def environment() -> dict[str, Any]:
         except importlib.metadata.PackageNotFoundError:
             versions[package] = "not installed"
     return {
-        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "python": sys.version.replace("\n", " "),
-        "platform": platform.platform(),
-        "cpu_count": os.cpu_count(),
-        "cpus_usable": usable,
+        **machine.facts(),
         **versions,
     }
 

@@ -42,10 +42,8 @@ Read the ratio, not the absolute seconds: those depend on the machine and its lo
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
-import platform
 import random
 import shutil
 import statistics
@@ -55,6 +53,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+import machine  # benchmarks/machine.py, beside this script
 
 REPO = Path(__file__).resolve().parent.parent
 SCHEMA = REPO / "schemas" / "hokusai.schema.json"
@@ -321,16 +321,8 @@ def bench_workload(
 
 
 def environment(hokusai: str, check_jsonschema: str, env: dict[str, str]) -> dict[str, Any]:
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on every platform
-        usable = None
     return {
-        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "python": sys.version.replace("\n", " "),
-        "platform": platform.platform(),
-        "cpu_count": os.cpu_count(),
-        "cpus_usable": usable,
+        **machine.facts(),
         "hokusai_action": _version(hokusai, env),
         "check_jsonschema": _version(check_jsonschema, env),
         "bytecode_cache": (

@@ -403,11 +403,20 @@ def build_attestation(p: Plan, verdict: Verdict, version: int | None) -> dict[st
 
 
 # -- the two operations ------------------------------------------------------------------
-def compare(p: Plan, registry: MlflowRegistry, decision: Decision) -> Report:
+def _judged(
+    status: Status, p: Plan, registry: MlflowRegistry, decision: Decision
+) -> tuple[RegistryWork, Report, VersionRecord | None]:
+    """The first steps of compare and register: an earlier registration of this very plan,
+    and the verdict against the baseline."""
     work = RegistryWork(registry, decision)
-    report = Report(Status.COMPARED, p, registry.settings.display_uri)
+    report = Report(status, p, registry.settings.display_uri)
     existing = registry.find_version_by_key(p.model_name, p.registration_key)
     report.verdict, report.notes, report.history = work.judge(p, existing)
+    return work, report, existing
+
+
+def compare(p: Plan, registry: MlflowRegistry, decision: Decision) -> Report:
+    _, report, existing = _judged(Status.COMPARED, p, registry, decision)
     if existing is not None:
         report.version, report.run_id = existing.version, existing.run_id
         report.notes.append(f"this exact manifest and commit is already version {existing.version}")
@@ -415,10 +424,7 @@ def compare(p: Plan, registry: MlflowRegistry, decision: Decision) -> Report:
 
 
 def register(p: Plan, registry: MlflowRegistry, decision: Decision) -> Report:
-    work = RegistryWork(registry, decision)
-    report = Report(Status.REGISTERED, p, registry.settings.display_uri)
-    existing = registry.find_version_by_key(p.model_name, p.registration_key)
-    report.verdict, report.notes, report.history = work.judge(p, existing)
+    work, report, existing = _judged(Status.REGISTERED, p, registry, decision)
     if existing is not None:
         return _finish_existing(report, existing, registry)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import random
 import subprocess
 import sys
@@ -12,21 +11,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PROJECT, VALID, Repo
+from tests.support.cli import run_cli
 
-
-def run(
-    *args: str, cwd: Path, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    full_env = {**os.environ, "NO_COLOR": "", **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "hokusai_action", *args],
-        cwd=cwd,
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+run = run_cli
 
 
 def test_valid_examples_exit_0(tmp_path):

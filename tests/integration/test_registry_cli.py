@@ -13,21 +13,12 @@ import pytest
 
 from tests.conftest import PROJECT
 from tests.integration.conftest import ADMIN_PASSWORD, Server, _free_port
+from tests.support.cli import run_cli
 
 SECRET = "hk-test-key-9f8e7d6c5b4a"  # a made-up API key that must never be printed
 
 
-def run(
-    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: int = 180
-) -> subprocess.CompletedProcess[str]:
-    base = {
-        k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "HOKUSAI_", "GITHUB_"))
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "hokusai_action", *args],
-        cwd=cwd, env={**base, "NO_COLOR": "1", **(env or {})},
-        capture_output=True, text=True, timeout=timeout, check=False,
-    )  # fmt: skip
+run = run_cli
 
 
 @pytest.fixture
