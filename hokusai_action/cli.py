@@ -250,7 +250,11 @@ def _plans(paths: tuple[Path, ...]) -> list[Any]:
         raise HokusaiError(
             "invalid manifest: nothing was registered or compared", exit_code=result.exit_code
         )
-    return [plan(m, git_commit(m.directory)) for m in manifests]
+    plans = []
+    for manifest in manifests:
+        commit, note = git_commit(manifest)
+        plans.append(plan(manifest, commit, (note,) if note else ()))
+    return plans
 
 
 def _decision(threshold: float, rule: str, promote: str = "challenger") -> Any:
@@ -364,19 +368,15 @@ def compare(
 
 
 def _print_versions(records: list[Any], output_format: str, empty: str) -> None:
-    from hokusai_action.report import version_json, version_row
+    from hokusai_action.report import VERSION_HEADER, table, version_json, version_row
 
     if not records:
         raise HokusaiError(empty)
     if output_format == "json":
-        click.echo(
-            json.dumps(
-                {"format_version": 1, "versions": [version_json(r) for r in records]}, indent=2
-            )
-        )
+        versions = [version_json(r) for r in records]
+        click.echo(json.dumps({"format_version": 1, "versions": versions}, indent=2))
     else:
-        for record in records:
-            click.echo(version_row(record))
+        click.echo("\n".join(table([version_row(r) for r in records], VERSION_HEADER)))
 
 
 @cli.command()
@@ -396,7 +396,7 @@ def show(
 ) -> None:
     """Show a registered version of model NAME with its Hokusai tags."""
     from hokusai_action.registry import MlflowRegistry
-    from hokusai_action.report import version_json
+    from hokusai_action.report import show_text, version_json
 
     registry = MlflowRegistry(_settings(tracking_uri, retries, timeout))
     if version is None:
@@ -406,16 +406,10 @@ def show(
     if record is None:
         what = f"version {version} of `{name}`" if version else f"registered model `{name}`"
         raise HokusaiError(f"no {what} in {registry.settings.display_uri}")
-    data = version_json(record)
     if output_format == "json":
-        click.echo(json.dumps({"format_version": 1, **data}, indent=2))
-        return
-    for key, value in data.items():
-        if key != "tags":
-            click.echo(f"{key}: {value}")
-    click.echo("tags:")
-    for key, value in sorted(record.tags.items()):
-        click.echo(f"  {key}: {value}")
+        click.echo(json.dumps({"format_version": 1, **version_json(record)}, indent=2))
+    else:
+        click.echo("\n".join(show_text(record)))
 
 
 @cli.command("list")

@@ -211,8 +211,8 @@ def _yaml_versions_differ(tag: str, text: str) -> str | None:
     (editors' language servers, check-jsonschema), or None when both agree."""
     if tag == "tag:yaml.org,2002:bool" and text.lower() not in _BOOL_WORDS:
         return (
-            f"`{text}` is true/false to YAML 1.1 but text to YAML 1.2 tools; write "
-            f'`true` or `false`, or quote it: `"{text}"`'
+            f"`{text}` is true/false to YAML 1.1 but text to YAML 1.2 tools; quote it for "
+            f'text: `"{text}"` (or write `true`/`false` where a boolean is meant)'
         )
     if tag == "tag:yaml.org,2002:timestamp":
         return f'`{text}` is a date to YAML 1.1 but text to YAML 1.2 tools; quote it: `"{text}"`'

@@ -15,7 +15,7 @@ from hokusai_action import __version__
 from hokusai_action.deltaone import Outcome, Rule, Verdict
 from hokusai_action.problems import Problem
 from hokusai_action.registration import Report, Status
-from hokusai_action.report import OUTCOME_TEXT
+from hokusai_action.report import OUTCOME_TEXT, points
 
 MAX_COMMENT = 65_536  # GitHub's limit on a comment body
 MAX_CHART_POINTS = 30
@@ -147,7 +147,7 @@ def report_section(r: Report, *, heading: str = "###") -> list[str]:
             rows.append(
                 (
                     "95% CI of the change",
-                    f"[{v.ci.low * 100:+.2f}, {v.ci.high * 100:+.2f}] pp ({significance})",
+                    f"[{points(v.ci.low)}, {points(v.ci.high)}] pp ({significance})",
                 )
             )
     rows.append(("Registry", _status_line(r)))

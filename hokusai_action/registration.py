@@ -89,6 +89,7 @@ class Plan:
     pinned_value: float | None
     manifest_data: dict[str, Any] = field(repr=False)
     registration_key: str = ""
+    notes: tuple[str, ...] = ()  # said with every report of this plan
 
 
 @dataclass(slots=True)
@@ -109,21 +110,46 @@ class Report:
 
 
 # -- planning (no registry) ---------------------------------------------------------------
-def git_commit(directory: Path, env: Mapping[str, str] | None = None) -> str | None:
-    """The commit being registered: GITHUB_SHA on a runner (where git may refuse the
-    workspace as of "dubious ownership"), else `git rev-parse HEAD`, else None."""
-    env = os.environ if env is None else env
-    if re.fullmatch(r"[0-9a-f]{40}", env.get("GITHUB_SHA", "")):
-        return env["GITHUB_SHA"]
+def _git(directory: Path, *args: str) -> str | None:
     try:
         out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=directory, capture_output=True, text=True,
-            timeout=10, check=False,
-        )  # fmt: skip
+            ["git", *args], cwd=directory, capture_output=True, text=True, timeout=10, check=False
+        )
     except (OSError, subprocess.SubprocessError):
         return None
-    commit = out.stdout.strip()
-    return commit if out.returncode == 0 and re.fullmatch(r"[0-9a-f]{40}", commit) else None
+    return out.stdout if out.returncode == 0 else None
+
+
+def git_commit(
+    manifest: Manifest, env: Mapping[str, str] | None = None
+) -> tuple[str | None, str | None]:
+    """The commit that holds what is registered, and a note when there is none.
+
+    On a runner that is GITHUB_SHA (git may refuse the workspace there as of "dubious
+    ownership"). Elsewhere it is HEAD, but only when the manifest, the model and the metrics
+    file are as committed: a commit that does not contain the registered value must not be
+    recorded as its source.
+    """
+    env = os.environ if env is None else env
+    if re.fullmatch(r"[0-9a-f]{40}", env.get("GITHUB_SHA", "")):
+        return env["GITHUB_SHA"], None
+    head = (_git(manifest.directory, "rev-parse", "HEAD") or "").strip()
+    if not re.fullmatch(r"[0-9a-f]{40}", head):
+        return None, "not in a Git repository with commits: no commit recorded"
+    paths = [
+        manifest.path.name,
+        manifest.get("model", "path"),
+        manifest.get("benchmark", "value_from", "file"),
+    ]
+    changed = _git(
+        manifest.directory, "status", "--porcelain", "--", *[p for p in paths if isinstance(p, str)]
+    )
+    if changed:
+        return None, (
+            "uncommitted changes to the manifest, the model or the metrics file: no commit "
+            "recorded (commit them to record where this version comes from)"
+        )
+    return head, None
 
 
 def hash_model_files(path: Path) -> ModelFiles:
@@ -153,7 +179,7 @@ def _str(value: Any) -> str:
     return str(value)
 
 
-def plan(manifest: Manifest, commit: str | None) -> Plan:
+def plan(manifest: Manifest, commit: str | None, notes: tuple[str, ...] = ()) -> Plan:
     """The registration a valid manifest asks for. Raises HokusaiError for what validation
     cannot know in advance (an unreadable metrics file, a model that vanished)."""
     data = manifest.data
@@ -243,11 +269,12 @@ def plan(manifest: Manifest, commit: str | None) -> Plan:
         pinned_version=pinned.get("version"),
         pinned_value=pinned.get("value"),
         manifest_data=data,
+        notes=notes,
     )
+    # What is registered, not where it was committed: an unchanged model at a later commit is
+    # the same registration, so a push that touches other files registers nothing twice.
     key = hashlib.sha256(
-        attestation.canonical_json(
-            {"manifest": data, "commit": commit, "value": float(value), "model": files.sha256}
-        )
+        attestation.canonical_json({"manifest": data, "value": float(value), "model": files.sha256})
     ).hexdigest()
     version_tags["hokusai_registration_key"] = run_tags["hokusai_registration_key"] = key
     return dataclasses.replace(result, registration_key=key)
@@ -411,7 +438,8 @@ def _judged(
     work = RegistryWork(registry, decision)
     report = Report(status, p, registry.settings.display_uri)
     existing = registry.find_version_by_key(p.model_name, p.registration_key)
-    report.verdict, report.notes, report.history = work.judge(p, existing)
+    report.verdict, notes, report.history = work.judge(p, existing)
+    report.notes = [*p.notes, *notes]
     return work, report, existing
 
 
@@ -419,7 +447,9 @@ def compare(p: Plan, registry: MlflowRegistry, decision: Decision) -> Report:
     _, report, existing = _judged(Status.COMPARED, p, registry, decision)
     if existing is not None:
         report.version, report.run_id = existing.version, existing.run_id
-        report.notes.append(f"this exact manifest and commit is already version {existing.version}")
+        report.notes.append(
+            f"this manifest, value and model are already version {existing.version}"
+        )
     return report
 
 
@@ -487,4 +517,4 @@ def _finish_existing(report: Report, existing: VersionRecord, registry: MlflowRe
 
 
 def dry_run(p: Plan, tracking_uri: str) -> Report:
-    return Report(Status.DRY_RUN, p, tracking_uri)
+    return Report(Status.DRY_RUN, p, tracking_uri, notes=list(p.notes))

@@ -28,6 +28,13 @@ OUTCOME_TEXT = {
 }
 
 
+def points(fraction: float) -> str:
+    """A difference of proportions in percentage points, precise enough near zero that
+    `+0.00` never stands for a bound that excludes zero."""
+    value = fraction * 100
+    return f"{value:+.2f}" if abs(value) >= 0.01 or value == 0 else f"{value:+.1e}"
+
+
 def _num(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.6g}"
 
@@ -55,7 +62,7 @@ def report_text(r: Report) -> list[str]:
             f"{len(p.version_tags)} + the verdict's",
             f"  registration key: {p.registration_key}",
         ]
-        return lines
+        return lines + [f"  note: {note}" for note in r.notes]
     if r.status is Status.REGISTERED:
         lines.append(f"  registered version {r.version} (run {r.run_id}) in {r.tracking_uri}")
     elif r.status is Status.ALREADY_REGISTERED:
@@ -72,8 +79,7 @@ def report_text(r: Report) -> list[str]:
             ci = r.verdict.ci
             verdict = "excludes zero" if ci.excludes_zero else "includes zero: not significant"
             lines.append(
-                f"  95% CI of the difference: [{ci.low * 100:+.2f}, {ci.high * 100:+.2f}] pp "
-                f"({verdict})"
+                f"  95% CI of the difference: [{points(ci.low)}, {points(ci.high)}] pp ({verdict})"
             )
     if r.aliases:
         lines.append(f"  aliases: {', '.join(r.aliases)}")
@@ -161,9 +167,10 @@ def version_json(record: VersionRecord) -> dict[str, Any]:
         "token_id": record.token_id,
         "metric": record.metric,
         "value": record.benchmark_value,
-        "delta": tags.get("delta"),
+        "delta": _float_tag(tags.get("delta")),
         "deltaone": {"true": True, "false": False}.get(tags.get("deltaone_achieved", "")),
-        "baseline_version": tags.get("baseline_version"),
+        "baseline_version": int(b) if (b := tags.get("baseline_version", "")).isdigit() else None,
+        "rule": tags.get("hokusai_rule"),
         "contributor": tags.get("hokusai_contributor_address") or tags.get("hokusai_contributor"),
         "aliases": list(record.aliases),
         "tag_problems": record.tag_problems(),
@@ -171,22 +178,64 @@ def version_json(record: VersionRecord) -> dict[str, Any]:
     }
 
 
-def version_row(record: VersionRecord) -> str:
-    """One line of `list` and `lineage`; malformed tags are shown, never fatal."""
+def _float_tag(text: str | None) -> float | None:
+    try:
+        return float(text) if text is not None else None
+    except ValueError:
+        return None
+
+
+VERSION_HEADER = ("version", "created", "benchmark", "change", "DeltaOne", "contributor", "")
+
+
+def version_row(record: VersionRecord) -> tuple[str, ...]:
+    """One row of `list` and `lineage`; malformed tags are shown, never fatal."""
     row = version_json(record)
-    deltaone = {True: "DeltaOne", False: "-", None: "?"}[row["deltaone"]]
     value = _num(row["value"]) if row["value"] is not None else "?"
-    delta = row["delta"] if row["delta"] not in (None, "none") else "-"
-    parts = [
+    delta = row["delta"]
+    if delta is None:
+        change = "-"
+    elif row["rule"] == "percentage_points":
+        change = f"{points(delta)} pp"
+    else:
+        change = f"{delta:+.6g}"
+    extra = [f"aliases: {', '.join(record.aliases)}"] if record.aliases else []
+    if problems := record.tag_problems():
+        extra.append(f"malformed: {'; '.join(problems)}")
+    return (
         f"{record.name} v{record.version}",
         row["created"],
-        f"{row['metric'] or '?'}={value}",
-        f"delta={delta}",
-        deltaone,
-        f"contributor={row['contributor'] or '-'}",
+        f"{row['metric'] or '?'} {value}",
+        change,
+        {True: "yes", False: "no", None: "?"}[row["deltaone"]],
+        row["contributor"] or "-",
+        "  ".join(extra),
+    )
+
+
+def table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> list[str]:
+    """Rows aligned in columns under a header, for the terminal."""
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    return [
+        "  ".join(cell.ljust(width) for cell, width in zip(r, widths, strict=True)).rstrip()
+        for r in [header, *rows]
     ]
-    if record.aliases:
-        parts.append(f"aliases={','.join(record.aliases)}")
-    if problems := record.tag_problems():
-        parts.append(f"[malformed: {'; '.join(problems)}]")
-    return "  ".join(parts)
+
+
+def show_text(record: VersionRecord) -> list[str]:
+    """`show`: fields as people read them, then every tag."""
+    data = version_json(record)
+    shown = {True: "yes", False: "no", None: "-"}
+    lines = []
+    for key, value in data.items():
+        if key in ("tags", "tag_problems"):
+            continue
+        if isinstance(value, list):
+            value = ", ".join(map(str, value)) or "-"
+        elif value is None or isinstance(value, bool):
+            value = shown[value]
+        lines.append(f"{key}: {value}")
+    lines += [f"malformed: {problem}" for problem in data["tag_problems"]]
+    lines.append("tags:")
+    lines += [f"  {key}: {value}" for key, value in sorted(record.tags.items())]
+    return lines

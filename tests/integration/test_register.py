@@ -158,11 +158,20 @@ def test_running_register_twice_creates_no_second_version(ws, registry):
     assert len(registry.versions_of_model(ws.name)) == 1
 
 
-def test_a_new_commit_with_the_same_content_is_a_new_registration(ws, registry):
-    register(ws.plan(0.90, commit="a" * 40), registry, DECISION)
-    second = register(ws.plan(0.90, commit="b" * 40), registry, DECISION)
-    assert second.status is Status.REGISTERED
-    assert verdict(second).outcome is Outcome.UNCHANGED
+def test_an_unchanged_model_at_a_new_commit_is_not_registered_again(ws, registry):
+    first = register(ws.plan(0.90, commit="a" * 40), registry, DECISION)
+    later = register(ws.plan(0.90, commit="b" * 40), registry, DECISION)
+    assert later.status is Status.ALREADY_REGISTERED
+    assert later.version == first.version
+    assert registry.get_version(ws.name, 1).tags["hokusai_git_commit"] == "a" * 40  # type: ignore[union-attr]
+
+
+def test_the_same_value_with_a_retrained_model_is_a_new_unchanged_version(ws, registry):
+    register(ws.plan(0.90), registry, DECISION)
+    (ws.root / "model.pkl").write_bytes(b"weights v2")
+    report = register(ws.plan(0.90), registry, DECISION)
+    assert report.status is Status.REGISTERED
+    assert verdict(report).outcome is Outcome.UNCHANGED
 
 
 def test_a_run_left_by_a_crash_is_resumed_not_duplicated(ws, registry):

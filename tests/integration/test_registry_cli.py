@@ -49,6 +49,11 @@ def test_embedded_sqlite_default_registers_once_per_commit(repo):
     assert "already registered as version 1" in again.stdout
     lineage = run("lineage", "CHURN-001", cwd=repo)
     assert lineage.stdout.count("customer-churn-predictor v") == 1
+    shown = run("show", "customer-churn-predictor", cwd=repo)
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True
+    )
+    assert f"hokusai_git_commit: {head.stdout.strip()}" in shown.stdout
     assert "INFO" not in first.stderr  # MLflow's table-creation chatter is silenced
 
 
@@ -70,7 +75,7 @@ def test_fail_on_regression_exits_4_and_registers_nothing(repo):
     result = run("register", "churn", "--fail-on-regression", cwd=repo)
     assert result.returncode == 4
     assert "regression" in result.stdout
-    assert run("lineage", "CHURN-001", cwd=repo).stdout.count(" v") == 1
+    assert run("lineage", "CHURN-001", cwd=repo).stdout.count("customer-churn-predictor v") == 1
 
 
 def test_invalid_manifest_stops_before_anything_is_written(repo):
@@ -163,15 +168,17 @@ def test_lineage_lists_oldest_first_and_survives_malformed_tags(repo, mlflow_ser
     client.set_model_version_tag(token.lower(), "1", "benchmark_value", "oops")
     lineage = run("lineage", token, cwd=repo, env=env)
     assert lineage.returncode == 0, lineage.stderr
-    rows = lineage.stdout.splitlines()
+    header, *rows = lineage.stdout.splitlines()
+    assert header.split()[:4] == ["version", "created", "benchmark", "change"]
     assert [row.split()[1] for row in rows] == ["v1", "v2"]
     assert "malformed: `benchmark_value` is 'oops', not a number" in rows[0]
-    assert "DeltaOne" in rows[1]
+    assert "+1.88 pp" in rows[1]  # 0.9312 -> 0.95, in the rule's unit
     listed = run("list", "--token", token, "--format", "json", cwd=repo, env=env)
     assert [v["version"] for v in json.loads(listed.stdout)["versions"]] == [2, 1]
     shown = run("show", token.lower(), cwd=repo, env=env)
     assert "version: 2" in shown.stdout
-    assert "aliases: ['challenger']" in shown.stdout
+    assert "aliases: challenger" in shown.stdout
+    assert "deltaone: yes" in shown.stdout
 
 
 def test_unknown_token_is_a_clear_error(repo):
@@ -199,3 +206,12 @@ def test_help_works_for_every_registry_command(tmp_path, command):
     result = run(command, "--help", cwd=tmp_path)
     assert result.returncode == 0
     assert "--tracking-uri" in result.stdout
+
+
+def test_uncommitted_changes_are_registered_without_claiming_a_commit(repo):
+    set_value(repo, 0.95)  # not committed
+    result = run("register", "churn", cwd=repo)
+    assert result.returncode == 0, result.stderr
+    assert "uncommitted changes" in result.stdout
+    shown = run("show", "customer-churn-predictor", cwd=repo)
+    assert "hokusai_git_commit" not in shown.stdout

@@ -35,10 +35,10 @@ def test_aliases_are_logged_under_their_canonical_names(repo):
     assert p.metrics == {"f1_score": 0.9, "accuracy": 0.9312}
 
 
-def test_registration_key_is_stable_and_changes_with_content_commit_or_model(repo):
+def test_registration_key_follows_what_is_registered_not_the_commit(repo):
     first = make_plan(repo).registration_key
     assert make_plan(repo).registration_key == first
-    assert make_plan(repo, commit="b" * 40).registration_key != first
+    assert make_plan(repo, commit="b" * 40).registration_key == first  # a docs-only commit
     assert make_plan(repo, VALID.replace("0.9312", "0.9313")).registration_key != first
     (repo.root / "models" / "churn" / "model.pkl").write_bytes(b"retrained")
     assert make_plan(repo).registration_key != first
@@ -73,9 +73,13 @@ def test_plain_file_and_mlflow_model_directory_are_told_apart(repo):
     assert make_plan(repo).model.is_mlflow_model
 
 
-def test_github_sha_is_the_commit_on_a_runner(tmp_path):
-    assert git_commit(tmp_path, {"GITHUB_SHA": "c" * 40}) == "c" * 40
-    assert git_commit(tmp_path, {}) is None  # not a git repository
+def test_github_sha_is_the_commit_on_a_runner(repo):
+    path = repo.write("hokusai.yaml", VALID)
+    _, manifests = check_paths([path], Options())
+    assert git_commit(manifests[0], {"GITHUB_SHA": "c" * 40}) == ("c" * 40, None)
+    commit, note = git_commit(manifests[0], {})  # .git is an empty folder here: no commits
+    assert commit is None
+    assert note is not None
 
 
 @pytest.mark.parametrize(

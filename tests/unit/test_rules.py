@@ -43,7 +43,8 @@ def test_reserved_tag_names_cannot_be_set_by_hand(repo, key):
 def test_tag_values_typed_by_yaml_are_reported_with_the_quote_fix(repo, value, rule):
     problems = repo.check(VALID + f"tags:\n  t: {value}\n")
     assert rules_of(problems) == [rule]
-    assert f'quote it: `"{value}"`' in problems[0].message
+    assert "quote it" in problems[0].message
+    assert f'`"{value}"`' in problems[0].message
 
 
 def test_quoted_tag_values_pass(repo):
