@@ -16,7 +16,7 @@ import sys
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from hokusai_action.errors import HokusaiError
@@ -38,7 +38,7 @@ INPUT_DEFAULTS: dict[str, str] = {
 REQUIRED_INPUTS = ("mode", "github-token")
 SECRET_INPUTS = ("api-key", "github-token")
 MODES = ("auto", "validate", "compare", "register")
-MAX_ANNOTATIONS = 10  # GitHub shows at most 10 annotations of each type per step
+MAX_ANNOTATIONS = 10  # GitHub keeps at most 10 annotations of each type per step
 RESULTS_FILE = ".hokusai/action-results.json"
 
 
@@ -66,9 +66,67 @@ def _flag(inputs: Mapping[str, str], name: str) -> bool:
     value = inputs[name].lower()
     if value in ("true", "yes", "on", "1"):
         return True
-    if value in ("false", "no", "off", "0", ""):
+    if value in ("false", "no", "off", "0"):
         return False
     raise InputError(f"input `{name}` must be true or false, not {inputs[name]!r}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every input, checked before anything is done: a typo fails the step, not half of it."""
+
+    mode: str  # validate | compare | register | auto (decided with the event)
+    manifests: tuple[str, ...]
+    tracking_uri: str | None
+    api_key: str
+    github_token: str
+    comment: bool
+    combine_comments: bool
+    threshold: float
+    fail_on_regression: bool
+    dry_run: bool
+    pull_request: int | None
+
+    @classmethod
+    def from_inputs(cls, inputs: Mapping[str, str]) -> Settings:
+        mode = inputs["mode"].lower()
+        if mode not in MODES:
+            raise InputError(
+                f"input `mode` must be one of {', '.join(MODES)}, not {inputs['mode']!r}"
+            )
+        patterns = tuple(inputs["manifests"].split())
+        for pattern in patterns:
+            parts = PurePosixPath(pattern).parts
+            if pattern.startswith(("/", "\\")) or ".." in parts:
+                raise InputError(
+                    f"input `manifests`: `{pattern}` must be a glob relative to the "
+                    "repository root, inside it (no leading `/`, no `..`)"
+                )
+        try:
+            threshold = float(inputs["deltaone-threshold"])
+        except ValueError:
+            threshold = float("nan")
+        if not 0 < threshold <= 1:
+            raise InputError(
+                "input `deltaone-threshold` must be a number above 0 and at most 1 (0.01 is "
+                f"one point), not {inputs['deltaone-threshold']!r}"
+            )
+        number = inputs["pull-request"]
+        if number and not number.isdigit():
+            raise InputError(f"input `pull-request` must be a pull request number, not {number!r}")
+        return cls(
+            mode=mode,
+            manifests=patterns,
+            tracking_uri=inputs["tracking-uri"] or None,
+            api_key=inputs["api-key"],
+            github_token=inputs["github-token"],
+            comment=_flag(inputs, "comment"),
+            combine_comments=_flag(inputs, "combine-comments"),
+            threshold=threshold,
+            fail_on_regression=_flag(inputs, "fail-on-regression"),
+            dry_run=_flag(inputs, "dry-run"),
+            pull_request=int(number) if number else None,
+        )
 
 
 @dataclass
@@ -79,11 +137,8 @@ class Runner:
     event_name: str
     event: dict[str, Any]
     sha: str | None
-    ref: str | None
     repository: str | None
     api_url: str
-    server_url: str
-    run_id: str | None
     output_file: Path | None
     summary_file: Path | None
 
@@ -97,20 +152,19 @@ class Runner:
                 raise HokusaiError(
                     f"cannot read the event payload at GITHUB_EVENT_PATH: {e}"
                 ) from e
+
+        def path(name: str) -> Path | None:
+            return Path(env[name]) if env.get(name) else None
+
         return cls(
             workspace=Path(env.get("GITHUB_WORKSPACE") or "."),
             event_name=env.get("GITHUB_EVENT_NAME", ""),
-            event=event,
+            event=event if isinstance(event, dict) else {},
             sha=env.get("GITHUB_SHA") or None,
-            ref=env.get("GITHUB_REF") or None,
             repository=env.get("GITHUB_REPOSITORY") or None,
             api_url=env.get("GITHUB_API_URL") or "https://api.github.com",
-            server_url=env.get("GITHUB_SERVER_URL") or "https://github.com",
-            run_id=env.get("GITHUB_RUN_ID") or None,
-            output_file=Path(env["GITHUB_OUTPUT"]) if env.get("GITHUB_OUTPUT") else None,
-            summary_file=Path(env["GITHUB_STEP_SUMMARY"])
-            if env.get("GITHUB_STEP_SUMMARY")
-            else None,
+            output_file=path("GITHUB_OUTPUT"),
+            summary_file=path("GITHUB_STEP_SUMMARY"),
         )
 
     @property
@@ -124,6 +178,13 @@ class Runner:
         base = (self.pull_request.get("base") or {}).get("repo") or {}
         return bool(head) and head.get("full_name") != base.get("full_name")
 
+    @property
+    def commit(self) -> str | None:
+        """The commit whose files are checked out: under workflow_run, GITHUB_SHA is the
+        default branch's head, not the run's."""
+        run = self.event.get("workflow_run") or {}
+        return run.get("head_sha") or self.sha
+
     def default_mode(self) -> str:
         return "register" if self.event_name == "push" else "compare"
 
@@ -134,20 +195,32 @@ class RunResult:
 
     reports: list[Any] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    validation: Any = None
     comment_url: str = ""
     failed: bool = False
 
 
 # -- output to the runner ---------------------------------------------------------------------
+# Secret values of this run. Every write below passes through _clean: a backstop behind the
+# redaction each message already had, so no path can put a key in the log or a file.
+_SECRETS: list[str] = []
+
+
+def _clean(text: str) -> str:
+    from hokusai_action.settings import redact
+
+    return redact(text, _SECRETS)
+
+
 def log(message: str = "") -> None:
-    print(message, flush=True)
+    print(_clean(message), flush=True)
 
 
-def workflow_command(kind: str, message: str, **props: object) -> None:
-    from hokusai_action.reporters import _escape_data, _escape_property
+def command(kind: str, message: str) -> None:
+    """A workflow command (`::error::…`), escaped so no message can end it early."""
+    from hokusai_action.reporters import escape_data
 
-    rendered = ",".join(f"{k}={_escape_property(str(v))}" for k, v in props.items())
-    log(f"::{kind}{' ' + rendered if rendered else ''}::{_escape_data(message)}")
+    log(f"::{kind}::{escape_data(message)}")
 
 
 def write_outputs(path: Path | None, outputs: Mapping[str, str]) -> None:
@@ -157,25 +230,39 @@ def write_outputs(path: Path | None, outputs: Mapping[str, str]) -> None:
     with path.open("a", encoding="utf-8") as f:
         for name, value in outputs.items():
             delimiter = f"ghadelimiter_{uuid.uuid4()}"
-            f.write(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
+            f.write(f"{name}<<{delimiter}\n{_clean(value)}\n{delimiter}\n")
 
 
 def append_summary(path: Path | None, markdown: str) -> None:
     if path is not None:
         with path.open("a", encoding="utf-8") as f:
-            f.write(markdown.rstrip("\n") + "\n\n")
+            f.write(_clean(markdown).rstrip("\n") + "\n\n")
+
+
+def annotate(problems: list[Any]) -> None:
+    """Annotations on the manifests' lines: at most 10 of each type, as GitHub keeps, the
+    tenth saying how many more the step summary lists."""
+    from hokusai_action.reporters import workflow_command
+
+    for severity in ("error", "warning"):
+        of_type = [p for p in problems if str(p.severity) == severity]
+        shown = of_type if len(of_type) <= MAX_ANNOTATIONS else of_type[: MAX_ANNOTATIONS - 1]
+        for problem in shown:
+            log(workflow_command(problem))
+        if len(of_type) > len(shown):
+            command(severity, f"{len(of_type) - len(shown)} more {severity}s: see the step summary")
 
 
 # -- the run ------------------------------------------------------------------------------
-def find_manifests(patterns: str) -> list[Path]:
-    """Manifests (relative to the workspace, the current directory) matching the input's
-    globs, one per line or space-separated; all of them when it is empty."""
+def find_manifests(patterns: tuple[str, ...]) -> list[Path]:
+    """Manifests (relative to the workspace, the current directory) matching the globs; all
+    of them when there are none."""
     from hokusai_action.manifest import find_manifests as every_manifest
 
-    if not patterns.strip():
+    if not patterns:
         return sorted(every_manifest(Path()))
     chosen: list[Path] = []
-    for pattern in patterns.split():
+    for pattern in patterns:
         matches = sorted(p for p in Path().glob(pattern) if p.is_file())
         if not matches:
             raise InputError(f"input `manifests`: `{pattern}` matches no file in the workspace")
@@ -183,187 +270,152 @@ def find_manifests(patterns: str) -> list[Path]:
     return chosen
 
 
-def annotate(problems: list[Any]) -> None:
-    """Workflow-command annotations, at most 10 of each type (GitHub shows no more)."""
-    from hokusai_action.reporters import workflow_command as annotation
-
-    for severity in ("error", "warning"):
-        of_type = [p for p in problems if str(p.severity) == severity]
-        for problem in of_type[:MAX_ANNOTATIONS]:
-            log(annotation(problem))
-        if len(of_type) > MAX_ANNOTATIONS:
-            more = len(of_type) - MAX_ANNOTATIONS
-            log(f"::{severity}::{more} more {severity}s: see the step summary")
-
-
 def run(env: Mapping[str, str]) -> int:
+    from hokusai_action.settings import collect_secrets
+
     for name in SECRET_INPUTS:  # before anything else is printed
         if value := input_value(env, name):
-            log(f"::add-mask::{value}")
-    inputs = read_inputs(env)
+            print(f"::add-mask::{value}", flush=True)
+    _SECRETS[:] = collect_secrets(env)
+    settings = Settings.from_inputs(read_inputs(env))
     runner = Runner.from_env(env)
-    mode = inputs["mode"].lower()
-    if mode not in MODES:
-        raise InputError(f"input `mode` must be one of {', '.join(MODES)}, not {inputs['mode']!r}")
-    if mode == "auto":
-        mode = runner.default_mode()
-    dry_run = _flag(inputs, "dry-run")
+    mode = runner.default_mode() if settings.mode == "auto" else settings.mode
     event = runner.event_name or "a local run"
-    log(f"hokusai-action: {mode}{' (dry run)' if dry_run else ''} on {event}")
+    log(f"hokusai-action: {mode}{' (dry run)' if settings.dry_run else ''} on {event}")
+    result = RunResult()
+    # Annotations and the results file name files from the repository root.
+    with contextlib.chdir(runner.workspace):
+        try:
+            _run_in_workspace(mode, settings, runner, result)
+        finally:  # outputs even when something failed half-way
+            write_outputs(runner.output_file, _outputs(result, _write_results(result)))
+    return 1 if result.failed else 0
 
-    with contextlib.chdir(runner.workspace):  # annotations name files from the repository root
-        return _run_in_workspace(mode, dry_run, inputs, runner)
 
-
-def _run_in_workspace(mode: str, dry_run: bool, inputs: Mapping[str, str], runner: Runner) -> int:
+def _run_in_workspace(mode: str, settings: Settings, runner: Runner, result: RunResult) -> None:
     from hokusai_action.markdown import problems_section
     from hokusai_action.problems import Severity
     from hokusai_action.rules import Options
     from hokusai_action.validate import check_paths
 
-    outcome = RunResult()
-    paths = find_manifests(inputs["manifests"])
+    paths = find_manifests(settings.manifests)
     if not paths:
         append_summary(runner.summary_file, "### Hokusai\n\nNo `hokusai.yaml` in the repository.")
-        log("::warning::no hokusai.yaml or hokusai.yml found in the repository")
-        write_outputs(runner.output_file, _outputs(outcome, ""))
-        return 0
-    result, manifests = check_paths(paths, Options(root=Path.cwd()))
-    annotate(result.problems)
-    if not result.valid:
-        append_summary(runner.summary_file, "\n".join(problems_section(result.problems)))
-        errors = result.count(Severity.ERROR)
-        log(f"::error::{errors} error(s) in the manifests: nothing was compared or registered")
-        write_outputs(runner.output_file, _outputs(outcome, _write_results(outcome, result)))
-        return 1
+        command("warning", "no hokusai.yaml or hokusai.yml found in the repository")
+        return
+    validation, manifests = check_paths(paths, Options(root=Path.cwd()))
+    result.validation = validation
+    annotate(validation.problems)
+    if not validation.valid:
+        append_summary(runner.summary_file, "\n".join(problems_section(validation.problems)))
+        errors = validation.count(Severity.ERROR)
+        log(f"{errors} error(s) in the manifests: nothing was compared or registered")
+        result.failed = True
+        return
     if mode == "validate":
         append_summary(
-            runner.summary_file, f"### Hokusai\n\n✅ {len(result.files)} manifest(s) valid."
+            runner.summary_file, f"### Hokusai\n\n✅ {len(validation.files)} manifest(s) valid."
         )
-        write_outputs(runner.output_file, _outputs(outcome, _write_results(outcome, result)))
-        return 0
-
-    _judge(mode, dry_run, inputs, runner, manifests, outcome)
-    _publish(mode, inputs, runner, outcome)
-    write_outputs(runner.output_file, _outputs(outcome, _write_results(outcome, result)))
-    return 1 if outcome.failed else 0
+        return
+    _judge(mode, settings, runner, manifests, result)
+    _publish(mode, settings, runner, result)
 
 
 def _judge(
-    mode: str,
-    dry_run: bool,
-    inputs: Mapping[str, str],
-    runner: Runner,
-    manifests: list[Any],
-    outcome: RunResult,
+    mode: str, settings: Settings, runner: Runner, manifests: list[Any], result: RunResult
 ) -> None:
     from hokusai_action import registration
-    from hokusai_action.deltaone import Outcome
     from hokusai_action.settings import resolve_settings
 
-    if inputs["api-key"]:
-        os.environ["HOKUSAI_API_KEY"] = inputs["api-key"]  # MLflow's client reads it from here
-    try:
-        threshold = float(inputs["deltaone-threshold"])
-    except ValueError:
-        raise InputError(
-            f"input `deltaone-threshold` must be a number, not {inputs['deltaone-threshold']!r}"
-        ) from None
-    if not 0 < threshold <= 1:
-        raise InputError(
-            "input `deltaone-threshold` must be above 0 and at most 1 (0.01 is one point)"
-        )
-    decision = registration.Decision(threshold=threshold)
-    env = {**os.environ}
-    settings = resolve_settings(inputs["tracking-uri"] or None, env)
-    plans = [registration.plan(m, runner.sha) for m in manifests]
-    if dry_run:
-        outcome.reports = [registration.dry_run(p, settings.display_uri) for p in plans]
+    if settings.api_key:
+        os.environ["HOKUSAI_API_KEY"] = settings.api_key  # MLflow's client reads it from here
+    registry_settings = resolve_settings(settings.tracking_uri, os.environ)
+    plans = [registration.plan(m, runner.commit) for m in manifests]
+    if settings.dry_run:
+        result.reports = [registration.dry_run(p, registry_settings.display_uri) for p in plans]
         return
     from hokusai_action.registry import MlflowRegistry
 
     step = registration.register if mode == "register" else registration.compare
+    decision = registration.Decision(threshold=settings.threshold)
     try:
-        registry = MlflowRegistry(settings)
+        registry = MlflowRegistry(registry_settings)
         for p in plans:
-            outcome.reports.append(step(p, registry, decision))
+            result.reports.append(step(p, registry, decision))
     except HokusaiError as e:
+        result.errors.append(str(e))
         if runner.from_fork and mode == "compare":
-            log(f"::warning::could not compare from a fork's pull request (no secrets here): {e}")
-            outcome.errors.append(f"compare skipped: {e}")
+            command(
+                "warning", f"could not compare from a fork's pull request (it gets no secrets): {e}"
+            )
         else:
-            log(f"::error::{e}")
-            outcome.errors.append(str(e))
-            outcome.failed = True
-    regressed = [
-        r for r in outcome.reports if r.verdict and r.verdict.outcome is Outcome.REGRESSION
-    ]
-    if regressed and _flag(inputs, "fail-on-regression"):
-        names = ", ".join(r.plan.model_name for r in regressed)
-        log(f"::error::benchmark regressed for {names} (fail-on-regression)")
-        outcome.failed = True
+            command("error", str(e))
+            result.failed = True
+    if settings.fail_on_regression and (worse := registration.regressed(result.reports)):
+        names = ", ".join(r.plan.model_name for r in worse)
+        command("error", f"benchmark regressed for {names} (fail-on-regression)")
+        result.failed = True
 
 
-def _publish(mode: str, inputs: Mapping[str, str], runner: Runner, outcome: RunResult) -> None:
+def _publish(mode: str, settings: Settings, runner: Runner, result: RunResult) -> None:
     from hokusai_action import markdown
 
-    bodies: list[tuple[str | None, str]]
-    if _flag(inputs, "combine-comments") and len(outcome.reports) > 1:
-        bodies = [(None, markdown.combined_body(outcome.reports, mode))]
+    if settings.combine_comments and len(result.reports) > 1:
+        bodies = [markdown.combined_body(result.reports, mode)]
     else:
-        bodies = [(r.plan.model_name, markdown.comment_body(r, mode)) for r in outcome.reports]
-    summary = "\n\n".join(body for _, body in bodies)
-    if outcome.errors:
-        summary += "\n\n" + "\n".join(f"> ⚠️ {markdown.text(e)}" for e in outcome.errors)
+        bodies = [markdown.comment_body(r, mode) for r in result.reports]
+    summary = "\n\n".join(bodies)  # the step summary has room for everything
+    summary += "".join(f"\n\n> ⚠️ {markdown.text(e)}" for e in result.errors)
     append_summary(runner.summary_file, summary)
 
-    number = inputs["pull-request"] or str(runner.pull_request.get("number", ""))
-    if not bodies or not _flag(inputs, "comment"):
+    number = settings.pull_request or runner.pull_request.get("number")
+    if not bodies or not settings.comment:
         return
     if not number:
         log("no pull request for this event: the result is in the step summary, not a comment")
         return
-    if not number.isdigit():
-        raise InputError(f"input `pull-request` must be a pull request number, not {number!r}")
     from hokusai_action.github import GitHubClient, GitHubError
 
     try:
-        client = GitHubClient(inputs["github-token"], runner.api_url)
+        client = GitHubClient(settings.github_token, runner.api_url)
         author = client.login()
-        for _, body in bodies:
+        for body in bodies:
+            marker = body.splitlines()[0]
+            text = _clean(markdown.truncate(body))
             posted = client.upsert_comment(
-                runner.repository or "", int(number), body.splitlines()[0], body, author
+                runner.repository or "", int(number), marker, text, author
             )
             log(f"comment {posted.action}: {posted.comment.url}")
-            outcome.comment_url = outcome.comment_url or posted.comment.url
+            result.comment_url = result.comment_url or posted.comment.url
     except GitHubError as e:  # a comment never fails the registration
-        log(f"::warning::could not post the pull-request comment: {e}")
+        command("warning", f"could not post the pull-request comment: {e}")
         if runner.from_fork or e.status in (403, 404):
-            log(
-                "::notice::Pull requests from forks get a read-only token. To comment on them, "
-                "run this action from a separate `workflow_run` workflow (see the README: "
-                "'Pull requests from forks'); the result is in this run's step summary."
+            command(
+                "notice",
+                "Pull requests from forks get a read-only token. To comment on them, run this "
+                "action from a separate workflow_run workflow (README: 'Pull requests from "
+                "forks'); the result is in this run's step summary.",
             )
 
 
-def _write_results(outcome: RunResult, result: Any) -> str:
+def _write_results(result: RunResult) -> str:
     from hokusai_action.report import reports_json
     from hokusai_action.reporters import to_json
 
     data = {
-        **reports_json(outcome.reports),
-        "validation": to_json(result),
-        "errors": outcome.errors,
+        **reports_json(result.reports),
+        "validation": to_json(result.validation) if result.validation is not None else None,
+        "errors": result.errors,
     }
     path = Path(RESULTS_FILE)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    path.write_text(_clean(json.dumps(data, indent=2, ensure_ascii=False)) + "\n", encoding="utf-8")
     return RESULTS_FILE
 
 
-def _outputs(outcome: RunResult, results: str) -> dict[str, str]:
+def _outputs(result: RunResult, results_file: str) -> dict[str, str]:
     """Outputs describe the first model; results-json has them all."""
-    first = outcome.reports[0] if outcome.reports else None
+    first = result.reports[0] if result.reports else None
     verdict = first.verdict if first else None
     baseline = verdict.baseline if verdict else None
     return {
@@ -372,27 +424,19 @@ def _outputs(outcome: RunResult, results: str) -> dict[str, str]:
         "deltaone": "true" if verdict and verdict.achieved else "false",
         "delta": "" if not verdict or verdict.delta is None else repr(round(verdict.delta, 12)),
         "baseline-version": str(baseline.version) if baseline and baseline.version else "",
-        "comment-url": outcome.comment_url,
-        "results-json": results,
+        "comment-url": result.comment_url,
+        "results-json": results_file,
     }
 
 
 def main() -> None:
-    from hokusai_action.settings import collect_secrets, redact
-
-    env = dict(os.environ)
     try:
-        code = run(env)
+        code = run(dict(os.environ))
     except HokusaiError as e:
-        log(redact(f"::error::{e}", collect_secrets(env)))
+        command("error", str(e))
         code = 1
-    except Exception as e:  # a bug: say so, never with a secret in it
-        log(
-            redact(
-                f"::error::internal error in hokusai-action: {type(e).__name__}: {e}",
-                collect_secrets(env),
-            )
-        )
+    except Exception as e:  # a bug: say so (and, through log, never with a secret in it)
+        command("error", f"internal error in hokusai-action: {type(e).__name__}: {e}")
         code = 3
     sys.exit(code)
 

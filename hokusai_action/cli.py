@@ -286,9 +286,9 @@ def _emit(reports: list[Any], output_format: str, fail_on_regression: bool) -> N
 
 
 def _regressed(reports: list[Any]) -> bool:
-    from hokusai_action.deltaone import Outcome
+    from hokusai_action.registration import regressed
 
-    return any(r.verdict and r.verdict.outcome is Outcome.REGRESSION for r in reports)
+    return bool(regressed(reports))
 
 
 def _run_each(plans: list[Any], output_format: str, step: Any) -> list[Any]:

@@ -39,6 +39,7 @@ class Baseline:
     value: float
     version: int | None = None  # None when the manifest pins a value instead of a version
     samples: int | None = None
+    model: str | None = None  # the registered model it is a version of (tokens span models)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,10 +17,8 @@ from hokusai_action.errors import HokusaiError, require
 from hokusai_action.settings import redact
 
 DEFAULT_API_URL = "https://api.github.com"
-ACTIONS_BOT = "github-actions[bot]"  # the author of comments made with a workflow's GITHUB_TOKEN
 MAX_ATTEMPTS = 5
 MAX_WAIT = 60.0  # seconds of waiting, over all retries of one request
-MAX_BODY = 65_536  # GitHub's limit on a comment body, in characters
 
 
 class GitHubError(HokusaiError):
@@ -36,6 +34,7 @@ class Comment:
     id: int
     body: str
     author: str
+    author_is_bot: bool
     url: str
 
 
@@ -135,55 +134,75 @@ class GitHubClient:
         query = {"per_page": 100, **(params or {})}
         while next_url:
             response = self.request("GET", next_url, params=query)
-            yield from response.json()
+            items = _json(response)
+            if not isinstance(items, list):
+                raise GitHubError(
+                    f"GitHub answered {next_url} with {type(items).__name__}, not a list"
+                )
+            yield from items
             next_url = response.links.get("next", {}).get("url")
             query = {}  # the next link carries its own query
 
     # -- what the action needs ----------------------------------------------------------------
-    def login(self) -> str:
-        """Whose comments are ours. A workflow's GITHUB_TOKEN cannot read /user (403): its
-        comments are written by github-actions[bot]."""
+    def login(self) -> str | None:
+        """Whose comments are ours, or None when the token may not say: a workflow's
+        GITHUB_TOKEN and GitHub App tokens cannot read /user (403); their comments are
+        written by a bot account (github-actions[bot], or the app's own)."""
         try:
-            return str(self.request("GET", "user").json()["login"])
+            return str(_json(self.request("GET", "user"))["login"])
         except GitHubError as e:
             if e.status in (401, 403, 404):
-                return ACTIONS_BOT
+                return None
             raise
+        except (KeyError, TypeError) as e:
+            raise GitHubError(f"GitHub's /user answer has no login: {e!r}") from e
 
     def comments(self, repository: str, number: int) -> Iterator[Comment]:
         for item in self.paginate(f"repos/{repository}/issues/{number}/comments"):
             yield _comment(item)
 
     def upsert_comment(
-        self, repository: str, number: int, marker: str, body: str, author: str
+        self, repository: str, number: int, marker: str, body: str, author: str | None
     ) -> CommentResult:
-        """Create the comment holding `marker`, or update ours in place. Comments by anyone
-        else are never touched, even if they quote the marker."""
-        mine = next(
-            (
-                c
-                for c in self.comments(repository, number)
-                if marker in c.body and c.author == author
-            ),
-            None,
-        )
+        """Create the comment holding `marker`, or update ours in place. Ours: written by
+        `author`, or by a bot when the author cannot be known. A person's comment is never
+        touched, even if it quotes the marker."""
+
+        def ours(c: Comment) -> bool:
+            return marker in c.body and (c.author == author if author else c.author_is_bot)
+
+        mine = next((c for c in self.comments(repository, number) if ours(c)), None)
         if mine is None:
-            created = self.request(
-                "POST", f"repos/{repository}/issues/{number}/comments", json={"body": body}
-            )
-            return CommentResult("created", _comment(created.json()))
+            path = f"repos/{repository}/issues/{number}/comments"
+            created = self.request("POST", path, json={"body": body})
+            return CommentResult("created", _comment(_json(created)))
         if mine.body == body:
             return CommentResult("unchanged", mine)
-        updated = self.request(
-            "PATCH", f"repos/{repository}/issues/comments/{mine.id}", json={"body": body}
+        path = f"repos/{repository}/issues/comments/{mine.id}"
+        return CommentResult(
+            "updated", _comment(_json(self.request("PATCH", path, json={"body": body})))
         )
-        return CommentResult("updated", _comment(updated.json()))
 
 
-def _comment(item: dict[str, Any]) -> Comment:
-    return Comment(
-        id=int(item["id"]),
-        body=item.get("body") or "",
-        author=(item.get("user") or {}).get("login", ""),
-        url=item.get("html_url", ""),
-    )
+def _json(response: Any) -> Any:
+    try:
+        return response.json()
+    except ValueError as e:
+        raise GitHubError(
+            f"GitHub answered {response.status_code} with something that is not JSON "
+            f"({response.headers.get('Content-Type', 'no content type')}): check GITHUB_API_URL"
+        ) from e
+
+
+def _comment(item: Any) -> Comment:
+    try:
+        user = item.get("user") or {}
+        return Comment(
+            id=int(item["id"]),
+            body=item.get("body") or "",
+            author=user.get("login", ""),
+            author_is_bot=user.get("type") == "Bot",
+            url=item.get("html_url", ""),
+        )
+    except (AttributeError, KeyError, TypeError, ValueError) as e:
+        raise GitHubError(f"GitHub answered with a comment of an unexpected shape: {e!r}") from e

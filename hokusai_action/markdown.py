@@ -7,6 +7,7 @@ reaches Markdown: no HTML, no @mentions, no breaking out of a table or a code bl
 from __future__ import annotations
 
 import hashlib
+import html
 import math
 import re
 from collections.abc import Sequence
@@ -15,7 +16,7 @@ from hokusai_action import __version__
 from hokusai_action.deltaone import Outcome, Rule, Verdict
 from hokusai_action.problems import Problem
 from hokusai_action.registration import Report, Status
-from hokusai_action.report import OUTCOME_TEXT, points
+from hokusai_action.report import OUTCOME_TEXT, baseline_text, points
 
 MAX_COMMENT = 65_536  # GitHub's limit on a comment body
 MAX_CHART_POINTS = 30
@@ -40,6 +41,11 @@ def text(value: object) -> str:
     out = re.sub(r"\s+", " ", out).strip()
     out = _SPECIAL.sub(r"\\\1", out)
     return out.replace("@", "@\u200b")  # a zero-width space: no mention, no notification
+
+
+def html_text(value: object) -> str:
+    """User text inside an HTML element (where Markdown escapes would show literally)."""
+    return html.escape(re.sub(r"\s+", " ", str(value)).strip()).replace("@", "@\u200b")
 
 
 def marker(model_name: str | None) -> str:
@@ -125,9 +131,7 @@ def report_section(r: Report, *, heading: str = "###") -> list[str]:
     ]
     if v is not None:
         if v.baseline is not None:
-            where = (
-                f"version {v.baseline.version}" if v.baseline.version else "pinned in the manifest"
-            )
+            where = text(baseline_text(v, p.model_name))
             rows.append(("Baseline", f"{number(v.baseline.value)} ({where})"))
             rows.append(("Change", change(v)))
         else:
@@ -161,18 +165,19 @@ def report_section(r: Report, *, heading: str = "###") -> list[str]:
     lines = [f"{heading} {headline(r)}", "", "| | |", "| --- | --- |"]
     lines += [f"| {key} | {value} |" for key, value in rows]
     lines += ["", *chart(r)]
-    lines += [f"> {text(note)}" for note in r.notes]
+    lines += [f"> Note: {text(note)}" for note in r.notes]
     return lines
 
 
-def footer(commit: str | None, mode: str) -> str:
-    short = f" · commit {commit[:7]}" if commit else ""
-    return f"<sub>hokusai-action {__version__} · {mode}{short}</sub>"
+def footer(mode: str) -> str:
+    # Nothing run-specific (no commit, no time): an unchanged result gives an unchanged body,
+    # and the comment is left alone.
+    return f"<sub>hokusai-action {__version__} · {mode}</sub>"
 
 
 def comment_body(r: Report, mode: str) -> str:
-    lines = [marker(r.plan.model_name), *report_section(r), "", footer(r.plan.commit, mode)]
-    return truncate("\n".join(lines))
+    """The full body; `truncate` fits it into a comment."""
+    return "\n".join([marker(r.plan.model_name), *report_section(r), "", footer(mode)])
 
 
 def combined_body(reports: Sequence[Report], mode: str) -> str:
@@ -189,25 +194,26 @@ def combined_body(reports: Sequence[Report], mode: str) -> str:
             f"| {number(r.plan.value)} | {baseline} | {change(v) if v else '—'} | {verdict} |"
         )
     for r in reports:
-        lines += ["", "<details>", f"<summary>{text(r.plan.model_name)}</summary>", "",
+        lines += ["", "<details>", f"<summary>{html_text(r.plan.model_name)}</summary>", "",
                   *report_section(r, heading="####"), "", "</details>"]  # fmt: skip
-    commit = reports[0].plan.commit if reports else None
-    lines += ["", footer(commit, mode)]
-    return truncate("\n".join(lines))
+    lines += ["", footer(mode)]
+    return "\n".join(lines)
 
 
 def truncate(body: str, limit: int = MAX_COMMENT) -> str:
-    """Fit GitHub's limit, cutting at a line and saying where the rest is."""
+    """Fit GitHub's limit, cutting at a line, closing what the cut left open, and saying
+    where the rest is."""
     if len(body) <= limit:
         return body
     note = (
         "\n\n… truncated to fit GitHub's comment limit: the full report is in the workflow "
         "run's step summary."
     )
-    cut = body[: limit - len(note) - len("\n```")]
+    cut = body[: limit - len(note) - 200]  # room for the closers below
     cut = cut[: cut.rfind("\n")] if "\n" in cut else cut
-    if cut.count("```") % 2:  # never leave a code block open
+    if cut.count("```") % 2:  # an open code block
         cut += "\n```"
+    cut += "\n</details>" * (cut.count("<details>") - cut.count("</details>"))
     return cut + note
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hokusai_action import attestation, metrics
-from hokusai_action.deltaone import DEFAULT_THRESHOLD, Baseline, Rule, Verdict, decide
+from hokusai_action.deltaone import DEFAULT_THRESHOLD, Baseline, Outcome, Rule, Verdict, decide
 from hokusai_action.errors import HokusaiError
 from hokusai_action.manifest import Manifest, ValueFromError, is_finite_number, read_value_from
 from hokusai_action.rules import SEMVER, find_root
@@ -341,11 +341,14 @@ class RegistryWork:
             baseline: Baseline | None = Baseline(p.pinned_value)
             notes.append(f"baseline pinned in the manifest: value {p.pinned_value:g}")
         elif p.pinned_version is not None:
-            baseline = self._version_baseline(p, p.pinned_version)
+            baseline = self._version_baseline(p, p.model_name, p.pinned_version)
             notes.append(f"baseline pinned in the manifest: version {p.pinned_version}")
-        elif existing is not None:
+        elif existing is not None:  # judged again against the baseline it was judged against
             recorded = existing.tags.get("baseline_version", "none")
-            baseline = self._version_baseline(p, int(recorded)) if recorded.isdigit() else None
+            model = existing.tags.get("hokusai_baseline_model", p.model_name)
+            baseline = (
+                self._version_baseline(p, model, int(recorded)) if recorded.isdigit() else None
+            )
         else:
             record, notes = choose_baseline(records, p.metric.name, p.registration_key)
             baseline = _baseline_of(record) if record else None
@@ -355,14 +358,17 @@ class RegistryWork:
         )  # fmt: skip
         return verdict, notes, history
 
-    def _version_baseline(self, p: Plan, version: int) -> Baseline:
-        record = self.registry.get_version(p.model_name, version)
-        if record is None or record.benchmark_value is None:
-            problem = "does not exist" if record is None else "has no readable benchmark_value"
-            raise HokusaiError(
-                f"{p.manifest}: baseline version {version} of `{p.model_name}` {problem}"
-            )
-        return _baseline_of(record)
+    def _version_baseline(self, p: Plan, model: str, version: int) -> Baseline:
+        record = self.registry.get_version(model, version)
+        if record is None:
+            problem = "does not exist"
+        elif record.benchmark_value is None:
+            problem = "has no readable benchmark_value"
+        elif record.metric != p.metric.name:
+            problem = f"is benchmarked on `{record.metric}`, not `{p.metric.name}`"
+        else:
+            return _baseline_of(record)
+        raise HokusaiError(f"{p.manifest}: baseline version {version} of `{model}` {problem}")
 
     def check_semver(self, p: Plan) -> None:
         if not p.semver:
@@ -385,7 +391,10 @@ def _baseline_of(record: VersionRecord) -> Baseline:
     samples = record.tags.get("hokusai_dataset_samples", "")
     assert record.benchmark_value is not None
     return Baseline(
-        record.benchmark_value, record.version, int(samples) if samples.isdigit() else None
+        record.benchmark_value,
+        record.version,
+        int(samples) if samples.isdigit() else None,
+        record.name,
     )
 
 
@@ -395,6 +404,7 @@ def verdict_tags(verdict: Verdict) -> dict[str, str]:
         "deltaone_achieved": _str(verdict.achieved),
         "delta": "none" if verdict.delta is None else repr(round(verdict.delta, 12)),
         "baseline_version": str(baseline.version) if baseline and baseline.version else "none",
+        "hokusai_baseline_model": baseline.model if baseline and baseline.model else "none",
         "hokusai_verdict": str(verdict.outcome),
         "hokusai_rule": str(verdict.rule),
         "hokusai_threshold": repr(verdict.threshold),
@@ -456,7 +466,7 @@ def compare(p: Plan, registry: MlflowRegistry, decision: Decision) -> Report:
 def register(p: Plan, registry: MlflowRegistry, decision: Decision) -> Report:
     work, report, existing = _judged(Status.REGISTERED, p, registry, decision)
     if existing is not None:
-        return _finish_existing(report, existing, registry)
+        return _finish_existing(report, existing, registry, decision)
 
     work.check_semver(p)
     experiment_id = registry.ensure_experiment(p.model_name)
@@ -474,10 +484,7 @@ def register(p: Plan, registry: MlflowRegistry, decision: Decision) -> Report:
     record = registry.create_version(p.model_name, source, run_id, tags, p.description)
     report.version, report.run_id = record.version, run_id
 
-    if first_of_model:
-        report.aliases.append("champion")
-    elif report.verdict.achieved:
-        report.aliases.append(str(decision.promote))
+    report.aliases = aliases_for(first_of_model, report.verdict, decision)
     for alias in report.aliases:
         registry.set_alias(p.model_name, alias, record.version)
 
@@ -499,13 +506,32 @@ def _attest(p: Plan, verdict: Verdict, version: int, run_id: str, registry: Mlfl
     return str(doc["sha256"])
 
 
-def _finish_existing(report: Report, existing: VersionRecord, registry: MlflowRegistry) -> Report:
+def aliases_for(first_of_model: bool, verdict: Verdict, decision: Decision) -> list[str]:
+    """Aliases, not the deprecated stages: the first version is the champion; a DeltaOne
+    version is the challenger, or the champion when the policy says so."""
+    if first_of_model:
+        return ["champion"]
+    return [str(decision.promote)] if verdict.achieved else []
+
+
+def _finish_existing(
+    report: Report, existing: VersionRecord, registry: MlflowRegistry, decision: Decision
+) -> Report:
     """A second run of the same registration: report the version, and finish what a crashed
-    first run left undone (its attestation)."""
+    first run left undone (its aliases, its attestation)."""
     report.status = Status.ALREADY_REGISTERED
     report.version, report.run_id = existing.version, existing.run_id
     current = registry.get_version(existing.name, existing.version)  # searches omit aliases
     report.aliases = list(current.aliases if current else existing.aliases)
+    if not report.aliases and report.verdict is not None:
+        first = (
+            min(r.version for r in registry.versions_of_model(existing.name)) == existing.version
+        )
+        report.aliases = aliases_for(first, report.verdict, decision)
+        for alias in report.aliases:
+            registry.set_alias(existing.name, alias, existing.version)
+        if report.aliases:
+            report.notes.append("set the aliases an earlier attempt left out")
     sha = existing.tags.get("hokusai_attestation_sha256")
     if sha is None and existing.run_id and report.verdict is not None:
         sha = _attest(report.plan, report.verdict, existing.version, existing.run_id, registry)
@@ -514,6 +540,11 @@ def _finish_existing(report: Report, existing: VersionRecord, registry: MlflowRe
     report.attestation_sha256 = sha
     report.links = registry.links(None, None, report.plan.model_name, existing.version)
     return report
+
+
+def regressed(reports: list[Report]) -> list[Report]:
+    """The reports whose new value is worse than its baseline (for --fail-on-regression)."""
+    return [r for r in reports if r.verdict and r.verdict.outcome is Outcome.REGRESSION]
 
 
 def dry_run(p: Plan, tracking_uri: str) -> Report:

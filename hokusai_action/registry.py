@@ -11,15 +11,14 @@ import contextlib
 import logging
 import math
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
+from urllib.parse import quote
 
 from hokusai_action.errors import HokusaiError, require
 from hokusai_action.settings import RegistrySettings, redact
-
-T = TypeVar("T")
 
 # Tags hokusai-action writes on model versions (and the first three on runs, as Hokusai's
 # platform and the seed's "Option B" read them there too).
@@ -114,29 +113,32 @@ class MlflowRegistry:
         code = str(getattr(e, "error_code", ""))
         detail = redact(str(e), self.settings.secrets).splitlines()[0][:500] if str(e) else ""
         if status == 401 or code == "UNAUTHENTICATED":
-            if self.settings.auth == "none":
+            auth = self.settings.auth
+            if auth == "none":
                 return (f"the registry at {uri} requires authentication ({action}): set "
                         "HOKUSAI_API_KEY to your Hokusai API key")  # fmt: skip
+            if "basic auth" in auth:
+                return (f"the registry at {uri} refused the username and password (401) while "
+                        f"trying to {action}: check MLFLOW_TRACKING_USERNAME and "
+                        "MLFLOW_TRACKING_PASSWORD")  # fmt: skip
+            variable = auth.split()[0]
             return (f"the registry at {uri} refused the API key (401) while trying to "
-                    f"{action}: check HOKUSAI_API_KEY (in use: {self.settings.auth})")  # fmt: skip
+                    f"{action}: check {variable}")  # fmt: skip
         if status == 403 or code == "PERMISSION_DENIED":
             return (f"the registry at {uri} refused access (403) while trying to {action}: "
                     "check that HOKUSAI_API_KEY belongs to an account allowed to do "
                     "this")  # fmt: skip
         if status == 413:
             return (f"the registry at {uri} refused the upload as too large (413) while trying "
-                    f"to {action}: shrink the model (quantise, prune, compress), or register a "
-                    "URI to it instead of the files; check the server's size limit")  # fmt: skip
+                    f"to {action}: shrink the model (quantise, prune, compress) or leave files "
+                    "that are not needed to load it out of model.path; check the server's "
+                    "size limit")  # fmt: skip
         if _is_connection_failure(e):
             return (f"cannot reach the registry at {uri} to {action} (gave up after "
                     f"{self.settings.retries} retries, {self.settings.timeout} s timeout each): "
                     "check the URI (--tracking-uri or MLFLOW_TRACKING_URI), the network, and "
                     "that the server is running")  # fmt: skip
         return f"the registry at {uri} failed to {action}: {detail}"
-
-    def call(self, action: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        with self._errors(action):
-            return fn(*args, **kwargs)
 
     # -- reading --------------------------------------------------------------------------
     def _search_versions(self, filter_string: str, action: str) -> list[VersionRecord]:
@@ -284,8 +286,8 @@ class MlflowRegistry:
         out = {}
         if experiment_id and run_id:
             out["run"] = f"{uri}/#/experiments/{experiment_id}/runs/{run_id}"
-        if version is not None:
-            out["model_version"] = f"{uri}/#/models/{name}/versions/{version}"
+        if version is not None:  # the name is the user's: quoted, it cannot leave the link
+            out["model_version"] = f"{uri}/#/models/{quote(name, safe='')}/versions/{version}"
         return {k: redact(v, self.settings.secrets) for k, v in out.items()}
 
 
@@ -328,6 +330,7 @@ def _http_status(e: BaseException) -> int | None:
 
 
 def _is_connection_failure(e: BaseException) -> bool:
+    """No answer at all (refused, unreachable, timed out), as opposed to an answer."""
     chain: list[BaseException] = []
     cur: BaseException | None = e
     while cur is not None and len(chain) < 10:
@@ -338,14 +341,10 @@ def _is_connection_failure(e: BaseException) -> bool:
         "ConnectionError",
         "ConnectTimeout",
         "ReadTimeout",
-        "Timeout",
         "MaxRetryError",
         "NewConnectionError",
     }:
         return True
+    # MLflow's REST client reports requests' failure in its message, not its cause.
     text = str(e)
-    return (
-        "Max retries exceeded" in text
-        or "Failed to establish a new connection" in text
-        or "timed out" in text
-    )
+    return "Max retries exceeded" in text or "Failed to establish a new connection" in text

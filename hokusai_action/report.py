@@ -39,10 +39,20 @@ def _num(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.6g}"
 
 
-def verdict_line(v: Verdict) -> str:
+def baseline_text(v: Verdict, model_name: str) -> str:
+    """Where the baseline came from: a version (of another model, when the token spans
+    several), or a value pinned in the manifest."""
+    assert v.baseline is not None
+    if not v.baseline.version:
+        return "pinned in the manifest"
+    other = v.baseline.model and v.baseline.model != model_name
+    return f"version {v.baseline.version}" + (f" of {v.baseline.model}" if other else "")
+
+
+def verdict_line(v: Verdict, model_name: str) -> str:
     if v.baseline is None:
         return f"{v.metric} {_num(v.value)}: {OUTCOME_TEXT[v.outcome]}"
-    where = f"version {v.baseline.version}" if v.baseline.version else "pinned value"
+    where = baseline_text(v, model_name)
     return (
         f"{v.metric} {_num(v.value)} vs baseline {_num(v.baseline.value)} ({where}): "
         f"{v.improvement_text()} -> {OUTCOME_TEXT[v.outcome]}"
@@ -72,7 +82,7 @@ def report_text(r: Report) -> list[str]:
     else:
         lines.append(f"  compared against {r.tracking_uri}: nothing written")
     if r.verdict is not None:
-        lines.append(f"  {verdict_line(r.verdict)}")
+        lines.append(f"  {verdict_line(r.verdict, p.model_name)}")
         if r.verdict.baseline is not None:
             lines.append(f"  rule: {r.verdict.rule_text}")
         if r.verdict.ci is not None:
@@ -107,6 +117,7 @@ def report_json(r: Report) -> dict[str, Any]:
         "value_source": p.value_source,
         "baseline_value": baseline.value if baseline else None,
         "baseline_version": baseline.version if baseline else None,
+        "baseline_model": baseline.model if baseline else None,
         "delta": v.delta if v else None,
         "improvement": finite_or_none(v.improvement) if v else None,
         "deltaone": v.achieved if v else None,

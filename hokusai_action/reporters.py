@@ -101,18 +101,18 @@ def to_json(result: Result) -> dict[str, Any]:
     }
 
 
-def _escape_data(text: str) -> str:
+def escape_data(text: str) -> str:
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
-def _escape_property(text: str) -> str:
-    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+def escape_property(text: str) -> str:
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
 def workflow_command(p: Problem) -> str:
     """A GitHub Actions `::error` / `::warning` command that annotates the line in the PR."""
     props = ",".join(
-        f"{k}={_escape_property(str(v))}"
+        f"{k}={escape_property(str(v))}"
         for k, v in (
             ("file", p.file),
             ("line", p.line),
@@ -120,7 +120,7 @@ def workflow_command(p: Problem) -> str:
             ("title", f"hokusai-action [{p.rule}]"),
         )
     )
-    return f"::{p.severity} {props}::{_escape_data(p.message)}"
+    return f"::{p.severity} {props}::{escape_data(p.message)}"
 
 
 class GithubReporter(Reporter):

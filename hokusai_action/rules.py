@@ -357,7 +357,8 @@ def _check_path(
     if what == "model" and (size := _size(target)) > options.max_model_bytes:
         yield at(path, "model-size", f"model at `{value}` is {_human(size)}, over the "
                  f"{_human(options.max_model_bytes)} limit; shrink it (quantise, prune, "
-                 "compress) or register a URI to it", Severity.WARNING)  # fmt: skip
+                 "compress) or keep files not needed to load it out of this path",
+                 Severity.WARNING)  # fmt: skip
     if what == "metrics file":
         yield from _check_value_from(m, target.resolve())
 

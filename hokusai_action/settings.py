@@ -44,7 +44,7 @@ class RegistrySettings:
             "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER": "0",
             "MLFLOW_HTTP_REQUEST_TIMEOUT": str(self.timeout),
         }
-        if env.get("HOKUSAI_API_KEY") and not env.get("MLFLOW_TRACKING_TOKEN"):
+        if env.get("HOKUSAI_API_KEY"):  # the key wins, as `auth` says
             out["MLFLOW_TRACKING_TOKEN"] = env["HOKUSAI_API_KEY"]
         return out
 

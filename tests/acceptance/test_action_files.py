@@ -12,7 +12,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hokusai_action.action import INPUT_DEFAULTS, REQUIRED_INPUTS, InputError, read_inputs
+from hokusai_action.action import (
+    INPUT_DEFAULTS,
+    REQUIRED_INPUTS,
+    InputError,
+    Runner,
+    Settings,
+    read_inputs,
+)
 from tests.conftest import PROJECT
 
 ACTION = yaml.safe_load((PROJECT / "action.yml").read_text(encoding="utf-8"))
@@ -109,3 +116,69 @@ def test_a_missing_required_input_is_a_clear_error(name):
     del env[f"INPUT_{name.upper()}"]
     with pytest.raises(InputError, match=f"required input `{name}` is empty"):
         read_inputs(env)
+
+
+def settings(**overrides: str) -> Settings:
+    inputs = read_inputs(runner_env({f"INPUT_{k.upper()}": v for k, v in overrides.items()}))
+    return Settings.from_inputs(inputs)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("pull-request", "abc", "pull request number"),
+        ("manifests", "/etc/hosts", "relative to the repository root"),
+        ("manifests", "../other/hokusai.yaml", "no `..`"),
+        ("deltaone-threshold", "2", "at most 1"),
+        ("deltaone-threshold", "lots", "above 0"),
+        ("mode", "deploy", "must be one of"),
+        ("comment", "maybe", "true or false"),
+    ],
+)
+def test_every_input_is_checked_before_anything_runs(name, value, says):
+    with pytest.raises(InputError, match=re.escape(says)):
+        settings(**{name: value})
+
+
+def test_inputs_become_typed_settings():
+    s = settings(
+        **{
+            "pull-request": "12",
+            "deltaone-threshold": "0.02",
+            "comment": "false",
+            "manifests": "a/hokusai.yaml b/*.yml",
+        }
+    )
+    assert (s.pull_request, s.threshold, s.comment) == (12, 0.02, False)
+    assert s.manifests == ("a/hokusai.yaml", "b/*.yml")
+
+
+def runner(event_name: str, event: dict) -> Runner:
+    return Runner(Path(), event_name, event, "d" * 40, "o/r", "http://api", None, None)
+
+
+def test_a_pull_request_from_another_repository_is_a_fork():
+    def pr(head: str) -> dict:
+        return {
+            "pull_request": {
+                "head": {"repo": {"full_name": head}},
+                "base": {"repo": {"full_name": "o/r"}},
+            }
+        }
+
+    assert runner("pull_request", pr("mallory/r")).from_fork
+    assert not runner("pull_request", pr("o/r")).from_fork
+    assert not runner("push", {}).from_fork
+
+
+def test_under_workflow_run_the_commit_is_the_runs_head_not_github_sha():
+    assert runner("workflow_run", {"workflow_run": {"head_sha": "e" * 40}}).commit == "e" * 40
+    assert runner("push", {}).commit == "d" * 40
+
+
+@pytest.mark.parametrize(
+    ("event", "mode"),
+    [("push", "register"), ("pull_request", "compare"), ("workflow_run", "compare")],
+)
+def test_auto_mode_registers_on_push_and_compares_otherwise(event, mode):
+    assert runner(event, {}).default_mode() == mode

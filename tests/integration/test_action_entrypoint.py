@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from werkzeug import Response
 
 from tests.conftest import PROJECT
 from tests.support.github_api import FakeGitHub
@@ -75,7 +76,12 @@ class Workspace:
         manifest.write_text(text.replace(current, f"  value: {value}"))
 
     def run(
-        self, event_name: str, event: dict, inputs: dict[str, str] | None = None, api_url: str = ""
+        self,
+        event_name: str,
+        event: dict,
+        inputs: dict[str, str] | None = None,
+        api_url: str = "",
+        sha: str = SHA,
     ) -> Run:
         event_path, output, summary = (
             self.tmp / "event.json",
@@ -93,7 +99,7 @@ class Workspace:
             "GITHUB_WORKSPACE": str(self.root),
             "GITHUB_EVENT_NAME": event_name,
             "GITHUB_EVENT_PATH": str(event_path),
-            "GITHUB_SHA": SHA,
+            "GITHUB_SHA": sha,
             "GITHUB_REF": "refs/pull/7/merge"
             if event_name == "pull_request"
             else "refs/heads/main",
@@ -263,10 +269,10 @@ def test_invalid_manifests_are_annotated_at_most_ten_per_type(ws, github, server
     manifest.write_text(manifest.read_text().replace("tags:\n", "tags:\n" + reserved))
     run = ws.run("pull_request", pr_event(), server_inputs, github.url)
     assert run.code == 1
-    annotations = [line for line in run.log.splitlines() if line.startswith("::error file=")]
-    assert len(annotations) == 10
+    annotations = [line for line in run.log.splitlines() if line.startswith("::error")]
+    assert len(annotations) == 10  # all GitHub keeps: nine problems, then how many more
     assert annotations[0].startswith("::error file=churn-classifier/hokusai.yaml,line=")
-    assert "::error::2 more errors: see the step summary" in run.log
+    assert annotations[-1] == "::error::3 more errors: see the step summary"
     assert run.summary.count("tag-reserved") == 12
     assert github.comments == []
 
@@ -299,3 +305,59 @@ def test_unreachable_registry_fails_the_step_with_a_message(ws, github):
     assert run.code == 1
     assert "::error::cannot reach the registry at http://127.0.0.1:9" in run.log
     assert "Traceback" not in run.log
+
+
+def test_a_new_commit_with_the_same_result_leaves_the_comment_untouched(ws, github, server_inputs):
+    inputs = {**server_inputs, "manifests": "churn-classifier/hokusai.yaml"}
+    ws.run("pull_request", pr_event(), inputs, github.url, sha="a" * 40)
+    again = ws.run("pull_request", pr_event(), inputs, github.url, sha="b" * 40)
+    assert again.code == 0, again.log
+    assert "comment unchanged" in again.log
+    assert [method for method, _ in github.writes] == ["POST"]
+
+
+def test_fail_on_regression_fails_the_step_but_still_comments(ws, github, server_inputs):
+    inputs = {**server_inputs, "manifests": "churn-classifier/hokusai.yaml"}
+    ws.run("push", PUSH, inputs)
+    ws.set_value("churn-classifier", 0.90)
+    run = ws.run("pull_request", pr_event(), {**inputs, "fail-on-regression": "true"}, github.url)
+    assert run.code == 1
+    assert "::error::benchmark regressed for" in run.log
+    assert "regression" in github.on(7)[0]["body"]
+    assert ws.run("pull_request", pr_event(), inputs, github.url).code == 0  # off by default
+
+
+def test_comment_input_false_posts_nothing(ws, github, server_inputs):
+    run = ws.run("pull_request", pr_event(), {**server_inputs, "comment": "false"}, github.url)
+    assert run.code == 0, run.log
+    assert github.comments == []
+    assert "DeltaOne" in run.summary or "first registration" in run.summary
+
+
+def test_workflow_run_comments_on_the_pull_request_input(ws, github, server_inputs):
+    event = {"workflow_run": {"head_sha": "f" * 40, "pull_requests": []}}
+    inputs = {**server_inputs, "pull-request": "31", "manifests": "churn-classifier/hokusai.yaml"}
+    run = ws.run("workflow_run", event, inputs, github.url)
+    assert run.code == 0, run.log
+    assert len(github.on(31)) == 1
+
+
+def test_a_server_echoing_the_key_back_cannot_make_the_action_write_it(ws, github, httpserver):
+    """Whatever a registry (or a proxy in front of it) answers, the key stays out."""
+
+    def echo(request):
+        body = {
+            "error_code": "BAD_REQUEST",
+            "message": f"rejected {request.headers.get('Authorization')}",
+        }
+        return Response(json.dumps(body), 400, content_type="application/json")
+
+    httpserver.expect_request(re.compile("^/api/"), method="GET").respond_with_handler(echo)
+    inputs = {
+        "tracking-uri": httpserver.url_for("").rstrip("/"),
+        "api-key": API_KEY,
+    }
+    run = ws.run("pull_request", pr_event(), inputs, github.url)
+    assert run.code == 1
+    assert "rejected Bearer ***" in run.log
+    assert_no_secret(run, github)

@@ -290,3 +290,39 @@ def test_registered_mlflow_model_directory_loads_through_models_uri(ws, registry
     mlflow.set_registry_uri(registry.settings.tracking_uri)
     loaded = mlflow.pyfunc.load_model(f"models:/{ws.name}/{report.version}")
     assert loaded.predict([1, 2, 3]) == [1, 2, 3]
+
+
+def test_a_token_shared_by_two_models_rejudges_against_the_other_models_version(
+    tmp_path, registry, unique
+):
+    token = f"SHARED-{unique}"
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = Workspace(tmp_path / "a", f"a-{unique.lower()}", token)
+    second = Workspace(tmp_path / "b", f"b-{unique.lower()}", token)
+    register(first.plan(0.90), registry, DECISION)
+    report = register(second.plan(0.95), registry, DECISION)
+    assert verdict(report).outcome is Outcome.DELTAONE
+    again = register(second.plan(0.95), registry, DECISION)  # a re-run of the same workflow
+    assert again.status is Status.ALREADY_REGISTERED
+    assert verdict(again).outcome is Outcome.DELTAONE
+    assert verdict(again).baseline.model == first.name  # type: ignore[union-attr]
+
+
+def test_aliases_a_crashed_run_left_out_are_set_by_the_next_run(ws, registry):
+    first = register(ws.plan(0.90), registry, DECISION)
+    registry.client.delete_registered_model_alias(ws.name, "champion")  # as if it crashed before
+    again = register(ws.plan(0.90), registry, DECISION)
+    assert again.aliases == ["champion"]
+    assert registry.aliases_of(ws.name) == {"champion": first.version}
+
+
+def test_a_pinned_baseline_on_another_metric_is_refused(ws, registry):
+    register(ws.plan(0.5, metric="f1_score"), registry, DECISION)
+    with pytest.raises(HokusaiError, match="benchmarked on `f1_score`, not `accuracy`"):
+        compare(ws.plan(0.9, benchmark_extra="  baseline: {version: 1}\n"), registry, DECISION)
+
+
+def test_model_names_in_links_cannot_leave_the_url(server_settings):
+    links = MlflowRegistry(server_settings).links("1", "r", "m) hi @octocat | x", 3)
+    assert links["model_version"].endswith("/#/models/m%29%20hi%20%40octocat%20%7C%20x/versions/3")

@@ -215,3 +215,27 @@ def test_uncommitted_changes_are_registered_without_claiming_a_commit(repo):
     assert "uncommitted changes" in result.stdout
     shown = run("show", "customer-churn-predictor", cwd=repo)
     assert "hokusai_git_commit" not in shown.stdout
+
+
+def test_a_server_that_accepts_but_never_answers_is_given_up_on(repo):
+    import socket
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        uri = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        result = run(
+            "compare",
+            "churn",
+            "--tracking-uri",
+            uri,
+            "--retries",
+            "0",
+            "--timeout",
+            "1",
+            cwd=repo,
+            timeout=120,
+        )
+    assert result.returncode == 1
+    assert f"cannot reach the registry at {uri}" in result.stderr
+    assert "1 s timeout" in result.stderr

@@ -48,7 +48,7 @@ class FakeGitHub:
             "id": self._next_id,
             "number": number,
             "body": body,
-            "user": {"login": author, "type": "User"},
+            "user": {"login": author, "type": "Bot" if author.endswith("[bot]") else "User"},
             "html_url": f"https://github.example/o/r/pull/{number}#issuecomment-{self._next_id}",
         }
         self.comments.append(comment)

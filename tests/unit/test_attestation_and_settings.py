@@ -61,9 +61,18 @@ def test_hokusai_api_key_is_sent_as_the_tracking_token():
     assert "hk-abcdef" not in repr(settings)
 
 
-def test_an_explicit_mlflow_token_is_not_overridden():
-    env = {"HOKUSAI_API_KEY": "hk-abcdef", "MLFLOW_TRACKING_TOKEN": "other-token"}
-    assert "MLFLOW_TRACKING_TOKEN" not in resolve_settings("http://x", env).mlflow_environment(env)
+def test_the_hokusai_key_is_what_is_sent_and_what_is_reported():
+    env = {"HOKUSAI_API_KEY": "hk-abcdef", "MLFLOW_TRACKING_TOKEN": "stale-token"}
+    settings = resolve_settings("http://x", env)
+    assert settings.mlflow_environment(env)["MLFLOW_TRACKING_TOKEN"] == "hk-abcdef"
+    assert settings.auth.startswith("HOKUSAI_API_KEY")
+
+
+def test_an_mlflow_token_alone_is_left_to_mlflow():
+    env = {"MLFLOW_TRACKING_TOKEN": "mlflow-token"}
+    settings = resolve_settings("http://x", env)
+    assert "MLFLOW_TRACKING_TOKEN" not in settings.mlflow_environment(env)
+    assert settings.auth.startswith("MLFLOW_TRACKING_TOKEN")
 
 
 def test_retries_and_timeout_are_bounded_for_mlflow():

@@ -7,7 +7,7 @@ import json
 import pytest
 from werkzeug import Response
 
-from hokusai_action.github import ACTIONS_BOT, GitHubClient, GitHubError
+from hokusai_action.github import GitHubClient, GitHubError
 from tests.support.github_api import BOT, FakeGitHub
 
 TOKEN = "ghs_testtoken1234567890"
@@ -65,9 +65,32 @@ def test_a_marker_in_someone_elses_comment_is_not_hijacked(httpserver, client):
     assert theirs["body"] == f"quoting you: {MARKER}"
 
 
-def test_workflow_token_cannot_read_user_so_comments_are_the_bots(httpserver, client):
+def test_workflow_token_cannot_read_user_so_the_author_is_unknown(httpserver, client):
     FakeGitHub(httpserver)
-    assert client.login() == ACTIONS_BOT
+    assert client.login() is None
+
+
+def test_with_an_unknown_author_a_bots_marker_comment_is_ours(httpserver, client):
+    """A GitHub App's installation token cannot read /user either; its comments are its bot's."""
+    github = FakeGitHub(httpserver)
+    app = github.add(7, f"{MARKER}\nold", "hokusai-app[bot]")
+    result = client.upsert_comment(REPO, 7, MARKER, f"{MARKER}\nnew", None)
+    assert (result.action, result.comment.id) == ("updated", app["id"])
+    assert len(github.on(7)) == 1
+
+
+def test_with_an_unknown_author_a_persons_marker_comment_is_left_alone(httpserver, client):
+    github = FakeGitHub(httpserver)
+    github.add(7, f"see {MARKER}", "mallory")
+    assert client.upsert_comment(REPO, 7, MARKER, f"{MARKER}\nours", None).action == "created"
+
+
+def test_an_answer_that_is_not_json_is_a_clear_github_error(httpserver, client):
+    httpserver.expect_request("/repos/octo/models/issues/1/comments").respond_with_data(
+        "<html>proxy login</html>", content_type="text/html"
+    )
+    with pytest.raises(GitHubError, match=r"not JSON.*check GITHUB_API_URL"):
+        list(client.comments(REPO, 1))
 
 
 def test_personal_token_login_is_read_from_user(httpserver, client):

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
@@ -113,3 +114,23 @@ def test_long_bodies_are_cut_to_githubs_limit_with_a_pointer_to_the_summary():
 
 def test_short_bodies_are_left_alone():
     assert truncate("hello") == "hello"
+
+
+def test_truncation_closes_an_open_details_section_so_the_note_shows():
+    body = "<details>\n<summary>x</summary>\n\n" + "row\n" * 30_000 + "</details>\n"
+    cut = truncate(body)
+    assert len(cut) <= MAX_COMMENT
+    assert cut.count("<details>") == cut.count("</details>")
+    assert cut.rstrip().endswith("step summary.")
+
+
+def test_combined_comment_summary_line_is_html_escaped_not_markdown_escaped():
+    body = combined_body([make_report("churn_model <b>"), make_report("other")], "compare")
+    assert "<summary>churn_model &lt;b&gt;</summary>" in body
+
+
+def test_the_body_has_nothing_run_specific_so_an_unchanged_result_is_identical():
+    first = make_report()
+    second = make_report()
+    second.plan = dataclasses.replace(second.plan, commit="f" * 40)
+    assert comment_body(first, "compare") == comment_body(second, "compare")
