@@ -271,10 +271,10 @@ def _emit(reports: list[Any], output_format: str, fail_on_regression: bool) -> N
     if output_format == "json":
         click.echo(json.dumps(reports_json(reports), indent=2, ensure_ascii=False))
     elif output_format == "markdown":
-        from hokusai_action.markdown import comment_body
+        from hokusai_action.markdown import comment_body, truncate
 
         mode = "compare" if reports and reports[0].status == "compared" else "register"
-        click.echo("\n\n".join(comment_body(r, mode) for r in reports))
+        click.echo("\n\n".join(truncate(comment_body(r, mode)) for r in reports))
     else:
         for i, report in enumerate(reports):
             if i:
@@ -322,7 +322,8 @@ def register(
     """Register the models of MANIFESTS (files or directories, default .) in MLflow, with the
     DeltaOne verdict against the newest registered version of the same token.
 
-    Running it again for the same manifest, commit and model files registers nothing new.
+    Running it again for the same manifest, value and model files, at any commit, registers
+    nothing new.
     """
     settings = _settings(tracking_uri, retries, timeout)
     plans = _plans(manifests)

@@ -3,9 +3,9 @@
 `plan()` reads only the manifest and its files, so `register --dry-run` contacts nothing.
 `compare()` and `register()` share the baseline lookup and the DeltaOne decision; only
 `register()` writes. Registration is idempotent: the plan's registration key (a hash of the
-manifest, the commit, the benchmark value and the model files) is stored on the run and the
-version, so a second run finds the first instead of registering twice, and a run that
-crashed before its version existed is picked up and finished.
+manifest, the benchmark value and the model files, not of the commit) is stored on the run
+and the version, so a second run finds the first instead of registering twice, and what a
+crashed run left unfinished is picked up and finished.
 """
 
 from __future__ import annotations
