@@ -16,7 +16,7 @@ from hokusai_action import __version__
 from hokusai_action.deltaone import Outcome, Rule, Verdict
 from hokusai_action.problems import Problem
 from hokusai_action.registration import Report, Status
-from hokusai_action.report import OUTCOME_TEXT, baseline_text, points
+from hokusai_action.report import OUTCOME_TEXT, baseline_text, number, points
 
 MAX_COMMENT = 65_536  # GitHub's limit on a comment body
 MAX_CHART_POINTS = 30
@@ -54,10 +54,6 @@ def marker(model_name: str | None) -> str:
         return f"{MARKER_PREFIX} combined -->"
     digest = hashlib.sha256(model_name.encode()).hexdigest()[:16]
     return f"{MARKER_PREFIX} model={digest} -->"
-
-
-def number(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.6g}"
 
 
 def change(v: Verdict) -> str:

@@ -35,7 +35,7 @@ def points(fraction: float) -> str:
     return f"{value:+.2f}" if abs(value) >= 0.01 or value == 0 else f"{value:+.1e}"
 
 
-def _num(value: float | None) -> str:
+def number(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.6g}"
 
 
@@ -51,10 +51,10 @@ def baseline_text(v: Verdict, model_name: str) -> str:
 
 def verdict_line(v: Verdict, model_name: str) -> str:
     if v.baseline is None:
-        return f"{v.metric} {_num(v.value)}: {OUTCOME_TEXT[v.outcome]}"
+        return f"{v.metric} {number(v.value)}: {OUTCOME_TEXT[v.outcome]}"
     where = baseline_text(v, model_name)
     return (
-        f"{v.metric} {_num(v.value)} vs baseline {_num(v.baseline.value)} ({where}): "
+        f"{v.metric} {number(v.value)} vs baseline {number(v.baseline.value)} ({where}): "
         f"{v.improvement_text()} -> {OUTCOME_TEXT[v.outcome]}"
     )
 
@@ -65,7 +65,7 @@ def report_text(r: Report) -> list[str]:
     if r.status is Status.DRY_RUN:
         lines += [
             f"  dry run: nothing contacted; would register into {r.tracking_uri}",
-            f"  benchmark: {p.metric.name} = {_num(p.value)} (from {p.value_source})",
+            f"  benchmark: {p.metric.name} = {number(p.value)} (from {p.value_source})",
             f"  model: {p.model.path} ({p.model.files} file(s), {p.model.size:,} bytes, "
             f"{'MLflow model' if p.model.is_mlflow_model else 'plain files'})",
             f"  params: {len(p.params)}, metrics: {len(p.metrics)}, version tags: "
@@ -202,7 +202,7 @@ VERSION_HEADER = ("version", "created", "benchmark", "change", "DeltaOne", "cont
 def version_row(record: VersionRecord) -> tuple[str, ...]:
     """One row of `list` and `lineage`; malformed tags are shown, never fatal."""
     row = version_json(record)
-    value = _num(row["value"]) if row["value"] is not None else "?"
+    value = number(row["value"]) if row["value"] is not None else "?"
     delta = row["delta"]
     if delta is None:
         change = "-"
