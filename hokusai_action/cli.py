@@ -111,9 +111,9 @@ def validate(
     Exit status: 0 all valid, 1 problems found, 2 usage error or unreadable input.
     """
     from hokusai_action.problems import Severity
-    from hokusai_action.reporters import REPORTER_BY_NAME
-    from hokusai_action.rules import Options
-    from hokusai_action.validate import validate as run_validation
+    from hokusai_action.validation.checker import validate as run_validation
+    from hokusai_action.validation.output import REPORTER_BY_NAME
+    from hokusai_action.validation.rules import Options
 
     severity = {"error": Severity.ERROR, "warn": Severity.WARNING, "ignore": None}[missing_paths]
     options = Options(missing_paths=severity, root=root)
@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> None:
 
 def _redact(text: str) -> str:
     """No secret from the environment leaves in a message, whatever raised it."""
-    from hokusai_action.settings import collect_secrets, redact
+    from hokusai_action.registry.settings import collect_secrets, redact
 
     return redact(text, collect_secrets(os.environ))
 
@@ -174,7 +174,7 @@ def _print_traceback() -> None:
 # -- the registry commands ---------------------------------------------------------------
 def registry_options(fn: Any) -> Any:
     """Where the registry is and how long to wait for it, shared by every registry command."""
-    from hokusai_action.settings import DEFAULT_RETRIES, DEFAULT_TIMEOUT
+    from hokusai_action.registry.settings import DEFAULT_RETRIES, DEFAULT_TIMEOUT
 
     options = [
         click.option(
@@ -230,17 +230,17 @@ def decision_options(fn: Any) -> Any:
 
 
 def _settings(tracking_uri: str | None, retries: int, timeout: int) -> Any:
-    from hokusai_action.settings import resolve_settings
+    from hokusai_action.registry.settings import resolve_settings
 
     return resolve_settings(tracking_uri, retries=retries, timeout=timeout)
 
 
 def _plans(paths: tuple[Path, ...]) -> list[Any]:
     """Validate (missing model files are errors here), then plan each manifest."""
-    from hokusai_action.registration import git_commit, plan
-    from hokusai_action.reporters import TextReporter
-    from hokusai_action.rules import Options
-    from hokusai_action.validate import check_paths
+    from hokusai_action.registry.plan import git_commit, plan
+    from hokusai_action.validation.checker import check_paths
+    from hokusai_action.validation.output import TextReporter
+    from hokusai_action.validation.rules import Options
 
     result, manifests = check_paths(paths or (Path(),), Options())
     if not result.files:
@@ -258,20 +258,20 @@ def _plans(paths: tuple[Path, ...]) -> list[Any]:
 
 
 def _decision(threshold: float, rule: str, promote: str = "challenger") -> Any:
-    from hokusai_action.deltaone import Rule
-    from hokusai_action.registration import Decision, Promote
+    from hokusai_action.registry.deltaone import Rule
+    from hokusai_action.registry.register import Decision, Promote
 
     rules = {"auto": None, "points": Rule.POINTS, "relative": Rule.RELATIVE}
     return Decision(threshold, rules[rule], Promote(promote))
 
 
 def _emit(reports: list[Any], output_format: str, fail_on_regression: bool) -> None:
-    from hokusai_action.report import report_text, reports_json
+    from hokusai_action.registry.output import report_text, reports_json
 
     if output_format == "json":
         click.echo(json.dumps(reports_json(reports), indent=2, ensure_ascii=False))
     elif output_format == "markdown":
-        from hokusai_action.markdown import comment_body, truncate
+        from hokusai_action.github.comment import comment_body, truncate
 
         mode = "compare" if reports and reports[0].status == "compared" else "register"
         click.echo("\n\n".join(truncate(comment_body(r, mode)) for r in reports))
@@ -286,7 +286,7 @@ def _emit(reports: list[Any], output_format: str, fail_on_regression: bool) -> N
 
 
 def _regressed(reports: list[Any]) -> bool:
-    from hokusai_action.registration import regressed
+    from hokusai_action.registry.register import regressed
 
     return bool(regressed(reports))
 
@@ -328,13 +328,13 @@ def register(
     settings = _settings(tracking_uri, retries, timeout)
     plans = _plans(manifests)
     if dry_run:
-        from hokusai_action.registration import dry_run as dry
+        from hokusai_action.registry.register import dry_run as dry
 
         reports = [dry(p, settings.display_uri) for p in plans]
     else:
-        from hokusai_action.registration import compare as compare_plan
-        from hokusai_action.registration import register as register_plan
-        from hokusai_action.registry import MlflowRegistry
+        from hokusai_action.registry.mlflow_store import MlflowRegistry
+        from hokusai_action.registry.register import compare as compare_plan
+        from hokusai_action.registry.register import register as register_plan
 
         registry = MlflowRegistry(settings)
         decision = _decision(deltaone_threshold, rule, promote)
@@ -357,8 +357,8 @@ def compare(
 ) -> None:  # fmt: skip
     """Compare the models of MANIFESTS with their registered baselines and print the DeltaOne
     verdict. Writes nothing: what a pull request runs."""
-    from hokusai_action.registration import compare as compare_plan
-    from hokusai_action.registry import MlflowRegistry
+    from hokusai_action.registry.mlflow_store import MlflowRegistry
+    from hokusai_action.registry.register import compare as compare_plan
 
     settings = _settings(tracking_uri, retries, timeout)
     plans = _plans(manifests)
@@ -369,7 +369,7 @@ def compare(
 
 
 def _print_versions(records: list[Any], output_format: str, empty: str) -> None:
-    from hokusai_action.report import VERSION_HEADER, table, version_json, version_row
+    from hokusai_action.registry.output import VERSION_HEADER, table, version_json, version_row
 
     if not records:
         raise HokusaiError(empty)
@@ -396,8 +396,8 @@ def show(
     output_format: str,
 ) -> None:
     """Show a registered version of model NAME with its Hokusai tags."""
-    from hokusai_action.registry import MlflowRegistry
-    from hokusai_action.report import show_text, version_json
+    from hokusai_action.registry.mlflow_store import MlflowRegistry
+    from hokusai_action.registry.output import show_text, version_json
 
     registry = MlflowRegistry(_settings(tracking_uri, retries, timeout))
     if version is None:
@@ -421,7 +421,7 @@ def list_versions(
     token_id: str, tracking_uri: str | None, retries: int, timeout: int, output_format: str
 ) -> None:
     """List the registered versions carrying a Hokusai token, newest first."""
-    from hokusai_action.registry import MlflowRegistry
+    from hokusai_action.registry.mlflow_store import MlflowRegistry
 
     registry = MlflowRegistry(_settings(tracking_uri, retries, timeout))
     records = registry.versions_for_token(token_id)
@@ -437,7 +437,7 @@ def lineage(
 ) -> None:
     """The history of a Hokusai token, oldest to newest: benchmark value, delta, DeltaOne,
     contributor and time of every version."""
-    from hokusai_action.registry import MlflowRegistry
+    from hokusai_action.registry.mlflow_store import MlflowRegistry
 
     registry = MlflowRegistry(_settings(tracking_uri, retries, timeout))
     records = registry.versions_for_token(token_id)
@@ -445,7 +445,7 @@ def lineage(
 
 
 def _unknown_token(token_id: str, registry: Any) -> str:
-    from hokusai_action.rules import token_id_problem
+    from hokusai_action.validation.rules import token_id_problem
 
     why = token_id_problem(token_id)
     hint = f" ({why})" if why else ""
@@ -469,7 +469,7 @@ def doctor(tracking_uri: str | None, retries: int, timeout: int, output_format: 
     }
     ok = True
     try:
-        from hokusai_action.registry import MlflowRegistry
+        from hokusai_action.registry.mlflow_store import MlflowRegistry
 
         registry = MlflowRegistry(settings)
         found["registered_models_visible"] = registry.probe() > 0

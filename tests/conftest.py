@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from hokusai_action.problems import Problem
-from hokusai_action.rules import Options
-from hokusai_action.validate import validate
+from hokusai_action.validation.checker import validate
+from hokusai_action.validation.rules import Options
 
 PROJECT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

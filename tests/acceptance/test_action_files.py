@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hokusai_action.action import (
+from hokusai_action.github.action import (
     INPUT_DEFAULTS,
     REQUIRED_INPUTS,
     InputError,

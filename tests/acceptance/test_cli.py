@@ -165,7 +165,7 @@ def test_garbage_input_never_produces_a_traceback(tmp_path):
 
 def test_internal_bug_is_reported_as_a_bug_with_exit_3(tmp_path):
     code = (
-        "import sys, hokusai_action.validate as v\n"
+        "import sys, hokusai_action.validation.checker as v\n"
         "def boom(*a, **k): raise RuntimeError('kaput')\n"
         "v.validate = boom\n"
         "from hokusai_action.cli import main\n"

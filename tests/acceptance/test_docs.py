@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from hokusai_action.markdown import comment_body
+from hokusai_action.github.comment import comment_body
 from tests.conftest import PROJECT
 from tests.support.reports import sample_report
 

@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from hokusai_action.rules import Options
-from hokusai_action.validate import validate
+from hokusai_action.validation.checker import validate
+from hokusai_action.validation.rules import Options
 from tests.conftest import PROJECT
 
 README = (PROJECT / "README.md").read_text(encoding="utf-8")

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from hokusai_action.settings import RegistrySettings, resolve_settings
+from hokusai_action.registry.settings import RegistrySettings, resolve_settings
 
 MLFLOW = str(Path(sys.executable).parent / "mlflow")
 ADMIN_PASSWORD = "hokusai-test-admin-pw-1"  # a throwaway test server's

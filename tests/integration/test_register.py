@@ -10,23 +10,22 @@ import mlflow.artifacts
 import mlflow.pyfunc
 import pytest
 
-from hokusai_action.attestation import digest
-from hokusai_action.deltaone import Outcome, Rule, Verdict
 from hokusai_action.errors import HokusaiError
-from hokusai_action.registration import (
+from hokusai_action.registry.attestation import digest
+from hokusai_action.registry.deltaone import Outcome, Rule, Verdict
+from hokusai_action.registry.mlflow_store import MlflowRegistry
+from hokusai_action.registry.plan import plan
+from hokusai_action.registry.register import (
     ATTESTATION_ARTIFACT,
     Decision,
     Promote,
-    Report,
-    Status,
     compare,
-    plan,
     register,
 )
-from hokusai_action.registry import MlflowRegistry
-from hokusai_action.rules import Options
-from hokusai_action.settings import RegistrySettings
-from hokusai_action.validate import check_paths
+from hokusai_action.registry.results import Report, Status
+from hokusai_action.registry.settings import RegistrySettings
+from hokusai_action.validation.checker import check_paths
+from hokusai_action.validation.rules import Options
 
 
 class Workspace:

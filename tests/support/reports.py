@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hokusai_action import metrics
-from hokusai_action.deltaone import Baseline, decide
-from hokusai_action.registration import ModelFiles, Plan, Report, Status
+from hokusai_action.registry.deltaone import Baseline, decide
+from hokusai_action.registry.plan import ModelFiles, Plan
+from hokusai_action.registry.results import Report, Status
+from hokusai_action.validation import metrics
 
 
 def sample_report(

@@ -10,12 +10,12 @@ import datetime
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from hokusai_action.attestation import finite_or_none
-from hokusai_action.deltaone import Outcome, Verdict
-from hokusai_action.registration import Report, Status
+from hokusai_action.registry.attestation import finite_or_none
+from hokusai_action.registry.deltaone import Outcome, Verdict
+from hokusai_action.registry.results import Report, Status
 
 if TYPE_CHECKING:
-    from hokusai_action.registry import VersionRecord
+    from hokusai_action.registry.mlflow_store import VersionRecord
 
 JSON_FORMAT_VERSION = 1
 

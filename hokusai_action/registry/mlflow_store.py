@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import quote
 
 from hokusai_action.errors import HokusaiError, require
-from hokusai_action.settings import RegistrySettings, redact
+from hokusai_action.registry.settings import RegistrySettings, redact
 
 # Tags hokusai-action writes on model versions (and the first three on runs, as Hokusai's
 # platform and the seed's "Option B" read them there too).

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from hokusai_action.attestation import canonical_json, digest, document
-from hokusai_action.settings import collect_secrets, redact, resolve_settings
+from hokusai_action.registry.attestation import canonical_json, digest, document
+from hokusai_action.registry.settings import collect_secrets, redact, resolve_settings
 
 
 def test_attestation_hash_is_sha256_of_canonical_json_without_the_timestamp():

@@ -13,7 +13,7 @@ import enum
 import math
 from dataclasses import dataclass
 
-from hokusai_action.metrics import Direction, Metric
+from hokusai_action.validation.metrics import Direction, Metric
 
 DEFAULT_THRESHOLD = 0.01  # 1 percentage point, or 1% for the relative rule
 Z_95 = 1.959963984540054

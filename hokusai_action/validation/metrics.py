@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hokusai_action.suggest import did_you_mean_canonical
+from hokusai_action.validation.suggest import did_you_mean_canonical
 
 
 class Direction(enum.StrEnum):

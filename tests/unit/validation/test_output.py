@@ -4,7 +4,7 @@ import io
 import json
 
 from hokusai_action.problems import FileResult, Problem, Result, Severity
-from hokusai_action.reporters import (
+from hokusai_action.validation.output import (
     GithubReporter,
     JsonReporter,
     TextReporter,

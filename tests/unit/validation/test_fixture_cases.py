@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from hokusai_action.rules import Options
-from hokusai_action.validate import validate
+from hokusai_action.validation.checker import validate
+from hokusai_action.validation.rules import Options
 from tests.conftest import FIXTURES
 
 VALID = sorted((FIXTURES / "valid").iterdir())

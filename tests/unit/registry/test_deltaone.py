@@ -4,8 +4,7 @@ import math
 
 import pytest
 
-from hokusai_action import metrics
-from hokusai_action.deltaone import (
+from hokusai_action.registry.deltaone import (
     Baseline,
     Outcome,
     Rule,
@@ -13,6 +12,7 @@ from hokusai_action.deltaone import (
     proportion_difference_ci,
     rule_for,
 )
+from hokusai_action.validation import metrics
 
 
 def metric(name: str) -> metrics.Metric:

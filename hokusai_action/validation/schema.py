@@ -7,18 +7,18 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from hokusai_action.manifest import Manifest, yaml_type_name
 from hokusai_action.problems import Problem, Severity
-from hokusai_action.schemacheck import Evaluator, Violation
-from hokusai_action.suggest import did_you_mean
+from hokusai_action.validation.jsonschema_subset import Evaluator, Violation
+from hokusai_action.validation.manifest import Manifest, yaml_type_name
+from hokusai_action.validation.suggest import did_you_mean
 
 SCHEMA_NAME = "hokusai.schema.json"
 
 
 def schema_path() -> Path:
     """The installed copy inside the package, or the repository's `schemas/` in a checkout."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / SCHEMA_NAME, here.parent / "schemas" / SCHEMA_NAME):
+    package = Path(__file__).resolve().parents[1]  # hokusai_action/
+    for candidate in (package / SCHEMA_NAME, package.parent / "schemas" / SCHEMA_NAME):
         if candidate.is_file():
             return candidate
     raise FileNotFoundError(f"{SCHEMA_NAME} is missing from the installation")

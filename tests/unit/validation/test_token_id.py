@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from hokusai_action.rules import suggest_token_id, token_id_problem
+from hokusai_action.validation.rules import suggest_token_id, token_id_problem
 from tests.conftest import VALID, rules_of
 
 

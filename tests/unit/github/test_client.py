@@ -7,7 +7,7 @@ import json
 import pytest
 from werkzeug import Response
 
-from hokusai_action.github import GitHubClient, GitHubError
+from hokusai_action.github.client import GitHubClient, GitHubError
 from tests.support.github_api import BOT, FakeGitHub
 
 TOKEN = "ghs_testtoken1234567890"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from hokusai_action.eip55 import has_valid_checksum, keccak256, to_checksum_address
 from hokusai_action.problems import Severity
-from hokusai_action.rules import Options
-from hokusai_action.validate import validate
+from hokusai_action.validation.checker import validate
+from hokusai_action.validation.eip55 import has_valid_checksum, keccak256, to_checksum_address
+from hokusai_action.validation.rules import Options
 from tests.conftest import VALID, rules_of
 
 # -- tags -------------------------------------------------------------------------------

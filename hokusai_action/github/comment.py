@@ -13,10 +13,10 @@ import re
 from collections.abc import Sequence
 
 from hokusai_action import __version__
-from hokusai_action.deltaone import Outcome, Rule, Verdict
 from hokusai_action.problems import Problem
-from hokusai_action.registration import Report, Status
-from hokusai_action.report import OUTCOME_TEXT, baseline_text, number, points
+from hokusai_action.registry.deltaone import Outcome, Rule, Verdict
+from hokusai_action.registry.output import OUTCOME_TEXT, baseline_text, number, points
+from hokusai_action.registry.results import Report, Status
 
 MAX_COMMENT = 65_536  # GitHub's limit on a comment body
 MAX_CHART_POINTS = 30

@@ -15,16 +15,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hokusai_action import metrics
-from hokusai_action.eip55 import ADDRESS, has_valid_checksum
-from hokusai_action.manifest import (
+from hokusai_action.problems import JsonPath, Problem, Severity
+from hokusai_action.validation import metrics
+from hokusai_action.validation.eip55 import ADDRESS, has_valid_checksum
+from hokusai_action.validation.manifest import (
     Manifest,
     ValueFromError,
     is_finite_number,
     read_value_from,
 )
-from hokusai_action.problems import JsonPath, Problem, Severity
-from hokusai_action.schema import load_schema
+from hokusai_action.validation.schema import load_schema
 
 # The schema's own patterns, so the rules and check-jsonschema users agree on what is valid.
 TOKEN_ID = re.compile(load_schema()["$defs"]["tokenId"]["pattern"])

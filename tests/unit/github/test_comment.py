@@ -5,8 +5,15 @@ import re
 
 import pytest
 
-from hokusai_action.markdown import MAX_COMMENT, combined_body, comment_body, marker, text, truncate
-from hokusai_action.registration import Report
+from hokusai_action.github.comment import (
+    MAX_COMMENT,
+    combined_body,
+    comment_body,
+    marker,
+    text,
+    truncate,
+)
+from hokusai_action.registry.results import Report
 from tests.support.reports import sample_report
 
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hokusai_action.rules import find_root
+from hokusai_action.validation.rules import find_root
 
 PRODUCTION_URI = "https://registry.hokus.ai/api/mlflow"
 EMBEDDED_DIR = ".hokusai"

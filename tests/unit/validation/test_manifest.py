@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from hokusai_action.manifest import (
+from hokusai_action.validation.manifest import (
     MAX_FILE_BYTES,
     ValueFromError,
     find_manifests,

@@ -4,8 +4,8 @@ import math
 
 import pytest
 
-from hokusai_action import metrics
-from hokusai_action.metrics import Direction
+from hokusai_action.validation import metrics
+from hokusai_action.validation.metrics import Direction
 from tests.conftest import VALID, rules_of
 
 REQUIRED = {

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hokusai_action.errors import HokusaiError, require
-from hokusai_action.settings import redact
+from hokusai_action.registry.settings import redact
 
 DEFAULT_API_URL = "https://api.github.com"
 MAX_ATTEMPTS = 5

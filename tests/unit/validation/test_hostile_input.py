@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from hokusai_action.manifest import ValueFromError, load_manifest, read_value_from
 from hokusai_action.problems import Severity
-from hokusai_action.rules import Options
-from hokusai_action.validate import validate
+from hokusai_action.validation.checker import validate
+from hokusai_action.validation.manifest import ValueFromError, load_manifest, read_value_from
+from hokusai_action.validation.rules import Options
 from tests.conftest import VALID, rules_of
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 
 from hokusai_action.errors import HokusaiError
-from hokusai_action.registration import choose_baseline, git_commit, plan, semver_key
-from hokusai_action.registry import VersionRecord
-from hokusai_action.rules import Options
-from hokusai_action.validate import check_paths
+from hokusai_action.registry.mlflow_store import VersionRecord
+from hokusai_action.registry.plan import git_commit, plan, semver_key
+from hokusai_action.registry.register import choose_baseline
+from hokusai_action.validation.checker import check_paths
+from hokusai_action.validation.rules import Options
 from tests.conftest import VALID
 
 

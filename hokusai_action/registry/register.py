@@ -1,46 +1,37 @@
-"""Register and compare: a manifest becomes a plan (pure), the plan meets the registry.
+"""Register and compare: a plan meets the registry.
 
-`plan()` reads only the manifest and its files, so `register --dry-run` contacts nothing.
 `compare()` and `register()` share the baseline lookup and the DeltaOne decision; only
-`register()` writes. Registration is idempotent: the plan's registration key (a hash of the
-manifest, the benchmark value and the model files, not of the commit) is stored on the run
-and the version, so a second run finds the first instead of registering twice, and what a
+`register()` writes. Registration is idempotent: the plan's registration key is stored on the
+run and the version, so a second run finds the first instead of registering twice, and what a
 crashed run left unfinished is picked up and finished.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import enum
-import hashlib
 import json
-import os
-import re
-import subprocess
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from hokusai_action import attestation, metrics
-from hokusai_action.deltaone import DEFAULT_THRESHOLD, Baseline, Outcome, Rule, Verdict, decide
 from hokusai_action.errors import HokusaiError
-from hokusai_action.manifest import Manifest, ValueFromError, is_finite_number, read_value_from
-from hokusai_action.rules import SEMVER, find_root
+from hokusai_action.registry import attestation
+from hokusai_action.registry.deltaone import (
+    DEFAULT_THRESHOLD,
+    Baseline,
+    Outcome,
+    Rule,
+    Verdict,
+    decide,
+)
+from hokusai_action.registry.plan import Plan, semver_key, tag_text
+from hokusai_action.registry.results import Report, Status
 
 if TYPE_CHECKING:  # the registry imports MLflow: only callers that register load it
-    from hokusai_action.registry import MlflowRegistry, VersionRecord
+    from hokusai_action.registry.mlflow_store import MlflowRegistry, VersionRecord
 
 MODEL_ARTIFACT_PATH = "model"
 ATTESTATION_ARTIFACT = "hokusai/attestation.json"
-
-
-class Status(enum.StrEnum):
-    REGISTERED = "registered"
-    ALREADY_REGISTERED = "already_registered"
-    COMPARED = "compared"
-    DRY_RUN = "dry_run"
 
 
 class Promote(enum.StrEnum):
@@ -55,243 +46,6 @@ class Decision:
     threshold: float = DEFAULT_THRESHOLD
     rule: Rule | None = None  # None: by metric (points for metrics capped at 1)
     promote: Promote = Promote.CHALLENGER
-
-
-@dataclass(frozen=True, slots=True)
-class ModelFiles:
-    path: Path
-    is_mlflow_model: bool  # a directory holding `MLmodel`: loadable with models:/ URIs
-    files: int
-    size: int
-    sha256: str
-
-
-@dataclass(frozen=True, slots=True)
-class Plan:
-    """Everything `register` will write, computed from the manifest alone."""
-
-    manifest: str
-    model_name: str
-    token_id: str
-    metric: metrics.Metric
-    value: float
-    value_source: str
-    model: ModelFiles
-    params: dict[str, str]
-    metrics: dict[str, float]
-    version_tags: dict[str, str]
-    run_tags: dict[str, str]
-    description: str | None
-    semver: str | None
-    commit: str | None
-    samples: int | None
-    pinned_version: int | None
-    pinned_value: float | None
-    manifest_data: dict[str, Any] = field(repr=False)
-    registration_key: str = ""
-    notes: tuple[str, ...] = ()  # said with every report of this plan
-
-
-@dataclass(slots=True)
-class Report:
-    """What happened to one manifest; the CLI and the action render it."""
-
-    status: Status
-    plan: Plan
-    tracking_uri: str
-    verdict: Verdict | None = None
-    version: int | None = None
-    run_id: str | None = None
-    aliases: list[str] = field(default_factory=list)
-    attestation_sha256: str | None = None
-    links: dict[str, str] = field(default_factory=dict)
-    history: list[tuple[int, float]] = field(default_factory=list)  # (version, value)
-    notes: list[str] = field(default_factory=list)
-
-
-# -- planning (no registry) ---------------------------------------------------------------
-def _git(directory: Path, *args: str) -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", *args], cwd=directory, capture_output=True, text=True, timeout=10, check=False
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout if out.returncode == 0 else None
-
-
-def git_commit(
-    manifest: Manifest, env: Mapping[str, str] | None = None
-) -> tuple[str | None, str | None]:
-    """The commit that holds what is registered, and a note when there is none.
-
-    On a runner that is GITHUB_SHA (git may refuse the workspace there as of "dubious
-    ownership"). Elsewhere it is HEAD, but only when the manifest, the model and the metrics
-    file are as committed: a commit that does not contain the registered value must not be
-    recorded as its source.
-    """
-    env = os.environ if env is None else env
-    if re.fullmatch(r"[0-9a-f]{40}", env.get("GITHUB_SHA", "")):
-        return env["GITHUB_SHA"], None
-    head = (_git(manifest.directory, "rev-parse", "HEAD") or "").strip()
-    if not re.fullmatch(r"[0-9a-f]{40}", head):
-        return None, "not in a Git repository with commits: no commit recorded"
-    paths = [
-        manifest.path.name,
-        manifest.get("model", "path"),
-        manifest.get("benchmark", "value_from", "file"),
-    ]
-    changed = _git(
-        manifest.directory, "status", "--porcelain", "--", *[p for p in paths if isinstance(p, str)]
-    )
-    if changed:
-        return None, (
-            "uncommitted changes to the manifest, the model or the metrics file: no commit "
-            "recorded (commit them to record where this version comes from)"
-        )
-    return head, None
-
-
-def hash_model_files(path: Path) -> ModelFiles:
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    total = hashlib.sha256()
-    size = 0
-    for file in files:
-        rel = file.name if file == path else file.relative_to(path).as_posix()
-        digest = hashlib.sha256()
-        with file.open("rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                digest.update(chunk)
-        size += file.stat().st_size
-        total.update(f"{rel}\0{digest.hexdigest()}\n".encode())
-    return ModelFiles(path, (path / "MLmodel").is_file(), len(files), size, total.hexdigest())
-
-
-def _repository_path(path: Path) -> str:
-    """The manifest's path inside its repository: the same on every clone and runner."""
-    resolved = path.resolve()
-    return resolved.relative_to(find_root(resolved.parent)).as_posix()
-
-
-def _str(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def plan(manifest: Manifest, commit: str | None, notes: tuple[str, ...] = ()) -> Plan:
-    """The registration a valid manifest asks for. Raises HokusaiError for what validation
-    cannot know in advance (an unreadable metrics file, a model that vanished)."""
-    data = manifest.data
-    model, bench = data["model"], data["benchmark"]
-    custom = metrics.custom_metrics(data.get("custom_metrics"))
-    found = metrics.lookup(bench["metric"], custom)
-    if found.metric is None:  # validation rejects this; keep the type checker honest
-        raise HokusaiError(f"{manifest.file}: unknown metric `{bench['metric']}`")
-    metric = found.metric
-
-    if "value_from" in bench:
-        source = bench["value_from"]
-        try:
-            value = read_value_from(manifest.directory / source["file"], source["key"])
-        except ValueFromError as e:
-            raise HokusaiError(f"{manifest.file}: benchmark.value_from: {e}") from e
-        if not is_finite_number(value):
-            raise HokusaiError(
-                f"{manifest.file}: `{source['key']}` in {source['file']} is {value!r}, not a "
-                "finite number"
-            )
-        value_source = f"{source['file']}:{source['key']}"
-    else:
-        value, value_source = bench["value"], "manifest"
-
-    model_path = manifest.directory / model["path"]
-    if not model_path.exists():
-        raise HokusaiError(f"{manifest.file}: model path `{model['path']}` does not exist")
-    files = hash_model_files(model_path)
-
-    extra = {
-        metrics.lookup(k, custom).alias_of or k: float(v)
-        for k, v in data.get("metrics", {}).items()
-    }
-    logged_metrics = {**extra, metric.name: float(value)}
-    dataset = bench.get("dataset", {})
-    contribution = data.get("contribution", {})
-    ab_test = data.get("ab_test", {})
-    hokusai_tags = {
-        "hokusai_token_id": model["token_id"],
-        "benchmark_metric": metric.name,
-        "benchmark_value": _str(float(value)),
-    }
-    optional = {
-        "hokusai_flavor": model.get("flavor"),
-        "hokusai_semver": model.get("version"),
-        "hokusai_git_commit": commit,
-        "hokusai_manifest": _repository_path(manifest.path),
-        "hokusai_value_source": value_source,
-        "hokusai_dataset_name": dataset.get("name"),
-        "hokusai_dataset_version": dataset.get("version"),
-        "hokusai_dataset_samples": dataset.get("samples"),
-        "hokusai_contributor_address": contribution.get("contributor_address"),
-        "hokusai_contributor": contribution.get("contributor"),
-        "hokusai_additional_samples": contribution.get("additional_samples"),
-        "hokusai_improvement_method": contribution.get("improvement_method"),
-        "hokusai_ab_test_id": ab_test.get("test_id"),
-        "hokusai_ab_traffic_baseline": ab_test.get("traffic_split", {}).get("baseline"),
-        "hokusai_ab_traffic_candidate": ab_test.get("traffic_split", {}).get("candidate"),
-        "hokusai_ab_duration_hours": ab_test.get("duration_hours"),
-    }
-    version_tags = {
-        **{k: _str(v) for k, v in data.get("tags", {}).items()},
-        **{k: _str(v) for k, v in optional.items() if v is not None},
-        **hokusai_tags,
-    }
-    run_tags = dict(hokusai_tags)
-    if commit:
-        run_tags["mlflow.source.git.commit"] = commit
-    pinned = bench.get("baseline", {})
-    result = Plan(
-        manifest=manifest.file,
-        model_name=model["name"],
-        token_id=model["token_id"],
-        metric=metric,
-        value=float(value),
-        value_source=value_source,
-        model=files,
-        params={k: _str(v) for k, v in data.get("params", {}).items()},
-        metrics=logged_metrics,
-        version_tags=version_tags,
-        run_tags=run_tags,
-        description=model.get("description"),
-        semver=model.get("version"),
-        commit=commit,
-        samples=dataset.get("samples"),
-        pinned_version=pinned.get("version"),
-        pinned_value=pinned.get("value"),
-        manifest_data=data,
-        notes=notes,
-    )
-    # What is registered, not where it was committed: an unchanged model at a later commit is
-    # the same registration, so a push that touches other files registers nothing twice.
-    key = hashlib.sha256(
-        attestation.canonical_json({"manifest": data, "value": float(value), "model": files.sha256})
-    ).hexdigest()
-    version_tags["hokusai_registration_key"] = run_tags["hokusai_registration_key"] = key
-    return dataclasses.replace(result, registration_key=key)
-
-
-# -- the baseline and the verdict ------------------------------------------------------------
-def semver_key(text: str) -> tuple[int, int, int, int, tuple[Any, ...]] | None:
-    """Order semantic versions (semver.org, section 11): a pre-release sorts before its
-    release, numeric identifiers numerically and before alphanumeric ones."""
-    if not SEMVER.search(text):
-        return None
-    core, _, pre = text.partition("+")[0].partition("-")
-    major, minor, patch = (int(part) for part in core.split("."))
-    if not pre:
-        return (major, minor, patch, 1, ())
-    parts = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in pre.split("."))
-    return (major, minor, patch, 0, parts)
 
 
 def choose_baseline(
@@ -401,7 +155,7 @@ def _baseline_of(record: VersionRecord) -> Baseline:
 def verdict_tags(verdict: Verdict) -> dict[str, str]:
     baseline = verdict.baseline
     return {
-        "deltaone_achieved": _str(verdict.achieved),
+        "deltaone_achieved": tag_text(verdict.achieved),
         "delta": "none" if verdict.delta is None else repr(round(verdict.delta, 12)),
         "baseline_version": str(baseline.version) if baseline and baseline.version else "none",
         "hokusai_baseline_model": baseline.model if baseline and baseline.model else "none",

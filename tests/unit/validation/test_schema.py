@@ -11,9 +11,9 @@ from typing import Any
 import jsonschema
 import pytest
 
-from hokusai_action.manifest import load_manifest
-from hokusai_action.schema import evaluator, load_schema, schema_path
-from hokusai_action.schemacheck import Evaluator, UnsupportedSchemaError
+from hokusai_action.validation.jsonschema_subset import Evaluator, UnsupportedSchemaError
+from hokusai_action.validation.manifest import load_manifest
+from hokusai_action.validation.schema import evaluator, load_schema, schema_path
 from tests.conftest import FIXTURES, PROJECT, VALID, rules_of
 
 REFERENCE = jsonschema.Draft202012Validator(load_schema())

@@ -6,10 +6,10 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from hokusai_action.manifest import Manifest, find_manifests, load_manifest
 from hokusai_action.problems import FileResult, Problem, Result, Severity, sort_problems
-from hokusai_action.rules import Options, check_rules
-from hokusai_action.schema import check_schema
+from hokusai_action.validation.manifest import Manifest, find_manifests, load_manifest
+from hokusai_action.validation.rules import Options, check_rules
+from hokusai_action.validation.schema import check_schema
 
 
 def display_path(path: Path) -> str:

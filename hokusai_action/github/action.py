@@ -207,7 +207,7 @@ _SECRETS: list[str] = []
 
 
 def _clean(text: str) -> str:
-    from hokusai_action.settings import redact
+    from hokusai_action.registry.settings import redact
 
     return redact(text, _SECRETS)
 
@@ -218,7 +218,7 @@ def log(message: str = "") -> None:
 
 def command(kind: str, message: str) -> None:
     """A workflow command (`::error::…`), escaped so no message can end it early."""
-    from hokusai_action.reporters import escape_data
+    from hokusai_action.validation.output import escape_data
 
     log(f"::{kind}::{escape_data(message)}")
 
@@ -242,7 +242,7 @@ def append_summary(path: Path | None, markdown: str) -> None:
 def annotate(problems: list[Any]) -> None:
     """Annotations on the manifests' lines: at most 10 of each type, as GitHub keeps, the
     tenth saying how many more the step summary lists."""
-    from hokusai_action.reporters import workflow_command
+    from hokusai_action.validation.output import workflow_command
 
     for severity in ("error", "warning"):
         of_type = [p for p in problems if str(p.severity) == severity]
@@ -257,7 +257,7 @@ def annotate(problems: list[Any]) -> None:
 def find_manifests(patterns: tuple[str, ...]) -> list[Path]:
     """Manifests (relative to the workspace, the current directory) matching the globs; all
     of them when there are none."""
-    from hokusai_action.manifest import find_manifests as every_manifest
+    from hokusai_action.validation.manifest import find_manifests as every_manifest
 
     if not patterns:
         return sorted(every_manifest(Path()))
@@ -271,7 +271,7 @@ def find_manifests(patterns: tuple[str, ...]) -> list[Path]:
 
 
 def run(env: Mapping[str, str]) -> int:
-    from hokusai_action.settings import collect_secrets
+    from hokusai_action.registry.settings import collect_secrets
 
     for name in SECRET_INPUTS:  # before anything else is printed
         if value := input_value(env, name):
@@ -293,10 +293,10 @@ def run(env: Mapping[str, str]) -> int:
 
 
 def _run_in_workspace(mode: str, settings: Settings, runner: Runner, result: RunResult) -> None:
-    from hokusai_action.markdown import problems_section
+    from hokusai_action.github.comment import problems_section
     from hokusai_action.problems import Severity
-    from hokusai_action.rules import Options
-    from hokusai_action.validate import check_paths
+    from hokusai_action.validation.checker import check_paths
+    from hokusai_action.validation.rules import Options
 
     paths = find_manifests(settings.manifests)
     if not paths:
@@ -324,17 +324,18 @@ def _run_in_workspace(mode: str, settings: Settings, runner: Runner, result: Run
 def _judge(
     mode: str, settings: Settings, runner: Runner, manifests: list[Any], result: RunResult
 ) -> None:
-    from hokusai_action import registration
-    from hokusai_action.settings import resolve_settings
+    from hokusai_action.registry import register as registration
+    from hokusai_action.registry.plan import plan
+    from hokusai_action.registry.settings import resolve_settings
 
     if settings.api_key:
         os.environ["HOKUSAI_API_KEY"] = settings.api_key  # MLflow's client reads it from here
     registry_settings = resolve_settings(settings.tracking_uri, os.environ)
-    plans = [registration.plan(m, runner.commit) for m in manifests]
+    plans = [plan(m, runner.commit) for m in manifests]
     if settings.dry_run:
         result.reports = [registration.dry_run(p, registry_settings.display_uri) for p in plans]
         return
-    from hokusai_action.registry import MlflowRegistry
+    from hokusai_action.registry.mlflow_store import MlflowRegistry
 
     step = registration.register if mode == "register" else registration.compare
     decision = registration.Decision(threshold=settings.threshold)
@@ -358,14 +359,14 @@ def _judge(
 
 
 def _publish(mode: str, settings: Settings, runner: Runner, result: RunResult) -> None:
-    from hokusai_action import markdown
+    from hokusai_action.github import comment as rendering
 
     if settings.combine_comments and len(result.reports) > 1:
-        bodies = [markdown.combined_body(result.reports, mode)]
+        bodies = [rendering.combined_body(result.reports, mode)]
     else:
-        bodies = [markdown.comment_body(r, mode) for r in result.reports]
+        bodies = [rendering.comment_body(r, mode) for r in result.reports]
     summary = "\n\n".join(bodies)  # the step summary has room for everything
-    summary += "".join(f"\n\n> ⚠️ {markdown.text(e)}" for e in result.errors)
+    summary += "".join(f"\n\n> ⚠️ {rendering.text(e)}" for e in result.errors)
     append_summary(runner.summary_file, summary)
 
     number = settings.pull_request or runner.pull_request.get("number")
@@ -374,14 +375,14 @@ def _publish(mode: str, settings: Settings, runner: Runner, result: RunResult) -
     if not number:
         log("no pull request for this event: the result is in the step summary, not a comment")
         return
-    from hokusai_action.github import GitHubClient, GitHubError
+    from hokusai_action.github.client import GitHubClient, GitHubError
 
     try:
         client = GitHubClient(settings.github_token, runner.api_url)
         author = client.login()
         for body in bodies:
             marker = body.splitlines()[0]
-            text = _clean(markdown.truncate(body))
+            text = _clean(rendering.truncate(body))
             posted = client.upsert_comment(
                 runner.repository or "", int(number), marker, text, author
             )
@@ -399,8 +400,8 @@ def _publish(mode: str, settings: Settings, runner: Runner, result: RunResult) -
 
 
 def _write_results(result: RunResult) -> str:
-    from hokusai_action.report import reports_json
-    from hokusai_action.reporters import to_json
+    from hokusai_action.registry.output import reports_json
+    from hokusai_action.validation.output import to_json
 
     data = {
         **reports_json(result.reports),

@@ -1,0 +1,247 @@
+"""A manifest becomes a plan: everything `register` will write, computed from the manifest and
+its files alone, so `register --dry-run` contacts nothing.
+
+The plan's registration key (a hash of the manifest, the benchmark value and the model files,
+not of the commit) is what makes registration idempotent: see `register.py`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import re
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hokusai_action.errors import HokusaiError
+from hokusai_action.registry import attestation
+from hokusai_action.validation import metrics
+from hokusai_action.validation.manifest import (
+    Manifest,
+    ValueFromError,
+    is_finite_number,
+    read_value_from,
+)
+from hokusai_action.validation.rules import SEMVER, find_root
+
+
+@dataclass(frozen=True, slots=True)
+class ModelFiles:
+    path: Path
+    is_mlflow_model: bool  # a directory holding `MLmodel`: loadable with models:/ URIs
+    files: int
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Everything `register` will write, computed from the manifest alone."""
+
+    manifest: str
+    model_name: str
+    token_id: str
+    metric: metrics.Metric
+    value: float
+    value_source: str
+    model: ModelFiles
+    params: dict[str, str]
+    metrics: dict[str, float]
+    version_tags: dict[str, str]
+    run_tags: dict[str, str]
+    description: str | None
+    semver: str | None
+    commit: str | None
+    samples: int | None
+    pinned_version: int | None
+    pinned_value: float | None
+    manifest_data: dict[str, Any] = field(repr=False)
+    registration_key: str = ""
+    notes: tuple[str, ...] = ()  # said with every report of this plan
+
+
+def _git(directory: Path, *args: str) -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", *args], cwd=directory, capture_output=True, text=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout if out.returncode == 0 else None
+
+
+def git_commit(
+    manifest: Manifest, env: Mapping[str, str] | None = None
+) -> tuple[str | None, str | None]:
+    """The commit that holds what is registered, and a note when there is none.
+
+    On a runner that is GITHUB_SHA (git may refuse the workspace there as of "dubious
+    ownership"). Elsewhere it is HEAD, but only when the manifest, the model and the metrics
+    file are as committed: a commit that does not contain the registered value must not be
+    recorded as its source.
+    """
+    env = os.environ if env is None else env
+    if re.fullmatch(r"[0-9a-f]{40}", env.get("GITHUB_SHA", "")):
+        return env["GITHUB_SHA"], None
+    head = (_git(manifest.directory, "rev-parse", "HEAD") or "").strip()
+    if not re.fullmatch(r"[0-9a-f]{40}", head):
+        return None, "not in a Git repository with commits: no commit recorded"
+    paths = [
+        manifest.path.name,
+        manifest.get("model", "path"),
+        manifest.get("benchmark", "value_from", "file"),
+    ]
+    changed = _git(
+        manifest.directory, "status", "--porcelain", "--", *[p for p in paths if isinstance(p, str)]
+    )
+    if changed:
+        return None, (
+            "uncommitted changes to the manifest, the model or the metrics file: no commit "
+            "recorded (commit them to record where this version comes from)"
+        )
+    return head, None
+
+
+def hash_model_files(path: Path) -> ModelFiles:
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    total = hashlib.sha256()
+    size = 0
+    for file in files:
+        rel = file.name if file == path else file.relative_to(path).as_posix()
+        digest = hashlib.sha256()
+        with file.open("rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                digest.update(chunk)
+        size += file.stat().st_size
+        total.update(f"{rel}\0{digest.hexdigest()}\n".encode())
+    return ModelFiles(path, (path / "MLmodel").is_file(), len(files), size, total.hexdigest())
+
+
+def _repository_path(path: Path) -> str:
+    """The manifest's path inside its repository: the same on every clone and runner."""
+    resolved = path.resolve()
+    return resolved.relative_to(find_root(resolved.parent)).as_posix()
+
+
+def tag_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def plan(manifest: Manifest, commit: str | None, notes: tuple[str, ...] = ()) -> Plan:
+    """The registration a valid manifest asks for. Raises HokusaiError for what validation
+    cannot know in advance (an unreadable metrics file, a model that vanished)."""
+    data = manifest.data
+    model, bench = data["model"], data["benchmark"]
+    custom = metrics.custom_metrics(data.get("custom_metrics"))
+    found = metrics.lookup(bench["metric"], custom)
+    if found.metric is None:  # validation rejects this; keep the type checker honest
+        raise HokusaiError(f"{manifest.file}: unknown metric `{bench['metric']}`")
+    metric = found.metric
+
+    if "value_from" in bench:
+        source = bench["value_from"]
+        try:
+            value = read_value_from(manifest.directory / source["file"], source["key"])
+        except ValueFromError as e:
+            raise HokusaiError(f"{manifest.file}: benchmark.value_from: {e}") from e
+        if not is_finite_number(value):
+            raise HokusaiError(
+                f"{manifest.file}: `{source['key']}` in {source['file']} is {value!r}, not a "
+                "finite number"
+            )
+        value_source = f"{source['file']}:{source['key']}"
+    else:
+        value, value_source = bench["value"], "manifest"
+
+    model_path = manifest.directory / model["path"]
+    if not model_path.exists():
+        raise HokusaiError(f"{manifest.file}: model path `{model['path']}` does not exist")
+    files = hash_model_files(model_path)
+
+    extra = {
+        metrics.lookup(k, custom).alias_of or k: float(v)
+        for k, v in data.get("metrics", {}).items()
+    }
+    logged_metrics = {**extra, metric.name: float(value)}
+    dataset = bench.get("dataset", {})
+    contribution = data.get("contribution", {})
+    ab_test = data.get("ab_test", {})
+    hokusai_tags = {
+        "hokusai_token_id": model["token_id"],
+        "benchmark_metric": metric.name,
+        "benchmark_value": tag_text(float(value)),
+    }
+    optional = {
+        "hokusai_flavor": model.get("flavor"),
+        "hokusai_semver": model.get("version"),
+        "hokusai_git_commit": commit,
+        "hokusai_manifest": _repository_path(manifest.path),
+        "hokusai_value_source": value_source,
+        "hokusai_dataset_name": dataset.get("name"),
+        "hokusai_dataset_version": dataset.get("version"),
+        "hokusai_dataset_samples": dataset.get("samples"),
+        "hokusai_contributor_address": contribution.get("contributor_address"),
+        "hokusai_contributor": contribution.get("contributor"),
+        "hokusai_additional_samples": contribution.get("additional_samples"),
+        "hokusai_improvement_method": contribution.get("improvement_method"),
+        "hokusai_ab_test_id": ab_test.get("test_id"),
+        "hokusai_ab_traffic_baseline": ab_test.get("traffic_split", {}).get("baseline"),
+        "hokusai_ab_traffic_candidate": ab_test.get("traffic_split", {}).get("candidate"),
+        "hokusai_ab_duration_hours": ab_test.get("duration_hours"),
+    }
+    version_tags = {
+        **{k: tag_text(v) for k, v in data.get("tags", {}).items()},
+        **{k: tag_text(v) for k, v in optional.items() if v is not None},
+        **hokusai_tags,
+    }
+    run_tags = dict(hokusai_tags)
+    if commit:
+        run_tags["mlflow.source.git.commit"] = commit
+    pinned = bench.get("baseline", {})
+    result = Plan(
+        manifest=manifest.file,
+        model_name=model["name"],
+        token_id=model["token_id"],
+        metric=metric,
+        value=float(value),
+        value_source=value_source,
+        model=files,
+        params={k: tag_text(v) for k, v in data.get("params", {}).items()},
+        metrics=logged_metrics,
+        version_tags=version_tags,
+        run_tags=run_tags,
+        description=model.get("description"),
+        semver=model.get("version"),
+        commit=commit,
+        samples=dataset.get("samples"),
+        pinned_version=pinned.get("version"),
+        pinned_value=pinned.get("value"),
+        manifest_data=data,
+        notes=notes,
+    )
+    # What is registered, not where it was committed: an unchanged model at a later commit is
+    # the same registration, so a push that touches other files registers nothing twice.
+    key = hashlib.sha256(
+        attestation.canonical_json({"manifest": data, "value": float(value), "model": files.sha256})
+    ).hexdigest()
+    version_tags["hokusai_registration_key"] = run_tags["hokusai_registration_key"] = key
+    return dataclasses.replace(result, registration_key=key)
+
+
+def semver_key(text: str) -> tuple[int, int, int, int, tuple[Any, ...]] | None:
+    """Order semantic versions (semver.org, section 11): a pre-release sorts before its
+    release, numeric identifiers numerically and before alphanumeric ones."""
+    if not SEMVER.search(text):
+        return None
+    core, _, pre = text.partition("+")[0].partition("-")
+    major, minor, patch = (int(part) for part in core.split("."))
+    if not pre:
+        return (major, minor, patch, 1, ())
+    parts = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in pre.split("."))
+    return (major, minor, patch, 0, parts)

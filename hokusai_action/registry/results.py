@@ -1,0 +1,33 @@
+"""What happened to one manifest: the value the CLI and the action both render."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from hokusai_action.registry.deltaone import Verdict
+from hokusai_action.registry.plan import Plan
+
+
+class Status(enum.StrEnum):
+    REGISTERED = "registered"
+    ALREADY_REGISTERED = "already_registered"
+    COMPARED = "compared"
+    DRY_RUN = "dry_run"
+
+
+@dataclass(slots=True)
+class Report:
+    """What happened to one manifest; the CLI and the action render it."""
+
+    status: Status
+    plan: Plan
+    tracking_uri: str
+    verdict: Verdict | None = None
+    version: int | None = None
+    run_id: str | None = None
+    aliases: list[str] = field(default_factory=list)
+    attestation_sha256: str | None = None
+    links: dict[str, str] = field(default_factory=dict)
+    history: list[tuple[int, float]] = field(default_factory=list)  # (version, value)
+    notes: list[str] = field(default_factory=list)
