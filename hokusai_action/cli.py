@@ -212,12 +212,18 @@ def decision_options(fn: Any) -> Any:
             "--deltaone-threshold", type=click.FloatRange(0, 1, min_open=True), default=0.01,
             show_default=True,
             help="Improvement that counts as DeltaOne: 0.01 is 1 percentage point for metrics "
-            "capped at 1, and 1% of the baseline for unbounded ones (rmse, mae, perplexity).",
+            "bounded by [0, 1], and 1% of the baseline for others (rmse, mae, perplexity, r2).",
         ),
         click.option(
             "--rule", type=click.Choice(["auto", "points", "relative"]), default="auto",
             show_default=True,
-            help="auto: percentage points for metrics capped at 1, relative otherwise.",
+            help="auto: percentage points for metrics bounded by [0, 1], relative otherwise. "
+            "points is refused for other metrics.",
+        ),
+        click.option(
+            "--require-significance", is_flag=True,
+            help="A DeltaOne also needs the 95% interval of the improvement above zero (needs "
+            "benchmark.dataset.samples on both sides; proportion metrics only).",
         ),
         click.option(
             "--fail-on-regression", is_flag=True,
@@ -257,12 +263,19 @@ def _plans(paths: tuple[Path, ...]) -> list[Any]:
     return plans
 
 
-def _decision(threshold: float, rule: str, promote: str = "challenger") -> Any:
-    from hokusai_action.registry.deltaone import Rule
+def _decision(
+    plans: list[Any], threshold: float, rule: str, significance: bool, promote: str = "challenger"
+) -> Any:
+    """How to judge, refused (exit 2) where the rule means nothing for a plan's metric."""
+    from hokusai_action.registry.deltaone import Rule, rule_problem
     from hokusai_action.registry.register import Decision, Promote
 
     rules = {"auto": None, "points": Rule.POINTS, "relative": Rule.RELATIVE}
-    return Decision(threshold, rules[rule], Promote(promote))
+    decision = Decision(threshold, rules[rule], Promote(promote), significance)
+    for p in plans:
+        if problem := rule_problem(p.metric, decision.rule, threshold):
+            raise click.UsageError(f"{p.manifest}: {problem}")
+    return decision
 
 
 def _emit(reports: list[Any], output_format: str, fail_on_regression: bool) -> None:
@@ -316,28 +329,29 @@ def _run_each(plans: list[Any], output_format: str, step: Any) -> list[Any]:
 @click.option("--dry-run", is_flag=True, help="Validate and print the plan; contact nothing.")
 def register(
     manifests: tuple[Path, ...], tracking_uri: str | None, retries: int, timeout: int,
-    output_format: str, deltaone_threshold: float, rule: str, fail_on_regression: bool,
-    promote: str, dry_run: bool,
+    output_format: str, deltaone_threshold: float, rule: str, require_significance: bool,
+    fail_on_regression: bool, promote: str, dry_run: bool,
 ) -> None:  # fmt: skip
     """Register the models of MANIFESTS (files or directories, default .) in MLflow, with the
-    DeltaOne verdict against the newest registered version of the same token.
+    DeltaOne verdict against the token's rewarded baseline: its best value that was a first
+    registration or a DeltaOne, on the same metric and dataset.
 
     Running it again for the same manifest, value and model files, at any commit, registers
     nothing new.
     """
     settings = _settings(tracking_uri, retries, timeout)
     plans = _plans(manifests)
+    decision = _decision(plans, deltaone_threshold, rule, require_significance, promote)
     if dry_run:
         from hokusai_action.registry.register import dry_run as dry
 
-        reports = [dry(p, settings.display_uri) for p in plans]
+        reports = [dry(p, settings.display_uri, decision) for p in plans]
     else:
         from hokusai_action.registry.mlflow_store import MlflowRegistry
         from hokusai_action.registry.register import compare as compare_plan
         from hokusai_action.registry.register import register as register_plan
 
         registry = MlflowRegistry(settings)
-        decision = _decision(deltaone_threshold, rule, promote)
         if fail_on_regression:  # judge everything first: a regression registers nothing
             checks = _run_each(plans, output_format, lambda p: compare_plan(p, registry, decision))
             if _regressed(checks):
@@ -353,17 +367,19 @@ def register(
 @decision_options
 def compare(
     manifests: tuple[Path, ...], tracking_uri: str | None, retries: int, timeout: int,
-    output_format: str, deltaone_threshold: float, rule: str, fail_on_regression: bool,
+    output_format: str, deltaone_threshold: float, rule: str, require_significance: bool,
+    fail_on_regression: bool,
 ) -> None:  # fmt: skip
     """Compare the models of MANIFESTS with their registered baselines and print the DeltaOne
-    verdict. Writes nothing: what a pull request runs."""
+    verdict. Writes nothing: what a pull request runs. A baseline pinned in a manifest
+    (benchmark.baseline) is used here, as a what-if."""
     from hokusai_action.registry.mlflow_store import MlflowRegistry
     from hokusai_action.registry.register import compare as compare_plan
 
     settings = _settings(tracking_uri, retries, timeout)
     plans = _plans(manifests)
+    decision = _decision(plans, deltaone_threshold, rule, require_significance)
     registry = MlflowRegistry(settings)
-    decision = _decision(deltaone_threshold, rule)
     reports = _run_each(plans, output_format, lambda p: compare_plan(p, registry, decision))
     _emit(reports, output_format, fail_on_regression)
 

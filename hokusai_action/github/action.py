@@ -31,6 +31,7 @@ INPUT_DEFAULTS: dict[str, str] = {
     "comment": "true",
     "combine-comments": "false",
     "deltaone-threshold": "0.01",
+    "require-significance": "false",
     "fail-on-regression": "false",
     "dry-run": "false",
     "pull-request": "",
@@ -83,6 +84,7 @@ class Settings:
     comment: bool
     combine_comments: bool
     threshold: float
+    require_significance: bool
     fail_on_regression: bool
     dry_run: bool
     pull_request: int | None
@@ -123,6 +125,7 @@ class Settings:
             comment=_flag(inputs, "comment"),
             combine_comments=_flag(inputs, "combine-comments"),
             threshold=threshold,
+            require_significance=_flag(inputs, "require-significance"),
             fail_on_regression=_flag(inputs, "fail-on-regression"),
             dry_run=_flag(inputs, "dry-run"),
             pull_request=int(number) if number else None,
@@ -332,13 +335,16 @@ def _judge(
         os.environ["HOKUSAI_API_KEY"] = settings.api_key  # MLflow's client reads it from here
     registry_settings = resolve_settings(settings.tracking_uri, os.environ)
     plans = [plan(m, runner.commit) for m in manifests]
+    decision = registration.Decision(
+        threshold=settings.threshold, require_significance=settings.require_significance
+    )
     if settings.dry_run:
-        result.reports = [registration.dry_run(p, registry_settings.display_uri) for p in plans]
+        uri = registry_settings.display_uri
+        result.reports = [registration.dry_run(p, uri, decision) for p in plans]
         return
     from hokusai_action.registry.mlflow_store import MlflowRegistry
 
     step = registration.register if mode == "register" else registration.compare
-    decision = registration.Decision(threshold=settings.threshold)
     try:
         registry = MlflowRegistry(registry_settings)
         for p in plans:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from hokusai_action import __version__
 from hokusai_action.problems import Problem
 from hokusai_action.registry.deltaone import Outcome, Rule, Verdict
-from hokusai_action.registry.output import OUTCOME_TEXT, baseline_text, number, points
+from hokusai_action.registry.output import OUTCOME_TEXT, baseline_text, number, significance
 from hokusai_action.registry.results import Report, Status
 
 MAX_COMMENT = 65_536  # GitHub's limit on a comment body
@@ -28,6 +28,8 @@ ICON = {
     Outcome.UNCHANGED: "⚪",
     Outcome.REGRESSION: "🔴",
     Outcome.FIRST: "🆕",
+    Outcome.NEW_BENCHMARK: "🆕",
+    Outcome.NOT_SIGNIFICANT: "🟡",
 }
 
 # What can start emphasis, code, links or table cells anywhere in a line. (User text never
@@ -71,7 +73,8 @@ def headline(r: Report) -> str:
     name = text(r.plan.model_name)
     if r.verdict is None:
         return f"Dry run: {name}"
-    return f"{ICON[r.verdict.outcome]} {OUTCOME_TEXT[r.verdict.outcome]}: {name}"
+    what_if = "What-if (baseline pinned in the manifest): " if r.what_if else ""
+    return f"{ICON[r.verdict.outcome]} {what_if}{OUTCOME_TEXT[r.verdict.outcome]}: {name}"
 
 
 def _status_line(r: Report) -> str:
@@ -118,7 +121,11 @@ def report_section(r: Report, *, heading: str = "###") -> list[str]:
     rows = [
         ("Model", text(p.model_name)),
         ("Token", text(p.token_id)),
-        ("Metric", f"{text(p.metric.name)} ({p.metric.direction} is better)"),
+        (
+            "Metric",
+            f"{text(p.metric.name)} ({p.metric.direction} is better)"
+            + (f" on {text(p.benchmark.label())}" if p.benchmark.dataset else ""),
+        ),
         (
             "New value",
             number(p.value)
@@ -130,8 +137,10 @@ def report_section(r: Report, *, heading: str = "###") -> list[str]:
             where = text(baseline_text(v, p.model_name))
             rows.append(("Baseline", f"{number(v.baseline.value)} ({where})"))
             rows.append(("Change", change(v)))
+        elif v.outcome is Outcome.NEW_BENCHMARK:
+            rows.append(("Baseline", "none on this benchmark: earlier values are not comparable"))
         else:
-            rows.append(("Baseline", "none: first registration of this token and metric"))
+            rows.append(("Baseline", "none: first registration of this token"))
         rows.append(
             (
                 "Verdict",
@@ -140,16 +149,10 @@ def report_section(r: Report, *, heading: str = "###") -> list[str]:
                 else f"**{OUTCOME_TEXT[v.outcome]}**",
             )
         )
-        if v.ci is not None:
-            significance = (
-                "excludes zero" if v.ci.excludes_zero else "includes zero: not significant"
-            )
-            rows.append(
-                (
-                    "95% CI of the change",
-                    f"[{points(v.ci.low)}, {points(v.ci.high)}] pp ({significance})",
-                )
-            )
+        if (interval := significance(v)) is not None:
+            rows.append(("95% CI of the change", interval))
+        if v.reason:
+            rows.append(("Why no DeltaOne", text(v.reason)))
     rows.append(("Registry", _status_line(r)))
     if r.run_id:
         run_link = r.links.get("run")
@@ -185,6 +188,8 @@ def combined_body(reports: Sequence[Report], mode: str) -> str:
         v = r.verdict
         baseline = number(v.baseline.value) if v and v.baseline else "—"
         verdict = f"{ICON[v.outcome]} {OUTCOME_TEXT[v.outcome]}" if v else "dry run"
+        if r.what_if:
+            verdict = f"what-if: {verdict}"
         lines.append(
             f"| {text(r.plan.model_name)} | {text(r.plan.token_id)} | {text(r.plan.metric.name)} "
             f"| {number(r.plan.value)} | {baseline} | {change(v) if v else '—'} | {verdict} |"

@@ -15,7 +15,7 @@ import json
 import math
 from typing import Any
 
-FORMAT = "hokusai-attestation/1"
+FORMAT = "hokusai-attestation/2"  # 2: the baseline is the rewarded high-water mark
 
 
 def canonical_json(data: Any) -> bytes:

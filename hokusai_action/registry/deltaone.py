@@ -1,10 +1,14 @@
 """The DeltaOne decision: values in, verdict out. No I/O, so every rule is unit-tested.
 
 DeltaOne is an improvement of at least one percentage point on the benchmark. That is
-well defined for metrics bounded by 1 (accuracy, F1, AUROC, R²): the improvement is counted
-in points. For unbounded metrics (RMSE, MAE, perplexity) a "point" means nothing, so the rule
+well defined for metrics bounded by [0, 1] (accuracy, F1, AUROC): the improvement is counted
+in points. For other metrics (RMSE, MAE, perplexity, R²) a "point" means nothing, so the rule
 there is explicit and relative: by default an improvement of at least 1% of the baseline.
 Every verdict states which rule applied.
+
+A DeltaOne pays tokens, so the numbers that decide it are rounded to 12 significant digits
+(0.015, not 0.015000000000000013) before they are compared, recorded or attested.
+Which value is the baseline is decided elsewhere (`baseline.py`): this module only compares.
 """
 
 from __future__ import annotations
@@ -28,10 +32,17 @@ class Rule(enum.StrEnum):
 
 class Outcome(enum.StrEnum):
     FIRST = "first_registration"
+    NEW_BENCHMARK = "new_benchmark"  # the token's first version on this metric and dataset
     DELTAONE = "deltaone"
+    NOT_SIGNIFICANT = "improved_not_significant"  # enough points, but significance required
     BELOW_THRESHOLD = "improved_below_threshold"
     UNCHANGED = "unchanged"
     REGRESSION = "regression"
+
+
+# The outcomes that were paid for (or set the starting value of a benchmark): only these may
+# become a baseline, so that no improvement is rewarded twice.
+REWARDED = frozenset({Outcome.FIRST, Outcome.NEW_BENCHMARK, Outcome.DELTAONE})
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +51,8 @@ class Baseline:
     version: int | None = None  # None when the manifest pins a value instead of a version
     samples: int | None = None
     model: str | None = None  # the registered model it is a version of (tokens span models)
+    why: str = ""  # "best rewarded value on holdout v1", said in notes and the comment
+    what_if: bool = False  # pinned in the manifest: a what-if, never a verdict of record
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +81,7 @@ class Verdict:
         float | None
     )  # in the rule's unit (points as a fraction, or relative); > 0 is better
     ci: ConfidenceInterval | None = None
+    reason: str = ""  # why an improvement at the threshold is not a DeltaOne, when it is not
 
     @property
     def achieved(self) -> bool:
@@ -87,10 +101,47 @@ class Verdict:
             return f"{self.improvement * 100:+.2f} pp"
         return f"{self.improvement * 100:+.2f}%"
 
+    def improvement_significant(self) -> bool | None:
+        """Whether the 95% interval of the improvement lies above zero; None when unknown."""
+        if self.ci is None:
+            return None
+        if self.direction is Direction.HIGHER:
+            return self.ci.low > 0
+        return self.ci.high < 0
+
+
+def round_sig(value: float, digits: int = 12) -> float:
+    """A float as people write it: 12 significant digits drop the noise of binary floats
+    (0.815 - 0.8 is 0.015000000000000013) and keep every digit a benchmark has."""
+    return float(f"{value:.{digits}g}") if math.isfinite(value) else value
+
 
 def rule_for(metric: Metric) -> Rule:
-    """Points for metrics capped at 1 (proportions, R²); relative for everything else."""
-    return Rule.POINTS if metric.maximum == 1 else Rule.RELATIVE
+    """Points for metrics bounded by [0, 1]; relative for everything else."""
+    return Rule.POINTS if metric.is_proportion else Rule.RELATIVE
+
+
+def rule_problem(metric: Metric, rule: Rule | None, threshold: float) -> str | None:
+    """Why a rule or threshold means nothing for this metric (a usage error), or None.
+
+    Percentage points are a unit only where the metric is a proportion; a points threshold
+    wider than the metric's whole range can never be reached."""
+    if (rule or rule_for(metric)) is not Rule.POINTS:
+        return None
+    if not metric.is_proportion:
+        return (
+            f"--rule points needs a metric bounded by [0, 1]; `{metric.name}` ranges over "
+            f"{metric.range_text()}, where a percentage point means nothing: use --rule "
+            "relative (or auto)"
+        )
+    width = metric.maximum - metric.minimum
+    if threshold > width:
+        return (
+            f"a DeltaOne threshold of {threshold:g} ({threshold * 100:g} points) is more than "
+            f"the whole range {metric.range_text()} of `{metric.name}`: write it as a fraction, "
+            "e.g. 0.01 for one point"
+        )
+    return None
 
 
 def decide(
@@ -101,12 +152,21 @@ def decide(
     threshold: float = DEFAULT_THRESHOLD,
     rule: Rule | None = None,
     samples: int | None = None,
+    new_benchmark: bool = False,
+    require_significance: bool = False,
 ) -> Verdict:
+    """The verdict for `value` against `baseline`.
+
+    `new_benchmark`: there is no baseline because the token's earlier versions were measured
+    on another benchmark, not because the token is new. `require_significance`: a DeltaOne
+    also needs the 95% interval of the improvement above zero.
+    """
     rule = rule or rule_for(metric)
     if baseline is None:
-        return Verdict(Outcome.FIRST, metric.name, metric.direction, rule, threshold, value,
+        outcome = Outcome.NEW_BENCHMARK if new_benchmark else Outcome.FIRST
+        return Verdict(outcome, metric.name, metric.direction, rule, threshold, value,
                        None, None, None)  # fmt: skip
-    delta = value - baseline.value
+    delta = round_sig(value - baseline.value)
     better = delta if metric.direction is Direction.HIGHER else -delta
     if rule is Rule.POINTS:
         improvement = better
@@ -114,26 +174,61 @@ def decide(
         # Relative change from zero is undefined: any gain is infinite, any loss too.
         improvement = math.copysign(math.inf, better) if better else 0.0
     else:
-        improvement = better / abs(baseline.value)
+        improvement = round_sig(better / abs(baseline.value))
+    ci = None
+    if metric.is_proportion and samples and baseline.samples:
+        ci = proportion_difference_ci(value, samples, baseline.value, baseline.samples)
+    reason = ""
     if improvement >= threshold - _TOLERANCE:
         outcome = Outcome.DELTAONE
+        if require_significance:
+            reason = _not_significant(metric, ci, samples, baseline, metric.direction)
+            if reason:
+                outcome = Outcome.NOT_SIGNIFICANT
     elif improvement > _TOLERANCE:
         outcome = Outcome.BELOW_THRESHOLD
     elif improvement < -_TOLERANCE:
         outcome = Outcome.REGRESSION
     else:
         outcome = Outcome.UNCHANGED
-    ci = None
-    if metric.is_proportion and samples and baseline.samples:
-        ci = proportion_difference_ci(value, samples, baseline.value, baseline.samples)
     return Verdict(outcome, metric.name, metric.direction, rule, threshold, value, baseline,
-                   delta, improvement, ci)  # fmt: skip
+                   delta, improvement, ci, reason)  # fmt: skip
+
+
+def _not_significant(
+    metric: Metric,
+    ci: ConfidenceInterval | None,
+    samples: int | None,
+    baseline: Baseline,
+    direction: Direction,
+) -> str:
+    """Why significance was required and not shown; empty when it was shown."""
+    if not metric.is_proportion:
+        return (
+            f"significance was required, and it can be tested only for proportions; "
+            f"`{metric.name}` is not one"
+        )
+    if ci is None:
+        missing = [side for side, n in (("this", samples), ("the baseline", baseline.samples))
+                   if not n]  # fmt: skip
+        return (
+            "significance was required, and the sample count of "
+            f"{' and '.join(missing)} version is unknown (benchmark.dataset.samples)"
+        )
+    above = ci.low > 0 if direction is Direction.HIGHER else ci.high < 0
+    if above:
+        return ""
+    return "significance was required, and the 95% interval of the difference includes zero"
 
 
 def proportion_difference_ci(
     p_new: float, n_new: int, p_old: float, n_old: int, z: float = Z_95
 ) -> ConfidenceInterval:
-    """Wald interval for the difference of two independent proportions (p_new - p_old)."""
+    """Wald interval for the difference of two independent proportions (p_new - p_old).
+
+    Wald, because a manifest carries only each side's value and sample count. A paired test
+    (McNemar's), which is stronger when both models saw the same examples, needs the
+    per-example predictions, which no manifest carries."""
     se = math.sqrt(p_new * (1 - p_new) / n_new + p_old * (1 - p_old) / n_old)
     diff = p_new - p_old
-    return ConfidenceInterval(diff - z * se, diff + z * se)
+    return ConfidenceInterval(round_sig(diff - z * se), round_sig(diff + z * se))

@@ -21,7 +21,9 @@ JSON_FORMAT_VERSION = 1
 
 OUTCOME_TEXT = {
     Outcome.FIRST: "first registration (no baseline to compare with)",
+    Outcome.NEW_BENCHMARK: "first version on a new benchmark (nothing comparable to judge it by)",
     Outcome.DELTAONE: "DeltaOne achieved",
+    Outcome.NOT_SIGNIFICANT: "improved enough, but not significantly: no DeltaOne",
     Outcome.BELOW_THRESHOLD: "improved, but below the DeltaOne threshold",
     Outcome.UNCHANGED: "no change from the baseline",
     Outcome.REGRESSION: "regression: worse than the baseline",
@@ -40,13 +42,31 @@ def number(value: float | None) -> str:
 
 
 def baseline_text(v: Verdict, model_name: str) -> str:
-    """Where the baseline came from: a version (of another model, when the token spans
-    several), or a value pinned in the manifest."""
+    """Which baseline and why: a version (of another model, when the token spans several)
+    that is the best rewarded value, or a what-if pinned in the manifest."""
     assert v.baseline is not None
-    if not v.baseline.version:
-        return "pinned in the manifest"
-    other = v.baseline.model and v.baseline.model != model_name
-    return f"version {v.baseline.version}" + (f" of {v.baseline.model}" if other else "")
+    b = v.baseline
+    if not b.version:
+        where = "pinned in the manifest"
+    else:
+        other = b.model and b.model != model_name
+        where = f"version {b.version}" + (f" of {b.model}" if other else "")
+        if b.why and not b.what_if:
+            where += f", {b.why}"
+    return f"what-if: {where}" if b.what_if else where
+
+
+def significance(v: Verdict) -> str | None:
+    """`[+0.18, +2.08] pp (above zero: significant)`, when sample counts let us tell."""
+    if v.ci is None:
+        return None
+    if v.improvement_significant():
+        verdict = "better: significant"
+    elif v.ci.low <= 0 <= v.ci.high:
+        verdict = "includes zero: not significant"
+    else:
+        verdict = "worse: significant"
+    return f"[{points(v.ci.low)}, {points(v.ci.high)}] pp ({verdict})"
 
 
 def verdict_line(v: Verdict, model_name: str) -> str:
@@ -62,7 +82,11 @@ def verdict_line(v: Verdict, model_name: str) -> str:
 def report_text(r: Report) -> list[str]:
     p = r.plan
     lines = [f"{p.model_name} ({p.token_id}) from {p.manifest}"]
+    if r.what_if:
+        lines.append("  what-if: judged against a baseline pinned in the manifest, not of record")
     if r.status is Status.DRY_RUN:
+        if r.verdict is not None:
+            lines.append(f"  {verdict_line(r.verdict, p.model_name)}")
         lines += [
             f"  dry run: nothing contacted; would register into {r.tracking_uri}",
             f"  benchmark: {p.metric.name} = {number(p.value)} (from {p.value_source})",
@@ -85,12 +109,8 @@ def report_text(r: Report) -> list[str]:
         lines.append(f"  {verdict_line(r.verdict, p.model_name)}")
         if r.verdict.baseline is not None:
             lines.append(f"  rule: {r.verdict.rule_text}")
-        if r.verdict.ci is not None:
-            ci = r.verdict.ci
-            verdict = "excludes zero" if ci.excludes_zero else "includes zero: not significant"
-            lines.append(
-                f"  95% CI of the difference: [{points(ci.low)}, {points(ci.high)}] pp ({verdict})"
-            )
+        if (interval := significance(r.verdict)) is not None:
+            lines.append(f"  95% CI of the difference: {interval}")
     if r.aliases:
         lines.append(f"  aliases: {', '.join(r.aliases)}")
     if r.attestation_sha256:
@@ -118,10 +138,19 @@ def report_json(r: Report) -> dict[str, Any]:
         "baseline_value": baseline.value if baseline else None,
         "baseline_version": baseline.version if baseline else None,
         "baseline_model": baseline.model if baseline else None,
+        "baseline_why": baseline.why or None if baseline else None,
+        "what_if": r.what_if,
+        "benchmark": {
+            "metric": p.benchmark.metric,
+            "dataset": p.benchmark.dataset,
+            "dataset_version": p.benchmark.dataset_version,
+            "dataset_sha256": p.benchmark.sha256,
+        },
         "delta": v.delta if v else None,
         "improvement": finite_or_none(v.improvement) if v else None,
         "deltaone": v.achieved if v else None,
         "outcome": str(v.outcome) if v else None,
+        "reason": v.reason or None if v else None,
         "rule": str(v.rule) if v else None,
         "threshold": v.threshold if v else None,
         "ci": None,
@@ -140,6 +169,7 @@ def report_json(r: Report) -> dict[str, Any]:
             "low": v.ci.low,
             "high": v.ci.high,
             "excludes_zero": v.ci.excludes_zero,
+            "significant": v.improvement_significant(),
         }
     if r.status is Status.DRY_RUN:
         out["plan"] = {

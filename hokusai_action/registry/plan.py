@@ -19,6 +19,8 @@ from typing import Any
 
 from hokusai_action.errors import HokusaiError
 from hokusai_action.registry import attestation
+from hokusai_action.registry.baseline import Benchmark
+from hokusai_action.registry.deltaone import round_sig
 from hokusai_action.validation import metrics
 from hokusai_action.validation.manifest import (
     Manifest,
@@ -46,6 +48,7 @@ class Plan:
     model_name: str
     token_id: str
     metric: metrics.Metric
+    benchmark: Benchmark  # what the value was measured as: only comparable values are judged
     value: float
     value_source: str
     model: ModelFiles
@@ -94,16 +97,25 @@ def git_commit(
         manifest.path.name,
         manifest.get("model", "path"),
         manifest.get("benchmark", "value_from", "file"),
+        manifest.get("benchmark", "dataset", "path"),
     ]
     changed = _git(
         manifest.directory, "status", "--porcelain", "--", *[p for p in paths if isinstance(p, str)]
     )
     if changed:
         return None, (
-            "uncommitted changes to the manifest, the model or the metrics file: no commit "
+            "uncommitted changes to the manifest, the model, the metrics or the dataset: no commit "
             "recorded (commit them to record where this version comes from)"
         )
     return head, None
+
+
+def file_sha256(file: Path) -> str:
+    digest = hashlib.sha256()
+    with file.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def hash_model_files(path: Path) -> ModelFiles:
@@ -112,13 +124,34 @@ def hash_model_files(path: Path) -> ModelFiles:
     size = 0
     for file in files:
         rel = file.name if file == path else file.relative_to(path).as_posix()
-        digest = hashlib.sha256()
-        with file.open("rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                digest.update(chunk)
         size += file.stat().st_size
-        total.update(f"{rel}\0{digest.hexdigest()}\n".encode())
+        total.update(f"{rel}\0{file_sha256(file)}\n".encode())
     return ModelFiles(path, (path / "MLmodel").is_file(), len(files), size, total.hexdigest())
+
+
+def dataset_sha256(path: Path) -> str:
+    """The evaluation data's hash: `sha256sum FILE` for a file; for a directory, the SHA-256
+    of its sorted `relative/path\0sha256\n` lines (as for model directories)."""
+    return file_sha256(path) if path.is_file() else hash_model_files(path).sha256
+
+
+def _dataset_hash(manifest: Manifest, dataset: Mapping[str, Any]) -> str | None:
+    """`benchmark.dataset.sha256`, computed from `dataset.path` when there is one; a stated
+    hash that the data does not have is refused, since it names another benchmark."""
+    stated = dataset.get("sha256")
+    if "path" not in dataset:
+        return stated.lower() if isinstance(stated, str) else None
+    path = manifest.directory / dataset["path"]
+    if not path.exists():
+        raise HokusaiError(f"{manifest.file}: dataset path `{dataset['path']}` does not exist")
+    actual = dataset_sha256(path)
+    if isinstance(stated, str) and stated.lower() != actual:
+        raise HokusaiError(
+            f"{manifest.file}: benchmark.dataset.sha256 is {stated.lower()}, but the data at "
+            f"`{dataset['path']}` hashes to {actual}: update the hash, or point dataset.path "
+            "at the data the benchmark was measured on"
+        )
+    return actual
 
 
 def _repository_path(path: Path) -> str:
@@ -168,14 +201,20 @@ def plan(manifest: Manifest, commit: str | None, notes: tuple[str, ...] = ()) ->
         metrics.lookup(k, custom).alias_of or k: float(v)
         for k, v in data.get("metrics", {}).items()
     }
-    logged_metrics = {**extra, metric.name: float(value)}
+    value = round_sig(float(value))
+    logged_metrics = {**extra, metric.name: value}
     dataset = bench.get("dataset", {})
+    dataset_hash = _dataset_hash(manifest, dataset)
+    benchmark = Benchmark(
+        metric.name, str(metric.direction), dataset.get("name"), dataset.get("version"),
+        dataset_hash,
+    )  # fmt: skip
     contribution = data.get("contribution", {})
     ab_test = data.get("ab_test", {})
     hokusai_tags = {
         "hokusai_token_id": model["token_id"],
         "benchmark_metric": metric.name,
-        "benchmark_value": tag_text(float(value)),
+        "benchmark_value": tag_text(value),
     }
     optional = {
         "hokusai_flavor": model.get("flavor"),
@@ -186,6 +225,8 @@ def plan(manifest: Manifest, commit: str | None, notes: tuple[str, ...] = ()) ->
         "hokusai_dataset_name": dataset.get("name"),
         "hokusai_dataset_version": dataset.get("version"),
         "hokusai_dataset_samples": dataset.get("samples"),
+        "hokusai_dataset_sha256": dataset_hash,
+        "hokusai_metric_direction": str(metric.direction),
         "hokusai_contributor_address": contribution.get("contributor_address"),
         "hokusai_contributor": contribution.get("contributor"),
         "hokusai_additional_samples": contribution.get("additional_samples"),
@@ -209,7 +250,8 @@ def plan(manifest: Manifest, commit: str | None, notes: tuple[str, ...] = ()) ->
         model_name=model["name"],
         token_id=model["token_id"],
         metric=metric,
-        value=float(value),
+        benchmark=benchmark,
+        value=value,
         value_source=value_source,
         model=files,
         params={k: tag_text(v) for k, v in data.get("params", {}).items()},
@@ -227,9 +269,10 @@ def plan(manifest: Manifest, commit: str | None, notes: tuple[str, ...] = ()) ->
     )
     # What is registered, not where it was committed: an unchanged model at a later commit is
     # the same registration, so a push that touches other files registers nothing twice.
-    key = hashlib.sha256(
-        attestation.canonical_json({"manifest": data, "value": float(value), "model": files.sha256})
-    ).hexdigest()
+    what = {"manifest": data, "value": value, "model": files.sha256}
+    if "path" in dataset:  # the data behind the value, when the manifest points at it
+        what["dataset"] = dataset_hash
+    key = hashlib.sha256(attestation.canonical_json(what)).hexdigest()
     version_tags["hokusai_registration_key"] = run_tags["hokusai_registration_key"] = key
     return dataclasses.replace(result, registration_key=key)
 

@@ -8,6 +8,7 @@ crashed run left unfinished is picked up and finished.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import enum
 import json
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from hokusai_action.errors import HokusaiError
-from hokusai_action.registry import attestation
+from hokusai_action.registry import attestation, baseline
 from hokusai_action.registry.deltaone import (
     DEFAULT_THRESHOLD,
     Baseline,
@@ -44,32 +45,16 @@ class Decision:
     """How to judge improvements; the same for compare and register."""
 
     threshold: float = DEFAULT_THRESHOLD
-    rule: Rule | None = None  # None: by metric (points for metrics capped at 1)
+    rule: Rule | None = None  # None: by metric (points for metrics bounded by [0, 1])
     promote: Promote = Promote.CHALLENGER
+    require_significance: bool = False  # a DeltaOne also needs its 95% interval above zero
 
 
-def choose_baseline(
-    versions: list[VersionRecord], metric: str, exclude_key: str | None
-) -> tuple[VersionRecord | None, list[str]]:
-    """The newest version with a readable benchmark on the same metric, and notes on what
-    was passed over (malformed tags, another metric)."""
-    notes: list[str] = []
-    usable = []
-    for record in versions:
-        if exclude_key and record.tags.get("hokusai_registration_key") == exclude_key:
-            continue
-        if record.benchmark_value is None:
-            notes.append(
-                f"{record.name} v{record.version} skipped: {'; '.join(record.tag_problems())}"
-            )
-        elif record.metric != metric:
-            notes.append(
-                f"{record.name} v{record.version} skipped: its benchmark is "
-                f"`{record.metric}`, not `{metric}`"
-            )
-        else:
-            usable.append(record)
-    return (usable[-1] if usable else None), notes
+PIN_IGNORED = (
+    "benchmark.baseline in the manifest was ignored: the verdict of record is judged only "
+    "against the registry's rewarded baseline (a pinned baseline is a what-if for `compare` "
+    "and dry runs)"
+)
 
 
 class RegistryWork:
@@ -80,48 +65,70 @@ class RegistryWork:
         self.decision = decision
 
     def judge(
-        self, p: Plan, existing: VersionRecord | None = None
+        self, p: Plan, existing: VersionRecord | None = None, *, of_record: bool = False
     ) -> tuple[Verdict, list[str], list[tuple[int, float]]]:
         """The verdict for the plan, the notes on how the baseline was chosen, and the
-        token's history. An existing registration is judged against the baseline it had."""
-        records = self.registry.versions_for_token(p.token_id)
-        history = [
-            (r.version, value)
-            for r in records
-            if (value := r.benchmark_value) is not None and r.metric == p.metric.name
-        ]
-        notes: list[str] = []
-        if p.pinned_value is not None:
-            baseline: Baseline | None = Baseline(p.pinned_value)
-            notes.append(f"baseline pinned in the manifest: value {p.pinned_value:g}")
-        elif p.pinned_version is not None:
-            baseline = self._version_baseline(p, p.model_name, p.pinned_version)
-            notes.append(f"baseline pinned in the manifest: version {p.pinned_version}")
-        elif existing is not None:  # judged again against the baseline it was judged against
-            recorded = existing.tags.get("baseline_version", "none")
-            model = existing.tags.get("hokusai_baseline_model", p.model_name)
-            baseline = (
-                self._version_baseline(p, model, int(recorded)) if recorded.isdigit() else None
-            )
-        else:
-            record, notes = choose_baseline(records, p.metric.name, p.registration_key)
-            baseline = _baseline_of(record) if record else None
-        verdict = decide(
-            p.metric, p.value, baseline, threshold=self.decision.threshold,
-            rule=self.decision.rule, samples=p.samples,
-        )  # fmt: skip
-        return verdict, notes, history
+        token's history on this benchmark.
 
-    def _version_baseline(self, p: Plan, model: str, version: int) -> Baseline:
+        `of_record` (register): the baseline comes from the registry alone; a baseline pinned
+        in the manifest is ignored, and said to be. Otherwise (compare) a pin makes a what-if.
+        An existing registration is judged again against the baseline it was judged against.
+        """
+        records = self.registry.versions_for_token(p.token_id)
+        choice = baseline.choose(records, p.benchmark, p.metric.direction, p.registration_key)
+        notes: list[str] = []
+        pinned = p.pinned_value is not None or p.pinned_version is not None
+        new_benchmark = False
+        if pinned and not of_record:
+            chosen = self._pinned_baseline(p)
+            notes.append(f"what-if: {chosen.why}; the verdict of record ignores it")
+        elif existing is not None:
+            chosen, new_benchmark = self._recorded_baseline(p, existing)
+        else:
+            chosen, new_benchmark, notes = choice.baseline, choice.new_benchmark, choice.notes
+        if pinned and of_record:
+            notes.append(PIN_IGNORED)
+        verdict = decide(
+            p.metric, p.value, chosen, threshold=self.decision.threshold,
+            rule=self.decision.rule, samples=p.samples, new_benchmark=new_benchmark,
+            require_significance=self.decision.require_significance,
+        )  # fmt: skip
+        if verdict.reason:
+            notes.append(f"no DeltaOne: {verdict.reason}")
+        return verdict, notes, choice.history
+
+    def _pinned_baseline(self, p: Plan) -> Baseline:
+        if p.pinned_value is not None:
+            return Baseline(p.pinned_value, why="value pinned in the manifest", what_if=True)
+        assert p.pinned_version is not None
+        record = self._version(p, p.model_name, p.pinned_version)
+        return dataclasses.replace(
+            baseline.baseline_of(record, f"version {p.pinned_version} pinned in the manifest"),
+            what_if=True,
+        )
+
+    def _recorded_baseline(self, p: Plan, existing: VersionRecord) -> tuple[Baseline | None, bool]:
+        recorded = existing.tags.get("baseline_version", "none")
+        if not (recorded.isascii() and recorded.isdigit()):
+            return None, baseline.recorded_outcome(existing) is Outcome.NEW_BENCHMARK
+        model = existing.tags.get("hokusai_baseline_model", p.model_name)
+        record = self._version(p, model, int(recorded))
+        return baseline.baseline_of(record, "the baseline it was registered against"), False
+
+    def _version(self, p: Plan, model: str, version: int) -> VersionRecord:
         record = self.registry.get_version(model, version)
         if record is None:
             problem = "does not exist"
         elif record.benchmark_value is None:
             problem = "has no readable benchmark_value"
-        elif record.metric != p.metric.name:
-            problem = f"is benchmarked on `{record.metric}`, not `{p.metric.name}`"
+        elif not p.benchmark.comparable(baseline.Benchmark.from_tags(record.tags)):
+            theirs = baseline.Benchmark.from_tags(record.tags)
+            problem = (
+                f"is benchmarked on {theirs.metric} / {theirs.label()}, not "
+                f"{p.benchmark.metric} / {p.benchmark.label()}"
+            )
         else:
-            return _baseline_of(record)
+            return record
         raise HokusaiError(f"{p.manifest}: baseline version {version} of `{model}` {problem}")
 
     def check_semver(self, p: Plan) -> None:
@@ -141,22 +148,11 @@ class RegistryWork:
             )
 
 
-def _baseline_of(record: VersionRecord) -> Baseline:
-    samples = record.tags.get("hokusai_dataset_samples", "")
-    assert record.benchmark_value is not None
-    return Baseline(
-        record.benchmark_value,
-        record.version,
-        int(samples) if samples.isdigit() else None,
-        record.name,
-    )
-
-
 def verdict_tags(verdict: Verdict) -> dict[str, str]:
     baseline = verdict.baseline
     return {
         "deltaone_achieved": tag_text(verdict.achieved),
-        "delta": "none" if verdict.delta is None else repr(round(verdict.delta, 12)),
+        "delta": "none" if verdict.delta is None else repr(verdict.delta),
         "baseline_version": str(baseline.version) if baseline and baseline.version else "none",
         "hokusai_baseline_model": baseline.model if baseline and baseline.model else "none",
         "hokusai_verdict": str(verdict.outcome),
@@ -183,8 +179,10 @@ def build_attestation(p: Plan, verdict: Verdict, version: int | None) -> dict[st
         else {"value": baseline.value, "version": baseline.version},
         "delta": verdict.delta,
         "improvement": attestation.finite_or_none(verdict.improvement),
+        "ci95": None if verdict.ci is None else {"low": verdict.ci.low, "high": verdict.ci.high},
         "outcome": str(verdict.outcome),
         "deltaone": verdict.achieved,
+        "reason": verdict.reason or None,
         "contributor": data.get("contribution"),
         "dataset": data["benchmark"].get("dataset"),
         "commit": p.commit,
@@ -202,7 +200,8 @@ def _judged(
     work = RegistryWork(registry, decision)
     report = Report(status, p, registry.settings.display_uri)
     existing = registry.find_version_by_key(p.model_name, p.registration_key)
-    report.verdict, notes, report.history = work.judge(p, existing)
+    of_record = status is Status.REGISTERED
+    report.verdict, notes, report.history = work.judge(p, existing, of_record=of_record)
     report.notes = [*p.notes, *notes]
     return work, report, existing
 
@@ -301,5 +300,20 @@ def regressed(reports: list[Report]) -> list[Report]:
     return [r for r in reports if r.verdict and r.verdict.outcome is Outcome.REGRESSION]
 
 
-def dry_run(p: Plan, tracking_uri: str) -> Report:
-    return Report(Status.DRY_RUN, p, tracking_uri, notes=list(p.notes))
+def dry_run(p: Plan, tracking_uri: str, decision: Decision | None = None) -> Report:
+    """Contacts nothing. A value pinned in the manifest gives a what-if verdict; a pinned
+    version would need the registry, so it is only named."""
+    report = Report(Status.DRY_RUN, p, tracking_uri, notes=list(p.notes))
+    if p.pinned_value is not None:
+        decision = decision or Decision()
+        pin = Baseline(p.pinned_value, why="value pinned in the manifest", what_if=True)
+        report.verdict = decide(
+            p.metric, p.value, pin, threshold=decision.threshold, rule=decision.rule,
+            samples=p.samples, require_significance=decision.require_significance,
+        )  # fmt: skip
+        report.notes.append(f"what-if: {pin.why}; the verdict of record ignores it")
+    elif p.pinned_version is not None:
+        report.notes.append(
+            f"benchmark.baseline pins version {p.pinned_version}: `compare` shows that what-if"
+        )
+    return report

@@ -31,3 +31,8 @@ class Report:
     links: dict[str, str] = field(default_factory=dict)
     history: list[tuple[int, float]] = field(default_factory=list)  # (version, value)
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def what_if(self) -> bool:
+        """Judged against a baseline pinned in the manifest: never a verdict of record."""
+        return bool(self.verdict and self.verdict.baseline and self.verdict.baseline.what_if)

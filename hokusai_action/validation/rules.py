@@ -308,6 +308,7 @@ def check_paths(m: Manifest, options: Options) -> Iterator[Problem]:
     for path, what in (
         (("model", "path"), "model"),
         (("benchmark", "value_from", "file"), "metrics file"),
+        (("benchmark", "dataset", "path"), "dataset"),
     ):
         value = m.get(*path)
         if not isinstance(value, str) or not value:

@@ -318,7 +318,9 @@ def test_aliases_a_crashed_run_left_out_are_set_by_the_next_run(ws, registry):
 
 def test_a_pinned_baseline_on_another_metric_is_refused(ws, registry):
     register(ws.plan(0.5, metric="f1_score"), registry, DECISION)
-    with pytest.raises(HokusaiError, match="benchmarked on `f1_score`, not `accuracy`"):
+    with pytest.raises(
+        HokusaiError, match="benchmarked on f1_score / holdout, not accuracy / holdout"
+    ):
         compare(ws.plan(0.9, benchmark_extra="  baseline: {version: 1}\n"), registry, DECISION)
 
 

@@ -239,3 +239,41 @@ def test_a_server_that_accepts_but_never_answers_is_given_up_on(repo):
     assert result.returncode == 1
     assert f"cannot reach the registry at {uri}" in result.stderr
     assert "1 s timeout" in result.stderr
+
+
+def test_rule_points_on_a_metric_not_bounded_by_0_1_is_a_usage_error(tmp_path):
+    shutil.copytree(PROJECT / "examples" / "house-prices", tmp_path / "house")
+    (tmp_path / ".git").mkdir()
+    result = run("register", "house", "--dry-run", "--rule", "points", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "`rmse` ranges over [0, inf]" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / ".hokusai").exists()  # refused before any registry was opened
+
+
+def test_a_dry_run_with_a_pinned_value_prints_a_labelled_what_if(repo):
+    manifest = repo / "churn" / "hokusai.yaml"
+    manifest.write_text(
+        manifest.read_text().replace("  dataset:", "  baseline: {value: 0.9}\n  dataset:")
+    )
+    result = run("register", "churn", "--dry-run", cwd=repo)
+    assert result.returncode == 0, result.stderr
+    assert "what-if: pinned in the manifest" in result.stdout
+    assert "DeltaOne achieved" in result.stdout
+    as_json = json.loads(run("register", "churn", "--dry-run", "--format", "json", cwd=repo).stdout)
+    assert as_json["results"][0]["what_if"] is True
+
+
+def test_require_significance_on_the_command_line(repo):
+    manifest = repo / "churn" / "hokusai.yaml"
+    manifest.write_text(manifest.read_text().replace("samples: 5000", "samples: 500"))
+    assert run("register", "churn", cwd=repo).returncode == 0
+    set_value(repo, 0.9462)  # +1.5 pp on 500 samples each: the interval includes zero
+    plain = run("compare", "churn", "--format", "json", cwd=repo)
+    strict = run("compare", "churn", "--require-significance", "--format", "json", cwd=repo)
+    assert plain.returncode == strict.returncode == 0, strict.stderr
+    assert json.loads(plain.stdout)["results"][0]["outcome"] == "deltaone"
+    result = json.loads(strict.stdout)["results"][0]
+    assert result["outcome"] == "improved_not_significant"
+    assert result["deltaone"] is False
+    assert "includes zero" in result["reason"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from hokusai_action.registry.baseline import Benchmark
 from hokusai_action.registry.deltaone import Baseline, decide
 from hokusai_action.registry.plan import ModelFiles, Plan
 from hokusai_action.registry.results import Report, Status
@@ -20,13 +21,15 @@ def sample_report(
     assert metric is not None
     plan = Plan(
         manifest="models/churn/hokusai.yaml", model_name=name, token_id="CHURN-001",
-        metric=metric, value=value, value_source="manifest",
+        metric=metric, benchmark=Benchmark("accuracy", "higher", "churn-holdout", "v2.1"),
+        value=value, value_source="manifest",
         model=ModelFiles(Path("models/churn"), True, 2, 275, "0" * 64), params={}, metrics={},
         version_tags={}, run_tags={}, description=None, semver="1.2.0",
         commit="4f1c2a9e8d7b6c5a4f3e2d1c0b9a8f7e6d5c4b3a", samples=5000, pinned_version=None,
         pinned_value=None, manifest_data={}, registration_key="k",
     )  # fmt: skip
-    base = Baseline(baseline, 3, 5000) if baseline is not None else None
+    why = "best rewarded value on churn-holdout v2.1"
+    base = Baseline(baseline, 3, 5000, why=why) if baseline is not None else None
     report = Report(status, plan, "https://registry.example/api/mlflow",
                     decide(metric, value, base, samples=5000))  # fmt: skip
     report.history = [(1, 0.9104), (2, 0.9205), (3, 0.9312)]

@@ -53,10 +53,23 @@ def test_comment_shows_the_verdict_values_rule_and_ci():
     body = comment_body(make_report(), "register")
     assert body.startswith(marker("churn") + "\n")
     assert "### ✅ DeltaOne achieved: churn" in body
-    assert "| Baseline | 0.9312 (version 3) |" in body
+    assert "| Baseline | 0.9312 (version 3, best rewarded value on churn-holdout v2.1) |" in body
     assert "| Change | +1.13 pp |" in body
     assert "improvement >= 1 percentage point(s)" in body
     assert "| 95% CI of the change | [" in body
+    assert "(better: significant)" in body
+    assert "| Metric | accuracy (higher is better) on churn-holdout v2.1 |" in body
+
+
+def test_a_pinned_baseline_is_labelled_what_if_in_the_comment():
+    report = make_report()
+    assert report.verdict is not None
+    assert report.verdict.baseline is not None
+    pinned = dataclasses.replace(report.verdict.baseline, version=None, what_if=True)
+    report.verdict = dataclasses.replace(report.verdict, baseline=pinned)
+    body = comment_body(report, "compare")
+    assert "What-if (baseline pinned in the manifest): DeltaOne achieved" in body
+    assert "(what-if: pinned in the manifest)" in body
 
 
 def test_comment_has_a_mermaid_history_chart():

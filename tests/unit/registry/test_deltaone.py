@@ -73,9 +73,11 @@ def test_perplexity_improves_downwards():
     assert decide(PERPLEXITY, 18.0, Baseline(20.0, 1)).outcome is Outcome.DELTAONE
 
 
-def test_r2_is_capped_at_one_and_so_judged_in_points():
-    assert rule_for(R2) is Rule.POINTS
-    assert decide(R2, -0.5, Baseline(-0.52, 1)).outcome is Outcome.DELTAONE
+def test_r2_is_unbounded_below_and_so_judged_relative():
+    assert rule_for(R2) is Rule.RELATIVE
+    verdict = decide(R2, -0.5, Baseline(-0.52, 1))
+    assert verdict.outcome is Outcome.DELTAONE
+    assert verdict.improvement == pytest.approx(0.02 / 0.52)
 
 
 def test_threshold_and_rule_are_configurable():

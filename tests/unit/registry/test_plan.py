@@ -5,9 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hokusai_action.errors import HokusaiError
-from hokusai_action.registry.mlflow_store import VersionRecord
 from hokusai_action.registry.plan import git_commit, plan, semver_key
-from hokusai_action.registry.register import choose_baseline
 from hokusai_action.validation.checker import check_paths
 from hokusai_action.validation.rules import Options
 from tests.conftest import VALID
@@ -95,29 +93,3 @@ def test_github_sha_is_the_commit_on_a_runner(repo):
 )
 def test_semver_ordering(lower, higher):
     assert semver_key(lower) < semver_key(higher)  # type: ignore[operator]
-
-
-def record(version: int, **tags: str) -> VersionRecord:
-    return VersionRecord("m", version, "run", "src", version * 1000, tags)
-
-
-def test_baseline_is_the_newest_readable_version_on_the_same_metric():
-    versions = [
-        record(1, benchmark_metric="accuracy", benchmark_value="0.9"),
-        record(2, benchmark_metric="accuracy", benchmark_value="0.91"),
-        record(3, benchmark_metric="f1_score", benchmark_value="0.8"),
-        record(4, benchmark_metric="accuracy", benchmark_value="nan"),
-        record(5, benchmark_metric="accuracy"),
-    ]
-    chosen, notes = choose_baseline(versions, "accuracy", None)
-    assert chosen is not None
-    assert chosen.version == 2
-    assert len(notes) == 3
-    assert "not `accuracy`" in notes[0]
-
-
-def test_the_registration_itself_is_never_its_own_baseline():
-    versions = [
-        record(1, benchmark_metric="accuracy", benchmark_value="0.9", hokusai_registration_key="k")
-    ]
-    assert choose_baseline(versions, "accuracy", "k")[0] is None
