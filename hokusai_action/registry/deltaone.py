@@ -13,6 +13,7 @@ Which value is the baseline is decided elsewhere (`baseline.py`): this module on
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import math
 from dataclasses import dataclass
@@ -178,45 +179,38 @@ def decide(
     ci = None
     if metric.is_proportion and samples and baseline.samples:
         ci = proportion_difference_ci(value, samples, baseline.value, baseline.samples)
-    reason = ""
     if improvement >= threshold - _TOLERANCE:
         outcome = Outcome.DELTAONE
-        if require_significance:
-            reason = _not_significant(metric, ci, samples, baseline, metric.direction)
-            if reason:
-                outcome = Outcome.NOT_SIGNIFICANT
     elif improvement > _TOLERANCE:
         outcome = Outcome.BELOW_THRESHOLD
     elif improvement < -_TOLERANCE:
         outcome = Outcome.REGRESSION
     else:
         outcome = Outcome.UNCHANGED
-    return Verdict(outcome, metric.name, metric.direction, rule, threshold, value, baseline,
-                   delta, improvement, ci, reason)  # fmt: skip
+    verdict = Verdict(outcome, metric.name, metric.direction, rule, threshold, value, baseline,
+                      delta, improvement, ci)  # fmt: skip
+    reason = _not_significant(verdict, metric, samples) if require_significance else ""
+    if outcome is Outcome.DELTAONE and reason:
+        return dataclasses.replace(verdict, outcome=Outcome.NOT_SIGNIFICANT, reason=reason)
+    return verdict
 
 
-def _not_significant(
-    metric: Metric,
-    ci: ConfidenceInterval | None,
-    samples: int | None,
-    baseline: Baseline,
-    direction: Direction,
-) -> str:
+def _not_significant(verdict: Verdict, metric: Metric, samples: int | None) -> str:
     """Why significance was required and not shown; empty when it was shown."""
     if not metric.is_proportion:
         return (
-            f"significance was required, and it can be tested only for proportions; "
+            "significance was required, and it can be tested only for proportions; "
             f"`{metric.name}` is not one"
         )
-    if ci is None:
-        missing = [side for side, n in (("this", samples), ("the baseline", baseline.samples))
+    if verdict.ci is None:
+        baseline_samples = verdict.baseline.samples if verdict.baseline else None
+        missing = [side for side, n in (("this", samples), ("the baseline", baseline_samples))
                    if not n]  # fmt: skip
         return (
             "significance was required, and the sample count of "
             f"{' and '.join(missing)} version is unknown (benchmark.dataset.samples)"
         )
-    above = ci.low > 0 if direction is Direction.HIGHER else ci.high < 0
-    if above:
+    if verdict.improvement_significant():
         return ""
     return "significance was required, and the 95% interval of the difference includes zero"
 

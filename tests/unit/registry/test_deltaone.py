@@ -124,3 +124,60 @@ def test_small_samples_give_an_interval_that_includes_zero():
 
 def test_no_interval_for_unbounded_metrics():
     assert decide(RMSE, 1.0, Baseline(2.0, 1, samples=100), samples=100).ci is None
+
+
+def test_points_are_refused_for_metrics_not_bounded_by_0_and_1():
+    from hokusai_action.registry.deltaone import rule_problem
+
+    problem = rule_problem(RMSE, Rule.POINTS, 0.01)
+    assert problem is not None
+    assert "[0, inf]" in problem
+    assert rule_problem(R2, Rule.POINTS, 0.01) is not None  # (-inf, 1]: no points either
+    assert rule_problem(ACCURACY, Rule.POINTS, 0.01) is None
+    assert rule_problem(RMSE, Rule.RELATIVE, 0.5) is None
+    assert rule_problem(RMSE, None, 0.5) is None  # auto: relative
+
+
+def test_a_points_threshold_wider_than_the_range_is_refused():
+    from hokusai_action.registry.deltaone import rule_problem
+
+    assert "whole range [0, 1]" in (rule_problem(ACCURACY, None, 5) or "")
+    assert rule_problem(ACCURACY, None, 1) is None
+
+
+def test_require_significance_needs_the_interval_above_zero():
+    base = Baseline(0.80, 1, 5000)
+    lenient = decide(ACCURACY, 0.815, base, samples=5000)
+    strict = decide(ACCURACY, 0.815, base, samples=5000, require_significance=True)
+    assert lenient.outcome is Outcome.DELTAONE
+    assert lenient.improvement_significant() is False  # shown even when not required
+    assert strict.outcome is Outcome.NOT_SIGNIFICANT
+    assert not strict.achieved
+    assert "includes zero" in strict.reason
+    clear = decide(ACCURACY, 0.84, base, samples=5000, require_significance=True)
+    assert clear.outcome is Outcome.DELTAONE
+    assert clear.reason == ""
+
+
+def test_require_significance_without_samples_or_on_other_metrics_gives_the_reason():
+    missing = decide(ACCURACY, 0.9, Baseline(0.8, 1), samples=5000, require_significance=True)
+    assert missing.outcome is Outcome.NOT_SIGNIFICANT
+    assert "the baseline version is unknown" in missing.reason
+    rmse = decide(RMSE, 9.0, Baseline(10.0, 1), require_significance=True)
+    assert rmse.outcome is Outcome.NOT_SIGNIFICANT
+    assert "only for proportions" in rmse.reason
+
+
+def test_require_significance_leaves_other_outcomes_alone():
+    verdict = decide(ACCURACY, 0.79, Baseline(0.80, 1), require_significance=True)
+    assert verdict.outcome is Outcome.REGRESSION
+    assert verdict.reason == ""
+
+
+def test_deltas_and_intervals_carry_no_float_noise():
+    verdict = decide(ACCURACY, 0.815, Baseline(0.8, 1, 5000), samples=5000)
+    assert verdict.delta == 0.015
+    assert verdict.improvement == 0.015
+    assert verdict.ci is not None
+    for bound in (verdict.ci.low, verdict.ci.high):
+        assert float(f"{bound:.12g}") == bound  # 12 significant digits at most
