@@ -500,3 +500,81 @@ def doctor(tracking_uri: str | None, retries: int, timeout: int, output_format: 
             click.echo(f"{key}: {value}")
     if not ok:
         sys.exit(1)
+
+
+# -- starting a manifest -----------------------------------------------------------------
+@cli.command()
+@click.argument("directory", default=".", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--name", help="Registered model name [default: from the folder's name].")
+@click.option("--token", "token_id", help="Hokusai token ID [default: from the name].")
+@click.option("--path", "model_path", help="Model file or MLflow model directory, relative to "
+              "DIRECTORY [default: the MLmodel directory found below it].")  # fmt: skip
+@click.option("--metric", help="Benchmark metric [default: one found in a metrics JSON file].")
+@click.option("--value", type=float, help="Benchmark value [default: read from the metrics "
+              "file found, at registration time].")  # fmt: skip
+@click.option("--force", is_flag=True, help="Overwrite an existing manifest.")
+def init(
+    directory: Path, name: str | None, token_id: str | None, model_path: str | None,
+    metric: str | None, value: float | None, force: bool,
+) -> None:  # fmt: skip
+    """Write a starter hokusai.yaml in DIRECTORY (default .), then validate it.
+
+    Detects an MLflow model directory (MLmodel) and a metrics JSON file beside it; asks for
+    what it cannot detect on a terminal, and takes flags elsewhere. Never overwrites a
+    manifest without --force.
+    """
+    from hokusai_action.problems import Severity
+    from hokusai_action.validation import starter
+    from hokusai_action.validation.checker import validate as run_validation
+    from hokusai_action.validation.output import TextReporter
+    from hokusai_action.validation.rules import Options
+
+    existing = [directory / n for n in ("hokusai.yaml", "hokusai.yml") if (directory / n).exists()]
+    if existing and not force:
+        raise HokusaiError(f"{existing[0]} already exists: edit it, or pass --force to replace it")
+    directory.mkdir(parents=True, exist_ok=True)
+    found = starter.detect(directory)
+    for line in found.describe():
+        click.echo(f"init: {line}", err=True)
+    ask = sys.stdin.isatty()
+    missing: list[str] = []
+
+    def answer(given: Any, detected: Any, option: str, prompt: str, default: Any = None) -> Any:
+        if given is not None:
+            return given
+        if detected is not None:
+            return detected
+        if ask:
+            return click.prompt(prompt, default=default)
+        if default is not None:
+            return default
+        missing.append(option)
+        return None
+
+    name = answer(name, None, "--name", "Model name", starter.default_name(directory))
+    token_id = answer(token_id, None, "--token", "Hokusai token ID", starter.default_token(name))
+    model_path = answer(model_path, found.path, "--path", "Model path (file or MLflow model dir)")
+    metric = answer(
+        metric, found.metric, "--metric", "Benchmark metric", "accuracy" if ask else None
+    )
+    metric = starter.canonical_metric(metric) if metric is not None else None
+    value_from = found.value_from if value is None and metric == found.metric else None
+    if value is None and value_from is None:
+        value = answer(None, None, "--value", "Benchmark value")
+        value = float(value) if value is not None else None
+    if missing:
+        raise click.UsageError(
+            f"not on a terminal, so nothing can be asked: give {', '.join(missing)} "
+            f"(nothing was detected for them in {directory})"
+        )
+    text = starter.render(starter.Starter(
+        name, token_id, model_path, metric, value, value_from,
+        found.flavor if model_path == found.path else None,
+    ))  # fmt: skip
+    target = directory / "hokusai.yaml"
+    target.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {target}", err=True)
+    # A model built later (in CI) is a warning here, as in the pre-commit hook.
+    result = run_validation((target,), Options(missing_paths=Severity.WARNING), strict=False)
+    TextReporter(sys.stdout, color=_use_color("auto", sys.stdout)).report(result)
+    sys.exit(result.exit_code)

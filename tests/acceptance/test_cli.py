@@ -209,7 +209,7 @@ def test_validate_imports_neither_mlflow_nor_requests_nor_jsonschema(repo: Repo)
     assert result.stdout.strip().endswith("heavy: []"), result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("command", [[], ["validate"]])
+@pytest.mark.parametrize("command", [[], ["validate"], ["init"]])
 def test_help_works_for_every_command(tmp_path, command):
     result = run(*command, "--help", cwd=tmp_path)
     assert result.returncode == 0
