@@ -430,29 +430,55 @@ def show(
 
 
 @cli.command("list")
-@click.option("--token", "token_id", required=True, help="Hokusai token ID, e.g. CHURN-001.")
+@click.option(
+    "--token", "token_id", help="Hokusai token ID, e.g. CHURN-001 [default: every token]."
+)
 @registry_options
 @format_option("text", "json")
 def list_versions(
-    token_id: str, tracking_uri: str | None, retries: int, timeout: int, output_format: str
+    token_id: str | None, tracking_uri: str | None, retries: int, timeout: int, output_format: str
 ) -> None:
-    """List the registered versions carrying a Hokusai token, newest first."""
+    """List the registry's tokens with their models, latest version and best rewarded value;
+    with --token, that token's versions, newest first."""
     from hokusai_action.registry.mlflow_store import MlflowRegistry
 
     registry = MlflowRegistry(_settings(tracking_uri, retries, timeout))
-    records = registry.versions_for_token(token_id)
-    _print_versions(list(reversed(records)), output_format, _unknown_token(token_id, registry))
+    if token_id is not None:
+        records = registry.versions_for_token(token_id)
+        _print_versions(list(reversed(records)), output_format, _unknown_token(token_id, registry))
+        return
+    from hokusai_action.registry.output import TOKEN_HEADER, table, token_row, token_summaries
+
+    summaries = token_summaries(registry.hokusai_versions())
+    if output_format == "json":
+        click.echo(json.dumps({"format_version": 1, "tokens": summaries}, indent=2))
+    elif not summaries:
+        click.echo(f"no version in {registry.settings.display_uri} carries a Hokusai token")
+    else:
+        click.echo("\n".join(table([token_row(s) for s in summaries], TOKEN_HEADER)))
 
 
 @cli.command()
-@click.argument("token_id")
+@click.argument("token_argument", metavar="[TOKEN]", required=False)
+@click.option("--token", "token_id", help="Hokusai token ID, e.g. CHURN-001.")
 @registry_options
 @format_option("text", "json")
 def lineage(
-    token_id: str, tracking_uri: str | None, retries: int, timeout: int, output_format: str
-) -> None:
-    """The history of a Hokusai token, oldest to newest: benchmark value, delta, DeltaOne,
-    contributor and time of every version."""
+    token_argument: str | None, token_id: str | None, tracking_uri: str | None, retries: int,
+    timeout: int, output_format: str,
+) -> None:  # fmt: skip
+    """The history of a Hokusai token (--token), oldest to newest: benchmark value, delta,
+    DeltaOne, contributor and time of every version."""
+    if token_argument is not None:
+        if token_id is not None:
+            raise click.UsageError("give the token once: --token TOKEN")
+        click.echo(
+            "warning: `lineage TOKEN` is deprecated; write `lineage --token TOKEN`, as for `list`",
+            err=True,
+        )
+        token_id = token_argument
+    if token_id is None:
+        raise click.UsageError("which token? give --token TOKEN (see `hokusai-action list`)")
     from hokusai_action.registry.mlflow_store import MlflowRegistry
 
     registry = MlflowRegistry(_settings(tracking_uri, retries, timeout))
@@ -497,7 +523,10 @@ def doctor(tracking_uri: str | None, retries: int, timeout: int, output_format: 
         click.echo(json.dumps({"format_version": 1, "ok": ok, **found}, indent=2))
     else:
         for key, value in found.items():
-            click.echo(f"{key}: {value}")
+            shown = (
+                {True: "yes", False: "no"}.get(value, value) if isinstance(value, bool) else value
+            )
+            click.echo(f"{key}: {shown}")
     if not ok:
         sys.exit(1)
 

@@ -161,6 +161,12 @@ class MlflowRegistry:
             f"tags.{TOKEN_TAG} = {_quote(token_id)}", f"search versions of token {token_id}"
         )
 
+    def hokusai_versions(self) -> list[VersionRecord]:
+        """Every version carrying a Hokusai token, oldest first (for `list` without a token)."""
+        return self._search_versions(
+            f"tags.{TOKEN_TAG} LIKE '%'", "list the versions that carry a Hokusai token"
+        )
+
     def versions_of_model(self, name: str) -> list[VersionRecord]:
         return self._search_versions(f"name = {_quote(name)}", f"list versions of `{name}`")
 

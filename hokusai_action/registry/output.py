@@ -254,6 +254,57 @@ def version_row(record: VersionRecord) -> tuple[str, ...]:
     )
 
 
+TOKEN_HEADER = ("token", "metric", "models", "versions", "latest", "best rewarded")
+
+
+def token_summaries(records: list[VersionRecord]) -> list[dict[str, Any]]:
+    """One entry per token: its models, latest version and rewarded high-water mark on the
+    benchmark of its latest version (what the next version will be judged against)."""
+    from hokusai_action.registry import baseline
+    from hokusai_action.validation import metrics
+
+    by_token: dict[str, list[VersionRecord]] = {}
+    for record in records:
+        if record.token_id:
+            by_token.setdefault(record.token_id, []).append(record)
+    out = []
+    for token, versions in sorted(by_token.items()):
+        latest = versions[-1]
+        bench = baseline.Benchmark.from_tags(latest.tags)
+        known = metrics.lookup(bench.metric).metric
+        direction = metrics.Direction(bench.direction) if bench.direction in ("higher", "lower") \
+            else (known.direction if known else metrics.Direction.HIGHER)  # fmt: skip
+        choice = baseline.choose(versions, bench, direction)
+        best = choice.baseline
+        out.append({
+            "token_id": token,
+            "metric": bench.metric or None,
+            "dataset": bench.label() if bench.dataset else None,
+            "models": sorted({r.name for r in versions}),
+            "versions": len(versions),
+            "latest": {"model_name": latest.name, "version": latest.version,
+                       "value": latest.benchmark_value},
+            "best_rewarded": None if best is None
+            else {"model_name": best.model, "version": best.version, "value": best.value},
+        })  # fmt: skip
+    return out
+
+
+def token_row(summary: dict[str, Any]) -> tuple[str, ...]:
+    latest, best = summary["latest"], summary["best_rewarded"]
+    metric = (summary["metric"] or "?") + (
+        f" on {summary['dataset']}" if summary["dataset"] else ""
+    )
+    return (
+        summary["token_id"],
+        metric,
+        ", ".join(summary["models"]),
+        str(summary["versions"]),
+        f"{latest['model_name']} v{latest['version']} ({number(latest['value'])})",
+        f"{number(best['value'])} ({best['model_name']} v{best['version']})" if best else "-",
+    )
+
+
 def table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> list[str]:
     """Rows aligned in columns under a header, for the terminal."""
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]

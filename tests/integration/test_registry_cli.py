@@ -47,7 +47,7 @@ def test_embedded_sqlite_default_registers_once_per_commit(repo):
     again = run("register", ".", cwd=repo / "churn")  # any directory of the checkout
     assert again.returncode == 0, again.stderr
     assert "already registered as version 1" in again.stdout
-    lineage = run("lineage", "CHURN-001", cwd=repo)
+    lineage = run("lineage", "--token", "CHURN-001", cwd=repo)
     assert lineage.stdout.count("customer-churn-predictor v") == 1
     shown = run("show", "customer-churn-predictor", cwd=repo)
     head = subprocess.run(
@@ -75,7 +75,10 @@ def test_fail_on_regression_exits_4_and_registers_nothing(repo):
     result = run("register", "churn", "--fail-on-regression", cwd=repo)
     assert result.returncode == 4
     assert "regression" in result.stdout
-    assert run("lineage", "CHURN-001", cwd=repo).stdout.count("customer-churn-predictor v") == 1
+    assert (
+        run("lineage", "--token", "CHURN-001", cwd=repo).stdout.count("customer-churn-predictor v")
+        == 1
+    )
 
 
 def test_invalid_manifest_stops_before_anything_is_written(repo):
@@ -166,7 +169,7 @@ def test_lineage_lists_oldest_first_and_survives_malformed_tags(repo, mlflow_ser
     assert run("register", "churn", cwd=repo, env=env).returncode == 0
     client = mlflow.MlflowClient(mlflow_server.uri)
     client.set_model_version_tag(token.lower(), "1", "benchmark_value", "oops")
-    lineage = run("lineage", token, cwd=repo, env=env)
+    lineage = run("lineage", "--token", token, cwd=repo, env=env)
     assert lineage.returncode == 0, lineage.stderr
     header, *rows = lineage.stdout.splitlines()
     assert header.split()[:4] == ["version", "created", "benchmark", "change"]
@@ -182,7 +185,7 @@ def test_lineage_lists_oldest_first_and_survives_malformed_tags(repo, mlflow_ser
 
 
 def test_unknown_token_is_a_clear_error(repo):
-    result = run("lineage", "NOPE-404", cwd=repo)
+    result = run("lineage", "--token", "NOPE-404", cwd=repo)
     assert result.returncode == 1
     assert "no registered version carries token `NOPE-404`" in result.stderr
 
@@ -277,3 +280,43 @@ def test_require_significance_on_the_command_line(repo):
     assert result["outcome"] == "improved_not_significant"
     assert result["deltaone"] is False
     assert "includes zero" in result["reason"]
+
+
+def test_list_without_a_token_lists_the_tokens_with_their_best_rewarded_value(repo):
+    assert run("register", "churn", cwd=repo).returncode == 0
+    set_value(repo, 0.95)
+    assert run("register", "churn", cwd=repo).returncode == 0  # a DeltaOne: the new mark
+    set_value(repo, 0.90)
+    assert run("register", "churn", cwd=repo).returncode == 0  # a regression: not the mark
+    listed = run("list", cwd=repo)
+    assert listed.returncode == 0, listed.stderr
+    header, row = listed.stdout.splitlines()
+    assert header.split()[:3] == ["token", "metric", "models"]
+    assert row.startswith("CHURN-001")
+    assert "customer-churn-predictor v3 (0.9)" in row  # the latest
+    assert "0.95 (customer-churn-predictor v2)" in row  # the best rewarded
+    tokens = json.loads(run("list", "--format", "json", cwd=repo).stdout)["tokens"]
+    assert [t["token_id"] for t in tokens] == ["CHURN-001"]
+    assert tokens[0]["best_rewarded"] == {
+        "model_name": "customer-churn-predictor", "version": 2, "value": 0.95,
+    }  # fmt: skip
+
+
+def test_lineage_takes_the_token_as_list_does_and_the_old_spelling_warns(repo):
+    assert run("register", "churn", cwd=repo).returncode == 0
+    new = run("lineage", "--token", "CHURN-001", cwd=repo)
+    old = run("lineage", "CHURN-001", cwd=repo)
+    assert new.returncode == old.returncode == 0
+    assert new.stdout == old.stdout
+    assert "deprecated" in old.stderr
+    assert "deprecated" not in new.stderr
+    missing = run("lineage", cwd=repo)
+    assert missing.returncode == 2
+    assert "--token" in missing.stderr
+
+
+def test_doctor_says_yes_and_no_not_python_values(repo):
+    result = run("doctor", cwd=repo)
+    assert "embedded: yes" in result.stdout
+    assert "True" not in result.stdout
+    assert "False" not in result.stdout
