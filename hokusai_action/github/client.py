@@ -331,7 +331,9 @@ class GitHubClient:
         return self._say(f"{text} ({hint})" if hint else text)
 
     def _say(self, text: str) -> str:
-        return redact(text, [self.token] if len(self.token) >= 4 else [])
+        """A message safe to print: no token, and URLs or bodies from the answer on one line
+        with their control characters escaped."""
+        return _excerpt(redact(text, [self.token] if len(self.token) >= 4 else []), 100_000)
 
     def _json(self, answer: Answer, expected: type) -> Any:
         """The answer's JSON, which must be a list or an object (`expected`)."""
@@ -409,8 +411,10 @@ class GitHubClient:
         comment = _comment(self._json(answer, dict))
         if comment is None:
             raise GitHubError(
-                f"GitHub accepted {answer.method} {answer.url} ({answer.status}) but answered "
-                "with a comment that has no id: the comment may have been posted",
+                self._say(
+                    f"GitHub accepted {answer.method} {answer.url} ({answer.status}) but answered "
+                    "with a comment that has no id: the comment may have been posted"
+                ),
                 answer.status,
             )
         return comment

@@ -31,7 +31,7 @@ def make_client(url: str, sleeps: Sleeps, **bounds) -> GitHubClient:
 
 @pytest.fixture
 def client(httpserver, sleeps) -> GitHubClient:
-    return make_client(httpserver.url_for(""), sleeps, deadline=20)
+    return make_client(httpserver.url_for(""), sleeps, deadline=60)
 
 
 @pytest.fixture
@@ -177,10 +177,10 @@ def test_a_comment_on_page_100_is_still_found(httpserver, client):
 # -- the deadline and the read bounds -------------------------------------------------------------
 def test_retry_waits_stop_where_the_deadline_would_pass(httpserver, sleeps):
     httpserver.expect_request(LIST).respond_with_data("down", 503)
-    client = make_client(httpserver.url_for(""), sleeps, deadline=5)
-    with pytest.raises(GitHubError, match=r"503.*not retried.*\(4\.0 s\).*s left of") as caught:
+    client = make_client(httpserver.url_for(""), sleeps, deadline=12)
+    with pytest.raises(GitHubError, match=r"503.*not retried.*\(8\.0 s\).*s left of") as caught:
         list(client.comments(REPO, 7))
-    assert sleeps == [1.0, 2.0]  # a wait of 4 s more would end after the 5 s
+    assert sleeps == [1.0, 2.0, 4.0]  # a wait of 8 s more would end after the 12 s
     assert caught.value.status == 503
 
 
