@@ -384,6 +384,7 @@ def _publish(mode: str, settings: Settings, runner: Runner, result: RunResult) -
     from hokusai_action.github.client import GitHubClient, GitHubError
 
     try:
+        # The deadline (DEFAULT_DEADLINE) starts now and bounds the whole comment step.
         client = GitHubClient(settings.github_token, runner.api_url)
         author = client.login()
         for body in bodies:
@@ -393,6 +394,11 @@ def _publish(mode: str, settings: Settings, runner: Runner, result: RunResult) -
                 runner.repository or "", int(number), marker, text, author
             )
             log(f"comment {posted.action}: {posted.comment.url}")
+            for warning in posted.warnings:
+                command("warning", f"pull-request comment: {warning}")
+            for notice in posted.notices:  # a duplicate comment: say why, where it is seen
+                command("notice", f"pull-request comment: {notice}")
+                append_summary(runner.summary_file, f"> ⚠️ {rendering.text(notice)}")
             result.comment_url = result.comment_url or posted.comment.url
     except GitHubError as e:  # a comment never fails the registration
         command("warning", f"could not post the pull-request comment: {e}")

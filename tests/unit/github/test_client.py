@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from werkzeug import Response
@@ -16,10 +17,14 @@ MARKER = "<!-- hokusai-action:deltaone model=abc -->"
 
 
 class Sleeps(list):
-    """Records the waits instead of sleeping them."""
+    """Records the waits instead of sleeping them; `clock` is the real monotonic clock plus
+    the waits, so the client's deadline counts them as if they had been slept."""
 
     def __call__(self, seconds: float) -> None:
         self.append(seconds)
+
+    def clock(self) -> float:
+        return time.monotonic() + sum(self)
 
 
 @pytest.fixture
@@ -29,7 +34,13 @@ def sleeps() -> Sleeps:
 
 @pytest.fixture
 def client(httpserver, sleeps) -> GitHubClient:
-    return GitHubClient(TOKEN, httpserver.url_for(""), sleep=sleeps, clock=lambda: 1_000_000.0)
+    return GitHubClient(
+        TOKEN,
+        httpserver.url_for(""),
+        sleep=sleeps,
+        clock=lambda: 1_000_000.0,
+        monotonic=sleeps.clock,
+    )
 
 
 def test_sticky_comment_is_found_on_a_later_page_and_updated_in_place(httpserver, client):
