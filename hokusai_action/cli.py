@@ -145,12 +145,12 @@ def main(argv: list[str] | None = None) -> None:
     except HokusaiError as e:
         if debug:
             _print_traceback()
-        click.echo(_redact(f"error: {e}"), err=True)
+        _echo(_redact(f"error: {e}"), err=True)
         sys.exit(e.exit_code)
     except Exception as e:  # a bug: say so, and how to report it
         if debug:
             _print_traceback()
-        click.echo(
+        _echo(
             _redact(
                 f"internal error: {type(e).__name__}: {e}\nThis is a bug in hokusai-action "
                 f"{__version__}; rerun with --debug for details and report it."
@@ -168,7 +168,17 @@ def _redact(text: str) -> str:
 
 
 def _print_traceback() -> None:
-    click.echo(_redact(traceback.format_exc()), err=True)
+    _echo(_redact(traceback.format_exc()), err=True)
+
+
+def _echo(text: str | list[str], *, err: bool = False) -> None:
+    """Print lines that hold user text (manifest values, registry answers, error messages):
+    no control character, no line that a CI runner would read as a workflow command. A list
+    is one line per item (a line break inside one is shown as `\\n`)."""
+    from hokusai_action.inert import inert_line
+
+    lines = text.split("\n") if isinstance(text, str) else text
+    click.echo("\n".join(inert_line(line) for line in lines), err=err)
 
 
 # -- the registry commands ---------------------------------------------------------------
@@ -274,12 +284,12 @@ def _emit(reports: list[Any], output_format: str, fail_on_regression: bool) -> N
         from hokusai_action.github.comment import comment_body, truncate
 
         mode = "compare" if reports and reports[0].status == "compared" else "register"
-        click.echo("\n\n".join(truncate(comment_body(r, mode)) for r in reports))
+        _echo("\n\n".join(truncate(comment_body(r, mode)) for r in reports))
     else:
         for i, report in enumerate(reports):
             if i:
                 click.echo()
-            click.echo("\n".join(report_text(report)))
+            _echo(report_text(report))
     if fail_on_regression and _regressed(reports):
         click.echo("failing: a benchmark regressed (--fail-on-regression)", err=True)
         sys.exit(REGRESSION_EXIT_CODE)
@@ -377,7 +387,7 @@ def _print_versions(records: list[Any], output_format: str, empty: str) -> None:
         versions = [version_json(r) for r in records]
         click.echo(json.dumps({"format_version": 1, "versions": versions}, indent=2))
     else:
-        click.echo("\n".join(table([version_row(r) for r in records], VERSION_HEADER)))
+        _echo(table([version_row(r) for r in records], VERSION_HEADER))
 
 
 @cli.command()
@@ -410,7 +420,7 @@ def show(
     if output_format == "json":
         click.echo(json.dumps({"format_version": 1, **version_json(record)}, indent=2))
     else:
-        click.echo("\n".join(show_text(record)))
+        _echo(show_text(record))
 
 
 @cli.command("list")
@@ -481,6 +491,6 @@ def doctor(tracking_uri: str | None, retries: int, timeout: int, output_format: 
         click.echo(json.dumps({"format_version": 1, "ok": ok, **found}, indent=2))
     else:
         for key, value in found.items():
-            click.echo(f"{key}: {value}")
+            _echo([f"{key}: {value}"])
     if not ok:
         sys.exit(1)

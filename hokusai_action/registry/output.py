@@ -10,6 +10,7 @@ import datetime
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from hokusai_action.inert import shown
 from hokusai_action.registry.attestation import finite_or_none
 from hokusai_action.registry.deltaone import Outcome, Verdict
 from hokusai_action.registry.results import Report, Status
@@ -46,27 +47,29 @@ def baseline_text(v: Verdict, model_name: str) -> str:
     if not v.baseline.version:
         return "pinned in the manifest"
     other = v.baseline.model and v.baseline.model != model_name
-    return f"version {v.baseline.version}" + (f" of {v.baseline.model}" if other else "")
+    return f"version {v.baseline.version}" + (f" of {shown(v.baseline.model)}" if other else "")
 
 
 def verdict_line(v: Verdict, model_name: str) -> str:
     if v.baseline is None:
-        return f"{v.metric} {number(v.value)}: {OUTCOME_TEXT[v.outcome]}"
+        return f"{shown(v.metric)} {number(v.value)}: {OUTCOME_TEXT[v.outcome]}"
     where = baseline_text(v, model_name)
     return (
-        f"{v.metric} {number(v.value)} vs baseline {number(v.baseline.value)} ({where}): "
+        f"{shown(v.metric)} {number(v.value)} vs baseline {number(v.baseline.value)} ({where}): "
         f"{v.improvement_text()} -> {OUTCOME_TEXT[v.outcome]}"
     )
 
 
 def report_text(r: Report) -> list[str]:
     p = r.plan
-    lines = [f"{p.model_name} ({p.token_id}) from {p.manifest}"]
+    lines = [f"{shown(p.model_name)} ({shown(p.token_id)}) from {shown(p.manifest, 200)}"]
     if r.status is Status.DRY_RUN:
         lines += [
             f"  dry run: nothing contacted; would register into {r.tracking_uri}",
-            f"  benchmark: {p.metric.name} = {number(p.value)} (from {p.value_source})",
-            f"  model: {p.model.path} ({p.model.files} file(s), {p.model.size:,} bytes, "
+            f"  benchmark: {shown(p.metric.name)} = {number(p.value)} "
+            f"(from {shown(p.value_source)})",
+            f"  model: {shown(p.model.path, 200)} ({p.model.files} file(s), "
+            f"{p.model.size:,} bytes, "
             f"{'MLflow model' if p.model.is_mlflow_model else 'plain files'})",
             f"  params: {len(p.params)}, metrics: {len(p.metrics)}, version tags: "
             f"{len(p.version_tags)} + the verdict's",
@@ -214,13 +217,13 @@ def version_row(record: VersionRecord) -> tuple[str, ...]:
     if problems := record.tag_problems():
         extra.append(f"malformed: {'; '.join(problems)}")
     return (
-        f"{record.name} v{record.version}",
+        f"{shown(record.name)} v{record.version}",
         row["created"],
-        f"{row['metric'] or '?'} {value}",
+        f"{shown(row['metric'] or '?')} {value}",
         change,
         {True: "yes", False: "no", None: "?"}[row["deltaone"]],
-        row["contributor"] or "-",
-        "  ".join(extra),
+        shown(row["contributor"] or "-"),
+        shown("  ".join(extra), 200),
     )
 
 
@@ -245,8 +248,8 @@ def show_text(record: VersionRecord) -> list[str]:
             value = ", ".join(map(str, value)) or "-"
         elif value is None or isinstance(value, bool):
             value = shown[value]
-        lines.append(f"{key}: {value}")
-    lines += [f"malformed: {problem}" for problem in data["tag_problems"]]
+        lines.append(f"{key}: {shown(value, 200)}")
+    lines += [f"malformed: {shown(problem, 200)}" for problem in data["tag_problems"]]
     lines.append("tags:")
-    lines += [f"  {key}: {value}" for key, value in sorted(record.tags.items())]
+    lines += [f"  {shown(key)}: {shown(value)}" for key, value in sorted(record.tags.items())]
     return lines
