@@ -415,7 +415,13 @@ def show(
         version = max(r.version for r in versions) if versions else None
     record = registry.get_version(name, version) if version is not None else None
     if record is None:
-        what = f"version {version} of `{name}`" if version else f"registered model `{name}`"
+        from hokusai_action.inert import shown
+
+        what = (
+            f"version {version} of `{shown(name)}`"
+            if version
+            else f"registered model `{shown(name)}`"
+        )
         raise HokusaiError(f"no {what} in {registry.settings.display_uri}")
     if output_format == "json":
         click.echo(json.dumps({"format_version": 1, **version_json(record)}, indent=2))
@@ -455,12 +461,14 @@ def lineage(
 
 
 def _unknown_token(token_id: str, registry: Any) -> str:
+    from hokusai_action.inert import shown
     from hokusai_action.validation.rules import token_id_problem
 
     why = token_id_problem(token_id)
     hint = f" ({why})" if why else ""
     return (
-        f"no registered version carries token `{token_id}` in {registry.settings.display_uri}{hint}"
+        f"no registered version carries token `{shown(token_id)}` in "
+        f"{registry.settings.display_uri}{hint}"
     )
 
 

@@ -239,7 +239,7 @@ def table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> list[str]:
 def show_text(record: VersionRecord) -> list[str]:
     """`show`: fields as people read them, then every tag."""
     data = version_json(record)
-    shown = {True: "yes", False: "no", None: "-"}
+    yes_no = {True: "yes", False: "no", None: "-"}
     lines = []
     for key, value in data.items():
         if key in ("tags", "tag_problems"):
@@ -247,7 +247,7 @@ def show_text(record: VersionRecord) -> list[str]:
         if isinstance(value, list):
             value = ", ".join(map(str, value)) or "-"
         elif value is None or isinstance(value, bool):
-            value = shown[value]
+            value = yes_no[value]
         lines.append(f"{key}: {shown(value, 200)}")
     lines += [f"malformed: {shown(problem, 200)}" for problem in data["tag_problems"]]
     lines.append("tags:")
