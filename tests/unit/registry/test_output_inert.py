@@ -3,19 +3,19 @@ escaped and cut: no forged workflow command, no terminal escape (issue 9, item 6
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import io
 
 import pytest
 from hypothesis import given, settings
 
 from hokusai_action import cli
 from hokusai_action.errors import HokusaiError
-from hokusai_action.inert import inert_line
 from hokusai_action.registry.deltaone import Baseline, decide
 from hokusai_action.registry.mlflow_store import VersionRecord
 from hokusai_action.registry.output import (
     VERSION_HEADER,
-    report_text,
     show_text,
     table,
     version_row,
@@ -89,7 +89,11 @@ def test_an_error_message_cannot_start_a_command(capsys, monkeypatch, error):
 @settings(max_examples=100, deadline=None, derandomize=True, database=None)
 @given(HOSTILE_TEXT)
 def test_any_value_in_a_report_or_a_record_prints_inert(value):
-    for status in (Status.REGISTERED, Status.DRY_RUN):
-        lines = [*report_text(hostile_report(value, status)), *show_text(hostile_record(value))]
-        lines += table([version_row(hostile_record(value))], VERSION_HEADER)
-        assert_inert("\n".join(inert_line(line) for line in lines))
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        cli._emit(
+            [hostile_report(value, s) for s in (Status.REGISTERED, Status.DRY_RUN)], "text", False
+        )
+        cli._echo(show_text(hostile_record(value)))
+        cli._echo(table([version_row(hostile_record(value))], VERSION_HEADER))
+    assert_inert(out.getvalue())
