@@ -108,7 +108,7 @@ def token_id_problem(value: str) -> str | None:
         why = "must be uppercase"
     else:
         why = "may hold only uppercase letters, digits and single hyphens between groups"
-    message = f"invalid token ID `{shown(value)}`: {why}"
+    message = f"invalid token ID '{shown(value)}': {why}"
     suggestion = suggest_token_id(value)
     return f"{message}; did you mean `{suggestion}`?" if suggestion else message
 
