@@ -17,6 +17,7 @@ import click
 
 from hokusai_action import __version__
 from hokusai_action.errors import HokusaiError
+from hokusai_action.inert import inert_json
 
 BUG_EXIT_CODE = 3
 REGRESSION_EXIT_CODE = 4
@@ -279,7 +280,7 @@ def _emit(reports: list[Any], output_format: str, fail_on_regression: bool) -> N
     from hokusai_action.registry.output import report_text, reports_json
 
     if output_format == "json":
-        click.echo(json.dumps(reports_json(reports), indent=2, ensure_ascii=False))
+        click.echo(inert_json(json.dumps(reports_json(reports), indent=2, ensure_ascii=False)))
     elif output_format == "markdown":
         from hokusai_action.github.comment import comment_body, truncate
 
@@ -385,7 +386,7 @@ def _print_versions(records: list[Any], output_format: str, empty: str) -> None:
         raise HokusaiError(empty)
     if output_format == "json":
         versions = [version_json(r) for r in records]
-        click.echo(json.dumps({"format_version": 1, "versions": versions}, indent=2))
+        click.echo(inert_json(json.dumps({"format_version": 1, "versions": versions}, indent=2)))
     else:
         _echo(table([version_row(r) for r in records], VERSION_HEADER))
 
@@ -424,7 +425,7 @@ def show(
         )
         raise HokusaiError(f"no {what} in {registry.settings.display_uri}")
     if output_format == "json":
-        click.echo(json.dumps({"format_version": 1, **version_json(record)}, indent=2))
+        click.echo(inert_json(json.dumps({"format_version": 1, **version_json(record)}, indent=2)))
     else:
         _echo(show_text(record))
 
@@ -496,7 +497,7 @@ def doctor(tracking_uri: str | None, retries: int, timeout: int, output_format: 
         ok = False
         found["status"] = f"problem: {e}"
     if output_format == "json":
-        click.echo(json.dumps({"format_version": 1, "ok": ok, **found}, indent=2))
+        click.echo(inert_json(json.dumps({"format_version": 1, "ok": ok, **found}, indent=2)))
     else:
         for key, value in found.items():
             _echo([f"{key}: {value}"])

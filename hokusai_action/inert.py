@@ -34,6 +34,7 @@ _INVISIBLE = frozenset("\u034f\u115f\u1160\u17b4\u17b5\u3164\uffa0")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 _NOT_PLAIN = re.compile(r"[^\x20-\x7e]")  # only these can need an escape: a fast first pass
 _OLD_COMMAND = re.compile(r"##\[")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
 
 
 def is_hidden(char: str) -> bool:
@@ -107,3 +108,21 @@ def inert_line(line: str) -> str:
 def inert_lines(text: str) -> str:
     """`inert_line` for each line of a text we composed from lines."""
     return "\n".join(inert_line(line) for line in text.split("\n"))
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    char = match.group()
+    if not is_hidden(char):
+        return char
+    units = char.encode("utf-16-be")
+    return "".join(
+        f"\\u{int.from_bytes(units[i : i + 2], 'big'):04x}" for i in (0, 2)[: len(units) // 2]
+    )
+
+
+def inert_json(text: str) -> str:
+    """JSON text (from `json.dumps`) that means the same data but prints safely: the
+    non-ASCII control, bidi and invisible characters that `ensure_ascii=False` leaves raw
+    become `\\uXXXX` escapes, and `##[` (which can only stand inside a string) becomes
+    `##\\u005b`."""
+    return _NON_ASCII.sub(_json_escape, text).replace("##[", "##\\u005b")

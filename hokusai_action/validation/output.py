@@ -7,7 +7,7 @@ from typing import Any, ClassVar, TextIO
 
 import click
 
-from hokusai_action.inert import inert_line, inert_text
+from hokusai_action.inert import inert_json, inert_line, inert_text
 from hokusai_action.problems import Problem, Result, Severity
 
 JSON_FORMAT_VERSION = 1
@@ -70,7 +70,7 @@ class JsonReporter(Reporter):
     name = "json"
 
     def report(self, result: Result) -> None:
-        self.write(json.dumps(to_json(result), indent=2, ensure_ascii=False))
+        self.write(inert_json(json.dumps(to_json(result), indent=2, ensure_ascii=False)))
 
 
 def to_json(result: Result) -> dict[str, Any]:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from hokusai_action.inert import (
     ELLIPSIS,
     LIMIT,
     escape_controls,
+    inert_json,
     inert_line,
     inert_lines,
     shown,
@@ -73,3 +76,12 @@ def test_no_printed_line_starts_with_a_workflow_command(line):
 def test_every_line_of_a_text_is_made_inert():
     out = inert_lines("ok\n::error::forged\n\x1b[2J")
     assert out.split("\n") == ["ok", "\\::error::forged", "\\x1b[2J"]
+
+
+def test_json_output_keeps_its_data_but_prints_no_raw_control_or_old_command():
+    data = {"file": "##[error]x/\u202e\x85\U000e0041 é 👍", "message": "\x1b\n"}
+    text = inert_json(json.dumps(data, indent=2, ensure_ascii=False))
+    assert json.loads(text) == data
+    assert "##[" not in text
+    assert not any(c in text for c in "\u202e\x85\U000e0041\x1b")
+    assert "é 👍" in text

@@ -4,6 +4,7 @@ and a huge value is not echoed whole (issue 9, item 6)."""
 from __future__ import annotations
 
 import io
+import json
 import re
 import tempfile
 from pathlib import Path
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 
 from hokusai_action.inert import is_hidden
 from hokusai_action.validation.checker import validate
-from hokusai_action.validation.output import GithubReporter, TextReporter
+from hokusai_action.validation.output import GithubReporter, JsonReporter, TextReporter, to_json
 from hokusai_action.validation.rules import Options
 from tests.conftest import VALID
 from tests.support.cli import run_cli
@@ -182,3 +183,7 @@ def test_no_string_anywhere_forges_a_command_or_prints_a_control_character(value
                 reporter(out).report(result)
                 assert_inert(out.getvalue(), commands=commands)
                 assert len(out.getvalue()) < 5_000
+            out = io.StringIO()
+            JsonReporter(out).report(result)
+            assert_inert(out.getvalue())
+            assert json.loads(out.getvalue()) == to_json(result)  # the same data
