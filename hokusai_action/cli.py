@@ -17,6 +17,7 @@ import click
 
 from hokusai_action import __version__
 from hokusai_action.errors import HokusaiError
+from hokusai_action.inert import inert_json
 
 BUG_EXIT_CODE = 3
 REGRESSION_EXIT_CODE = 4
@@ -145,12 +146,12 @@ def main(argv: list[str] | None = None) -> None:
     except HokusaiError as e:
         if debug:
             _print_traceback()
-        click.echo(_redact(f"error: {e}"), err=True)
+        _echo(_redact(f"error: {e}"), err=True)
         sys.exit(e.exit_code)
     except Exception as e:  # a bug: say so, and how to report it
         if debug:
             _print_traceback()
-        click.echo(
+        _echo(
             _redact(
                 f"internal error: {type(e).__name__}: {e}\nThis is a bug in hokusai-action "
                 f"{__version__}; rerun with --debug for details and report it."
@@ -168,7 +169,17 @@ def _redact(text: str) -> str:
 
 
 def _print_traceback() -> None:
-    click.echo(_redact(traceback.format_exc()), err=True)
+    _echo(_redact(traceback.format_exc()), err=True)
+
+
+def _echo(text: str | list[str], *, err: bool = False) -> None:
+    """Print lines that hold user text (manifest values, registry answers, error messages):
+    no control character, no line that a CI runner would read as a workflow command. A list
+    is one line per item (a line break inside one is shown as `\\n`)."""
+    from hokusai_action.inert import inert_line
+
+    lines = text.split("\n") if isinstance(text, str) else text
+    click.echo("\n".join(inert_line(line) for line in lines), err=err)
 
 
 # -- the registry commands ---------------------------------------------------------------
@@ -282,17 +293,17 @@ def _emit(reports: list[Any], output_format: str, fail_on_regression: bool) -> N
     from hokusai_action.registry.output import report_text, reports_json
 
     if output_format == "json":
-        click.echo(json.dumps(reports_json(reports), indent=2, ensure_ascii=False))
+        click.echo(inert_json(json.dumps(reports_json(reports), indent=2, ensure_ascii=False)))
     elif output_format == "markdown":
         from hokusai_action.github.comment import comment_body, truncate
 
         mode = "compare" if reports and reports[0].status == "compared" else "register"
-        click.echo("\n\n".join(truncate(comment_body(r, mode)) for r in reports))
+        _echo("\n\n".join(truncate(comment_body(r, mode)) for r in reports))
     else:
         for i, report in enumerate(reports):
             if i:
                 click.echo()
-            click.echo("\n".join(report_text(report)))
+            _echo(report_text(report))
     if fail_on_regression and _regressed(reports):
         click.echo("failing: a benchmark regressed (--fail-on-regression)", err=True)
         sys.exit(REGRESSION_EXIT_CODE)
@@ -391,9 +402,9 @@ def _print_versions(records: list[Any], output_format: str, empty: str) -> None:
         raise HokusaiError(empty)
     if output_format == "json":
         versions = [version_json(r) for r in records]
-        click.echo(json.dumps({"format_version": 1, "versions": versions}, indent=2))
+        click.echo(inert_json(json.dumps({"format_version": 1, "versions": versions}, indent=2)))
     else:
-        click.echo("\n".join(table([version_row(r) for r in records], VERSION_HEADER)))
+        _echo(table([version_row(r) for r in records], VERSION_HEADER))
 
 
 @cli.command()
@@ -421,12 +432,18 @@ def show(
         version = max(r.version for r in versions) if versions else None
     record = registry.get_version(name, version) if version is not None else None
     if record is None:
-        what = f"version {version} of `{name}`" if version else f"registered model `{name}`"
+        from hokusai_action.inert import shown
+
+        what = (
+            f"version {version} of `{shown(name)}`"
+            if version
+            else f"registered model `{shown(name)}`"
+        )
         raise HokusaiError(f"no {what} in {registry.settings.display_uri}")
     if output_format == "json":
-        click.echo(json.dumps({"format_version": 1, **version_json(record)}, indent=2))
+        click.echo(inert_json(json.dumps({"format_version": 1, **version_json(record)}, indent=2)))
     else:
-        click.echo("\n".join(show_text(record)))
+        _echo(show_text(record))
 
 
 @cli.command("list")
@@ -451,11 +468,11 @@ def list_versions(
 
     summaries = token_summaries(registry.hokusai_versions())
     if output_format == "json":
-        click.echo(json.dumps({"format_version": 1, "tokens": summaries}, indent=2))
+        click.echo(inert_json(json.dumps({"format_version": 1, "tokens": summaries}, indent=2)))
     elif not summaries:
-        click.echo(f"no version in {registry.settings.display_uri} carries a Hokusai token")
+        _echo(f"no version in {registry.settings.display_uri} carries a Hokusai token")
     else:
-        click.echo("\n".join(table([token_row(s) for s in summaries], TOKEN_HEADER)))
+        _echo(table([token_row(s) for s in summaries], TOKEN_HEADER))
 
 
 @cli.command()
@@ -487,12 +504,14 @@ def lineage(
 
 
 def _unknown_token(token_id: str, registry: Any) -> str:
+    from hokusai_action.inert import shown
     from hokusai_action.validation.rules import token_id_problem
 
     why = token_id_problem(token_id)
     hint = f" ({why})" if why else ""
     return (
-        f"no registered version carries token `{token_id}` in {registry.settings.display_uri}{hint}"
+        f"no registered version carries token `{shown(token_id)}` in "
+        f"{registry.settings.display_uri}{hint}"
     )
 
 
@@ -520,13 +539,13 @@ def doctor(tracking_uri: str | None, retries: int, timeout: int, output_format: 
         ok = False
         found["status"] = f"problem: {e}"
     if output_format == "json":
-        click.echo(json.dumps({"format_version": 1, "ok": ok, **found}, indent=2))
+        click.echo(inert_json(json.dumps({"format_version": 1, "ok": ok, **found}, indent=2)))
     else:
         for key, value in found.items():
-            shown = (
+            said = (
                 {True: "yes", False: "no"}.get(value, value) if isinstance(value, bool) else value
             )
-            click.echo(f"{key}: {shown}")
+            _echo([f"{key}: {said}"])
     if not ok:
         sys.exit(1)
 

@@ -6,6 +6,8 @@ import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from hokusai_action.inert import MAX_MESSAGE, inert_text, shown
+
 JsonPath = tuple[str | int, ...]
 
 
@@ -30,6 +32,11 @@ class Problem:
     rule: str
     message: str
     path: JsonPath = ()
+
+    def __post_init__(self) -> None:
+        # The backstop behind each message's own `shown()` values: whatever a message quotes,
+        # it stays one line with no control character, in every output format.
+        object.__setattr__(self, "message", inert_text(self.message, MAX_MESSAGE))
 
     @property
     def json_path(self) -> str:
@@ -73,7 +80,8 @@ class Result:
 
 
 def format_json_path(path: Sequence[str | int]) -> str:
-    """`$.model.token_id`, `$.tags['use case']`, `$.items[0]`: what jq and JSONPath users read."""
+    """`$.model.token_id`, `$.tags['use case']`, `$.items[0]`: what jq and JSONPath users read.
+    Keys are user text: escaped (`\\n`, `\\u202e`) and cut like every echoed value."""
     out = ["$"]
     for part in path:
         if isinstance(part, int):
@@ -82,7 +90,7 @@ def format_json_path(path: Sequence[str | int]) -> str:
             out.append(f".{part}")
         else:
             escaped = part.replace("\\", "\\\\").replace("'", "\\'")
-            out.append(f"['{escaped}']")
+            out.append(f"['{shown(escaped)}']")
     return "".join(out)
 
 

@@ -215,15 +215,25 @@ def _clean(text: str) -> str:
     return redact(text, _SECRETS)
 
 
+def _write(line: str) -> None:
+    print(_clean(line), flush=True)
+
+
 def log(message: str = "") -> None:
-    print(_clean(message), flush=True)
+    """A plain log line: user text in it can neither start a workflow command nor send a
+    terminal escape (only `command` and `annotate` write commands)."""
+    from hokusai_action.inert import inert_lines
+
+    _write(inert_lines(_clean(message)))
 
 
 def command(kind: str, message: str) -> None:
-    """A workflow command (`::error::…`), escaped so no message can end it early."""
+    """A workflow command (`::error::…`), escaped so no message can end it early, redacted
+    before it is cut."""
+    from hokusai_action.inert import MAX_MESSAGE, inert_text
     from hokusai_action.validation.output import escape_data
 
-    log(f"::{kind}::{escape_data(message)}")
+    _write(f"::{kind}::{escape_data(inert_text(_clean(message), MAX_MESSAGE))}")
 
 
 def write_outputs(path: Path | None, outputs: Mapping[str, str]) -> None:
@@ -251,7 +261,7 @@ def annotate(problems: list[Any]) -> None:
         of_type = [p for p in problems if str(p.severity) == severity]
         shown = of_type if len(of_type) <= MAX_ANNOTATIONS else of_type[: MAX_ANNOTATIONS - 1]
         for problem in shown:
-            log(workflow_command(problem))
+            _write(workflow_command(problem))
         if len(of_type) > len(shown):
             command(severity, f"{len(of_type) - len(shown)} more {severity}s: see the step summary")
 
@@ -359,7 +369,9 @@ def _judge(
             command("error", str(e))
             result.failed = True
     if settings.fail_on_regression and (worse := registration.regressed(result.reports)):
-        names = ", ".join(r.plan.model_name for r in worse)
+        from hokusai_action.inert import shown
+
+        names = ", ".join(f"`{shown(r.plan.model_name)}`" for r in worse)
         command("error", f"benchmark regressed for {names} (fail-on-regression)")
         result.failed = True
 

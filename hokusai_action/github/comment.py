@@ -1,7 +1,8 @@
 """The DeltaOne result as GitHub Markdown: the pull-request comment and the step summary.
 
 Everything a user controls (model names, tags, error text) goes through `text()` before it
-reaches Markdown: no HTML, no @mentions, no breaking out of a table or a code block.
+reaches Markdown: no HTML, no @mentions, no breaking out of a table or a code block. Values
+(names, keys, metric names) go through `user_value()`, which also cuts them at 80 characters.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import re
 from collections.abc import Sequence
 
 from hokusai_action import __version__
+from hokusai_action.inert import escape_controls, shown
 from hokusai_action.problems import Problem
 from hokusai_action.registry.deltaone import Outcome, Rule, Verdict
 from hokusai_action.registry.output import OUTCOME_TEXT, baseline_text, number, significance
@@ -35,19 +37,53 @@ ICON = {
 # What can start emphasis, code, links or table cells anywhere in a line. (User text never
 # starts a line here, so the line-start syntax of lists, headings and quotes cannot trigger.)
 _SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+# What GitHub turns into a link, a mention, an issue reference or an emoji after Markdown:
+# `@user` (and `a@b.com`), `#123` (and `owner/repo#1`), `GH-123`, `https://…`, `mailto:…`,
+# `www.…` and `:shortcode:`. A zero-width space breaks each one, and shows nothing.
+_ZWSP = "\u200b"
+_LIVE = re.compile(r"(?i)(@|#(?=\S)|:(?=\S)|w(?=ww\.)|gh(?=-[0-9]))")
+
+
+def _defuse(out: str) -> str:
+    return _LIVE.sub(lambda m: m.group() + _ZWSP, out)
 
 
 def text(value: object) -> str:
-    """User text made inert in Markdown and HTML, on one line."""
-    out = str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """User text made inert in Markdown and HTML, on one line: control, bidi and invisible
+    characters shown as escapes (`\\u202e`), no HTML, no Markdown syntax, no mention, issue
+    reference, autolink or emoji."""
+    out = escape_controls(str(value))
+    out = out.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     out = re.sub(r"\s+", " ", out).strip()
     out = _SPECIAL.sub(r"\\\1", out)
-    return out.replace("@", "@\u200b")  # a zero-width space: no mention, no notification
+    return _defuse(out)
+
+
+def user_value(value: object) -> str:
+    """A name, key or value from the manifest or the registry: `text()`, cut at 80
+    characters."""
+    return text(shown(value))
 
 
 def html_text(value: object) -> str:
     """User text inside an HTML element (where Markdown escapes would show literally)."""
-    return html.escape(re.sub(r"\s+", " ", str(value)).strip()).replace("@", "@\u200b")
+    return html.escape(_defuse(re.sub(r"\s+", " ", escape_controls(str(value))).strip()))
+
+
+def _url(link: str | None) -> str | None:
+    """A link from the registry as a Markdown link target, or None when it could break out
+    of one (a registry's answers are not trusted)."""
+    if link and re.fullmatch(r"https?://[^\s()<>\[\]`\"'\\]+", link):
+        return link
+    return None
+
+
+def code(value: object) -> str:
+    """A short value from the registry (a run ID) as an inline code span, escaped."""
+    out = shown(value).replace("|", "\\|")
+    fence = "`" * (max((len(run) for run in re.findall("`+", out)), default=0) + 1)
+    pad = " " if out.startswith("`") or out.endswith("`") else ""
+    return f"{fence}{pad}{out}{pad}{fence}"
 
 
 def marker(model_name: str | None) -> str:
@@ -70,7 +106,7 @@ def change(v: Verdict) -> str:
 
 
 def headline(r: Report) -> str:
-    name = text(r.plan.model_name)
+    name = user_value(r.plan.model_name)
     if r.verdict is None:
         return f"Dry run: {name}"
     what_if = "What-if (baseline pinned in the manifest): " if r.what_if else ""
@@ -88,7 +124,7 @@ def _status_line(r: Report) -> str:
         )
     else:
         where = "dry run: nothing contacted"
-    link = r.links.get("model_version")
+    link = _url(r.links.get("model_version"))
     return f"[{where}]({link})" if link else where
 
 
@@ -104,7 +140,7 @@ def chart(r: Report) -> list[str]:
     low, high = min(values), max(values)
     pad = (high - low) * 0.1 or abs(high) * 0.01 or 0.01
     labels = ", ".join("PR" if version == 0 else f"v{version}" for version, _ in points)
-    metric = re.sub(r'["\n]', "", r.plan.metric.name)
+    metric = re.sub(r'["`]', "", shown(r.plan.metric.name))
     return [
         "```mermaid",
         "xychart-beta",
@@ -119,17 +155,17 @@ def chart(r: Report) -> list[str]:
 def report_section(r: Report, *, heading: str = "###") -> list[str]:
     p, v = r.plan, r.verdict
     rows = [
-        ("Model", text(p.model_name)),
-        ("Token", text(p.token_id)),
+        ("Model", user_value(p.model_name)),
+        ("Token", user_value(p.token_id)),
         (
             "Metric",
-            f"{text(p.metric.name)} ({p.metric.direction} is better)"
-            + (f" on {text(p.benchmark.label())}" if p.benchmark.dataset else ""),
+            f"{user_value(p.metric.name)} ({p.metric.direction} is better)"
+            + (f" on {user_value(p.benchmark.label())}" if p.benchmark.dataset else ""),
         ),
         (
             "New value",
             number(p.value)
-            + ("" if p.value_source == "manifest" else f" (from {text(p.value_source)})"),
+            + ("" if p.value_source == "manifest" else f" (from {user_value(p.value_source)})"),
         ),
     ]
     if v is not None:
@@ -155,10 +191,11 @@ def report_section(r: Report, *, heading: str = "###") -> list[str]:
             rows.append(("Why no DeltaOne", text(v.reason)))
     rows.append(("Registry", _status_line(r)))
     if r.run_id:
-        run_link = r.links.get("run")
-        rows.append(("Run", f"[`{r.run_id}`]({run_link})" if run_link else f"`{r.run_id}`"))
+        run_link = _url(r.links.get("run"))
+        run = code(r.run_id)
+        rows.append(("Run", f"[{run}]({run_link})" if run_link else run))
     if r.aliases:
-        rows.append(("Aliases", ", ".join(text(a) for a in r.aliases)))
+        rows.append(("Aliases", ", ".join(user_value(a) for a in r.aliases)))
     if r.attestation_sha256:
         rows.append(("Attestation (SHA-256)", f"`{r.attestation_sha256}`"))
     lines = [f"{heading} {headline(r)}", "", "| | |", "| --- | --- |"]
@@ -191,11 +228,12 @@ def combined_body(reports: Sequence[Report], mode: str) -> str:
         if r.what_if:
             verdict = f"what-if: {verdict}"
         lines.append(
-            f"| {text(r.plan.model_name)} | {text(r.plan.token_id)} | {text(r.plan.metric.name)} "
+            f"| {user_value(r.plan.model_name)} | {user_value(r.plan.token_id)} "
+            f"| {user_value(r.plan.metric.name)} "
             f"| {number(r.plan.value)} | {baseline} | {change(v) if v else '—'} | {verdict} |"
         )
     for r in reports:
-        lines += ["", "<details>", f"<summary>{html_text(r.plan.model_name)}</summary>", "",
+        lines += ["", "<details>", f"<summary>{html_text(shown(r.plan.model_name))}</summary>", "",
                   *report_section(r, heading="####"), "", "</details>"]  # fmt: skip
     lines += ["", footer(mode)]
     return "\n".join(lines)

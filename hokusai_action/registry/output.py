@@ -10,6 +10,7 @@ import datetime
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from hokusai_action.inert import shown
 from hokusai_action.registry.attestation import finite_or_none
 from hokusai_action.registry.deltaone import Outcome, Verdict
 from hokusai_action.registry.results import Report, Status
@@ -50,9 +51,9 @@ def baseline_text(v: Verdict, model_name: str) -> str:
         where = "pinned in the manifest"
     else:
         other = b.model and b.model != model_name
-        where = f"version {b.version}" + (f" of {b.model}" if other else "")
+        where = f"version {b.version}" + (f" of {shown(b.model)}" if other else "")
         if b.why and not b.what_if:
-            where += f", {b.why}"
+            where += f", {shown(b.why, 200)}"
     return f"what-if: {where}" if b.what_if else where
 
 
@@ -71,17 +72,17 @@ def significance(v: Verdict) -> str | None:
 
 def verdict_line(v: Verdict, model_name: str) -> str:
     if v.baseline is None:
-        return f"{v.metric} {number(v.value)}: {OUTCOME_TEXT[v.outcome]}"
+        return f"{shown(v.metric)} {number(v.value)}: {OUTCOME_TEXT[v.outcome]}"
     where = baseline_text(v, model_name)
     return (
-        f"{v.metric} {number(v.value)} vs baseline {number(v.baseline.value)} ({where}): "
+        f"{shown(v.metric)} {number(v.value)} vs baseline {number(v.baseline.value)} ({where}): "
         f"{v.improvement_text()} -> {OUTCOME_TEXT[v.outcome]}"
     )
 
 
 def report_text(r: Report) -> list[str]:
     p = r.plan
-    lines = [f"{p.model_name} ({p.token_id}) from {p.manifest}"]
+    lines = [f"{shown(p.model_name)} ({shown(p.token_id)}) from {shown(p.manifest, 200)}"]
     if r.what_if:
         lines.append("  what-if: judged against a baseline pinned in the manifest, not of record")
     if r.status is Status.DRY_RUN:
@@ -89,8 +90,10 @@ def report_text(r: Report) -> list[str]:
             lines.append(f"  {verdict_line(r.verdict, p.model_name)}")
         lines += [
             f"  dry run: nothing contacted; would register into {r.tracking_uri}",
-            f"  benchmark: {p.metric.name} = {number(p.value)} (from {p.value_source})",
-            f"  model: {p.model.path} ({p.model.files} file(s), {p.model.size:,} bytes, "
+            f"  benchmark: {shown(p.metric.name)} = {number(p.value)} "
+            f"(from {shown(p.value_source)})",
+            f"  model: {shown(p.model.path, 200)} ({p.model.files} file(s), "
+            f"{p.model.size:,} bytes, "
             f"{'MLflow model' if p.model.is_mlflow_model else 'plain files'})",
             f"  params: {len(p.params)}, metrics: {len(p.metrics)}, version tags: "
             f"{len(p.version_tags)} + the verdict's",
@@ -244,13 +247,13 @@ def version_row(record: VersionRecord) -> tuple[str, ...]:
     if problems := record.tag_problems():
         extra.append(f"malformed: {'; '.join(problems)}")
     return (
-        f"{record.name} v{record.version}",
+        f"{shown(record.name)} v{record.version}",
         row["created"],
-        f"{row['metric'] or '?'} {value}",
+        f"{shown(row['metric'] or '?')} {value}",
         change,
         {True: "yes", False: "no", None: "?"}[row["deltaone"]],
-        row["contributor"] or "-",
-        "  ".join(extra),
+        shown(row["contributor"] or "-"),
+        shown("  ".join(extra), 200),
     )
 
 
@@ -317,7 +320,7 @@ def table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> list[str]:
 def show_text(record: VersionRecord) -> list[str]:
     """`show`: fields as people read them, then every tag."""
     data = version_json(record)
-    shown = {True: "yes", False: "no", None: "-"}
+    yes_no = {True: "yes", False: "no", None: "-"}
     lines = []
     for key, value in data.items():
         if key in ("tags", "tag_problems"):
@@ -325,9 +328,9 @@ def show_text(record: VersionRecord) -> list[str]:
         if isinstance(value, list):
             value = ", ".join(map(str, value)) or "-"
         elif value is None or isinstance(value, bool):
-            value = shown[value]
-        lines.append(f"{key}: {value}")
-    lines += [f"malformed: {problem}" for problem in data["tag_problems"]]
+            value = yes_no[value]
+        lines.append(f"{key}: {shown(value, 200)}")
+    lines += [f"malformed: {shown(problem, 200)}" for problem in data["tag_problems"]]
     lines.append("tags:")
-    lines += [f"  {key}: {value}" for key, value in sorted(record.tags.items())]
+    lines += [f"  {shown(key)}: {shown(value)}" for key, value in sorted(record.tags.items())]
     return lines

@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from hokusai_action.inert import shown
 from hokusai_action.problems import FileResult, Problem, Result, Severity, sort_problems
 from hokusai_action.validation.manifest import Manifest, find_manifests, load_manifest
 from hokusai_action.validation.rules import Options, check_rules
@@ -77,8 +78,9 @@ def check_across(manifests: list[Manifest]) -> list[Problem]:
                     at.column,
                     Severity.ERROR,
                     "model-token-conflict",
-                    f"model `{name}` is tied to token `{other}` in {earlier.file}, but to "
-                    f"`{token}` here; one registered model has one token",
+                    f"model `{shown(name)}` is tied to token `{shown(other)}` in "
+                    f"{shown(earlier.file, 200)}, but to `{shown(token)}` here; one registered "
+                    "model has one token",
                     ("model", "token_id"),
                 )
             )

@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from hokusai_action.inert import shown
 from hokusai_action.problems import JsonPath, Problem, Severity
 
 MANIFEST_NAMES = ("hokusai.yaml", "hokusai.yml")
@@ -209,23 +210,27 @@ _BOOL_WORDS = frozenset({"true", "false"})
 def _yaml_versions_differ(tag: str, text: str) -> str | None:
     """Why a plain scalar reads differently in YAML 1.1 (PyYAML, this tool) and YAML 1.2
     (editors' language servers, check-jsonschema), or None when both agree."""
+    shown_text = shown(text)
     if tag == "tag:yaml.org,2002:bool" and text.lower() not in _BOOL_WORDS:
         return (
-            f"`{text}` is true/false to YAML 1.1 but text to YAML 1.2 tools; quote it for "
-            f'text: `"{text}"` (or write `true`/`false` where a boolean is meant)'
+            f"`{shown_text}` is true/false to YAML 1.1 but text to YAML 1.2 tools; quote it for "
+            f'text: `"{shown_text}"` (or write `true`/`false` where a boolean is meant)'
         )
     if tag == "tag:yaml.org,2002:timestamp":
-        return f'`{text}` is a date to YAML 1.1 but text to YAML 1.2 tools; quote it: `"{text}"`'
+        return (
+            f"`{shown_text}` is a date to YAML 1.1 but text to YAML 1.2 tools; quote it: "
+            f'`"{shown_text}"`'
+        )
     if tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float") and (
         ":" in text or "_" in text or re.fullmatch(r"[-+]?0[0-7]+|[-+]?0b[01_]+", text)
     ):
         return (
-            f"`{text}` is read as a number only by YAML 1.1 (and as another number or "
+            f"`{shown_text}` is read as a number only by YAML 1.1 (and as another number or "
             "as text by YAML 1.2 tools); write it as a plain decimal number, or quote it"
         )
     if tag == "tag:yaml.org,2002:str" and _YAML12_FLOAT.fullmatch(text):
         return (
-            f"`{text}` is text to YAML 1.1 but a number to YAML 1.2 tools; write it "
+            f"`{shown_text}` is text to YAML 1.1 but a number to YAML 1.2 tools; write it "
             "with a decimal point and digits on both sides, e.g. `1.0e-3`"
         )
     return None
@@ -288,7 +293,7 @@ class _Builder:
         if node.tag not in _COLLECTION_TAGS:
             raise _Stop(
                 "yaml-unsupported-tag",
-                f"cannot read a value tagged `{node.tag}`; remove the tag",
+                f"cannot read a value tagged `{shown(node.tag)}`; remove the tag",
                 Position.of(node.start_mark),
             )
         self._active.add(id(node))
@@ -307,11 +312,11 @@ class _Builder:
         except yaml.constructor.ConstructorError as e:
             raise _Stop(
                 "yaml-unsupported-tag",
-                f"cannot read value tagged `{node.tag}`: {e.problem}; remove the tag",
+                f"cannot read value tagged `{shown(node.tag)}`: {e.problem}; remove the tag",
                 at,
             ) from e
         except ValueError as e:  # Python's limit on digits in an int
-            raise _Stop("yaml-syntax", f"number `{node.value[:20]}...` is too long", at) from e
+            raise _Stop("yaml-syntax", f"number `{shown(node.value, 20)}` is too long", at) from e
         if not node.style and (why := _yaml_versions_differ(node.tag, node.value)):  # plain
             self.problems.append(
                 Problem(
@@ -340,8 +345,8 @@ class _Builder:
                         at.column,
                         Severity.ERROR,
                         "yaml-duplicate-key",
-                        f"duplicate key `{key}` (first at line {seen[key].line}); YAML would "
-                        "silently keep only this last value: remove one of them",
+                        f"duplicate key `{shown(key)}` (first at line {seen[key].line}); YAML "
+                        "would silently keep only this last value: remove one of them",
                         (*path, key),
                     )
                 )
@@ -382,7 +387,8 @@ class _Builder:
                     at.column,
                     Severity.ERROR,
                     "yaml-key-type",
-                    f'key `{text}` is read by YAML as a {kind}, not text; quote it: `"{text}":`',
+                    f"key `{shown(text)}` is read by YAML as a {kind}, not text; quote it: "
+                    f'`"{shown(text)}":`',
                     (*path, text),
                 )
             )
@@ -481,25 +487,29 @@ def read_value_from(file: Path, key: str) -> Any:
     as written if the file has it, else its dots descend into nested mappings."""
     try:
         if not file.is_file():
-            raise ValueFromError(f"`{file.name}` is not a regular file")
+            raise ValueFromError(f"`{shown(file.name)}` is not a regular file")
         if file.stat().st_size > MAX_FILE_BYTES:
-            raise ValueFromError(f"`{file.name}` is over {MAX_FILE_BYTES:,} bytes")
+            raise ValueFromError(f"`{shown(file.name)}` is over {MAX_FILE_BYTES:,} bytes")
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
-        raise ValueFromError(f"cannot read `{file.name}`: {e}") from e
+        why = e.strerror if isinstance(e, OSError) and e.strerror else shown(e)
+        raise ValueFromError(f"cannot read `{shown(file.name)}`: {why}") from e
     try:
         data = json.loads(text) if file.suffix == ".json" else yaml.load(text, Loader=_Loader)
     except ValueError as e:
-        raise ValueFromError(f"`{file.name}` is not valid JSON: {e}") from e
+        raise ValueFromError(f"`{shown(file.name)}` is not valid JSON: {shown(e)}") from e
     except yaml.YAMLError as e:
-        raise ValueFromError(f"`{file.name}` is not valid YAML: {_yaml_error_text(e)}") from e
+        why = shown(_yaml_error_text(e))
+        raise ValueFromError(f"`{shown(file.name)}` is not valid YAML: {why}") from e
     if isinstance(data, dict) and key in data:
         return data[key]
     node: Any = data
     for part in key.split("."):
         if not isinstance(node, dict) or part not in node:
             keys = list(node)[:10] if isinstance(node, dict) else []
-            found = ", ".join(f"`{k}`" for k in keys) or "none"
-            raise ValueFromError(f"`{file.name}` has no key `{key}` (keys there: {found})")
+            found = ", ".join(f"`{shown(k)}`" for k in keys) or "none"
+            raise ValueFromError(
+                f"`{shown(file.name)}` has no key `{shown(key)}` (keys there: {found})"
+            )
         node = node[part]
     return node

@@ -7,6 +7,7 @@ from typing import Any, ClassVar, TextIO
 
 import click
 
+from hokusai_action.inert import inert_json, inert_line, inert_text
 from hokusai_action.problems import Problem, Result, Severity
 
 JSON_FORMAT_VERSION = 1
@@ -38,10 +39,12 @@ class TextReporter(Reporter):
         self.write(self._style(self.summary(result), bold=True))
 
     def format(self, p: Problem) -> str:
-        where = self._style(f"{p.file}:{p.line}:{p.column}:", bold=True)
+        # File names and messages hold user text: made inert before our own styling is added.
+        where = self._style(inert_line(f"{p.file}:{p.line}:{p.column}:"), bold=True)
         severity = self._style(f"{p.severity}:", fg=self._COLORS[p.severity], bold=True)
-        tail = self._style(f"[{p.rule}] {p.json_path}" if p.path else f"[{p.rule}]", dim=True)
-        return f"{where} {severity} {p.message} {tail}"
+        tail = f"[{p.rule}] {p.json_path}" if p.path else f"[{p.rule}]"
+        tail = self._style(inert_text(tail), dim=True)
+        return f"{where} {severity} {inert_text(p.message)} {tail}"
 
     @staticmethod
     def summary(result: Result) -> str:
@@ -67,7 +70,7 @@ class JsonReporter(Reporter):
     name = "json"
 
     def report(self, result: Result) -> None:
-        self.write(json.dumps(to_json(result), indent=2, ensure_ascii=False))
+        self.write(inert_json(json.dumps(to_json(result), indent=2, ensure_ascii=False)))
 
 
 def to_json(result: Result) -> dict[str, Any]:
@@ -102,7 +105,8 @@ def to_json(result: Result) -> dict[str, Any]:
 
 
 def escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """A workflow command's message: one line, and no control character reaches the log."""
+    return inert_text(text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
 
 
 def escape_property(text: str) -> str:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hokusai_action.inert import shown
 from hokusai_action.problems import JsonPath, Problem, Severity
 from hokusai_action.validation import metrics
 from hokusai_action.validation.eip55 import ADDRESS, has_valid_checksum
@@ -107,7 +108,7 @@ def token_id_problem(value: str) -> str | None:
         why = "must be uppercase"
     else:
         why = "may hold only uppercase letters, digits and single hyphens between groups"
-    message = f"invalid token ID {value!r}: {why}"
+    message = f"invalid token ID '{shown(value)}': {why}"
     suggestion = suggest_token_id(value)
     return f"{message}; did you mean `{suggestion}`?" if suggestion else message
 
@@ -124,11 +125,11 @@ def _metric_value_problem(name: str, metric: metrics.Metric, value: Any) -> str 
         return None  # the schema reports wrong types, check_finite_numbers the rest
     if metric.minimum <= value <= metric.maximum:
         return None
-    message = f"`{name}` must be within {metric.range_text()}, not {value:g}"
+    message = f"`{shown(name)}` must be within {metric.range_text()}, not {value:g}"
     if metric.is_proportion and 5 <= value <= 100:
         message += f"; if this is a percentage, write it as a fraction: {value / 100:g}"
     elif value < metric.minimum and metric.minimum == 0:
-        message += f" ({name} is never negative)"
+        message += f" ({shown(name)} is never negative)"
     return message
 
 
@@ -141,7 +142,7 @@ def check_metrics(m: Manifest, options: Options) -> Iterator[Problem]:
             yield at(
                 ("custom_metrics", name),
                 "metric-custom",
-                f"`{name}` is already in the "
+                f"`{shown(name)}` is already in the "
                 "metric catalogue; remove it from `custom_metrics` or pick another name",
                 at_key=True,
             )
@@ -172,13 +173,13 @@ def check_metrics(m: Manifest, options: Options) -> Iterator[Problem]:
         if found.metric is None:
             then = f"{found.suggestion} Or declare" if found.suggestion else "; declare"
             yield at(name_path, "metric-unknown",
-                     f"unknown metric `{name}`{then} a metric of your own under "
+                     f"unknown metric `{shown(name)}`{then} a metric of your own under "
                      "`custom_metrics` with its direction", at_key=at_key)  # fmt: skip
             continue
         if found.alias_of:
             yield at(name_path, "metric-alias",
-                     f"`{name}` is an alias: write `{found.alias_of}`, the name the registry "
-                     "records", Severity.WARNING, at_key=at_key)  # fmt: skip
+                     f"`{shown(name)}` is an alias: write `{found.alias_of}`, the name the "
+                     "registry records", Severity.WARNING, at_key=at_key)  # fmt: skip
         for value_path, value in values:
             if value is not None and (why := _metric_value_problem(name, found.metric, value)):
                 yield at(value_path, "metric-value", why)
@@ -189,8 +190,8 @@ def check_metrics(m: Manifest, options: Options) -> Iterator[Problem]:
         for name, other in extra.items():
             if _canonical(name, custom) == canonical and other != value:
                 yield at(("metrics", name), "metric-conflict",
-                         f"`metrics.{name}` ({other}) differs from the benchmark value "
-                         f"({value}); keep one of them", Severity.WARNING)  # fmt: skip
+                         f"`metrics.{shown(name)}` ({shown(other)}) differs from the benchmark "
+                         f"value ({value}); keep one of them", Severity.WARNING)  # fmt: skip
 
 
 def _canonical(name: str, custom: dict[str, metrics.Metric]) -> str:
@@ -214,8 +215,10 @@ def check_finite_numbers(m: Manifest, options: Options) -> Iterator[Problem]:
 
     at = _Finder(m)
     for path, value in walk(m.data, ()):
-        shown = str(value) if isinstance(value, float) else f"{str(value)[:12]}... (too large)"
-        yield at(path, "number-not-finite", f"`{path[-1]}` must be a finite number, not {shown}")
+        text = str(value) if isinstance(value, float) else f"{str(value)[:12]}... (too large)"
+        yield at(
+            path, "number-not-finite", f"`{shown(path[-1])}` must be a finite number, not {text}"
+        )
 
 
 def check_benchmark_value(m: Manifest, options: Options) -> Iterator[Problem]:
@@ -248,13 +251,13 @@ def check_tags(m: Manifest, options: Options) -> Iterator[Problem]:
                 yield at(
                     path,
                     "tag-reserved",
-                    f"tag `{key}` is reserved: hokusai-action writes "
+                    f"tag `{shown(key)}` is reserved: hokusai-action writes "
                     "it from the manifest itself; remove it or rename it",
                     at_key=True,
                 )
             elif _path_not_unique(key):
-                yield at(path, "tag-key", f"key `{key}` looks like a path MLflow refuses: no "
-                         "leading `/`, no `.` or `..` segments, no empty or trailing segments",
+                yield at(path, "tag-key", f"key `{shown(key)}` looks like a path MLflow refuses: "
+                         "no leading `/`, no `.` or `..` segments, no empty or trailing segments",
                          at_key=True)  # fmt: skip
 
 
@@ -316,33 +319,37 @@ def check_paths(m: Manifest, options: Options) -> Iterator[Problem]:
         try:
             yield from _check_path(at, path, what, value, m, root, options)
         except (OSError, ValueError) as e:  # NUL bytes, names too long, permissions
-            yield at(path, "path-invalid", f"{what} path `{value}` cannot be used: {e}")
+            why = e.strerror if isinstance(e, OSError) and e.strerror else shown(e)
+            yield at(path, "path-invalid", f"{what} path `{shown(value)}` cannot be used: {why}")
 
 
 def _check_path(
     at: _Finder, path: JsonPath, what: str, value: str, m: Manifest, root: Path, options: Options
 ) -> Iterator[Problem]:
+    v = shown(value)  # as the messages quote it
     if Path(value).is_absolute() or re.match(r"[A-Za-z]:|\\\\", value):
-        yield at(path, "path-absolute", f"{what} path `{value}` is absolute; write it relative "
+        yield at(path, "path-absolute", f"{what} path `{v}` is absolute; write it relative "
                  "to this manifest, so it works in every clone")  # fmt: skip
         return
     if "\\" in value:
         fixed = value.replace("\\", "/")
-        yield at(path, "path-separator", f"{what} path `{value}` uses `\\`; write `/` "
-                 f"(`{fixed}`), which works on every runner")  # fmt: skip
+        yield at(path, "path-separator", f"{what} path `{v}` uses `\\`; write `/` "
+                 f"(`{shown(fixed)}`), which works on every runner")  # fmt: skip
         return
     target = m.directory / value
     try:
         escaped = _outside(target, root)
     except RuntimeError as e:  # a symlink loop
-        yield at(path, "path-outside", f"{what} path `{value}` cannot be resolved: {e}")
+        yield at(path, "path-outside", f"{what} path `{v}` cannot be resolved: {shown(e)}")
         return
     if escaped is not None:
         how = (
-            "leads" if escaped == target else f"holds `{escaped.relative_to(target)}`, which leads"
+            "leads"
+            if escaped == target
+            else f"holds `{shown(escaped.relative_to(target))}`, which leads"
         )
         via = " through a symlink" if ".." not in Path(value).parts else ""
-        yield at(path, "path-outside", f"{what} path `{value}` {how} outside the repository"
+        yield at(path, "path-outside", f"{what} path `{v}` {how} outside the repository"
                  f"{via} ({root}); keep model files inside it")  # fmt: skip
         return
     if not target.exists():
@@ -352,11 +359,11 @@ def _check_path(
                 if options.missing_paths is Severity.ERROR
                 else ""
             )
-            yield at(path, "path-missing", f"{what} path `{value}` does not exist (looked for "
-                     f"{target}){fix}", options.missing_paths)  # fmt: skip
+            yield at(path, "path-missing", f"{what} path `{v}` does not exist (looked for "
+                     f"{shown(target, 200)}){fix}", options.missing_paths)  # fmt: skip
         return
     if what == "model" and (size := _size(target)) > options.max_model_bytes:
-        yield at(path, "model-size", f"model at `{value}` is {_human(size)}, over the "
+        yield at(path, "model-size", f"model at `{v}` is {_human(size)}, over the "
                  f"{_human(options.max_model_bytes)} limit; shrink it (quantise, prune, "
                  "compress) or keep files not needed to load it out of this path",
                  Severity.WARNING)  # fmt: skip
@@ -377,9 +384,8 @@ def _check_value_from(m: Manifest, file: Path) -> Iterator[Problem]:
         yield at(key_path, "value-from", str(e))
         return
     if not is_finite_number(value):
-        yield at(
-            key_path, "value-from", f"`{key}` in `{file.name}` is {value!r}, not a finite number"
-        )
+        yield at(key_path, "value-from", f"`{shown(key)}` in `{shown(file.name)}` is "
+                 f"{shown(repr(value))}, not a finite number")  # fmt: skip
         return
     found = (
         metrics.lookup(name, metrics.custom_metrics(m.get("custom_metrics")))
@@ -387,7 +393,7 @@ def _check_value_from(m: Manifest, file: Path) -> Iterator[Problem]:
         else None
     )
     if found and found.metric and (why := _metric_value_problem(name, found.metric, value)):
-        yield at(key_path, "metric-value", f"{why} (read from `{file.name}`)")
+        yield at(key_path, "metric-value", f"{why} (read from `{shown(file.name)}`)")
 
 
 # -- contribution, versions, A/B test ------------------------------------------------------
@@ -397,7 +403,7 @@ def check_contribution(m: Manifest, options: Options) -> Iterator[Problem]:
         yield _Finder(m)(
             ("contribution", "contributor_address"),
             "address-checksum",
-            f"address {address} has mixed case but fails its EIP-55 checksum: it "
+            f"address {shown(address)} has mixed case but fails its EIP-55 checksum: it "
             "is probably mistyped; copy it again from the wallet",
         )
 
@@ -407,13 +413,13 @@ def check_version(m: Manifest, options: Options) -> Iterator[Problem]:
     if isinstance(value, str) and not SEMVER.search(value):
         parts = value.lstrip("vV").split(".")
         hint = ""
-        if all(p.isdigit() for p in parts) and 1 <= len(parts) <= 3:
+        if all(p.isascii() and p.isdigit() and len(p) < 20 for p in parts) and 1 <= len(parts) <= 3:
             padded = [str(int(p)) for p in parts] + ["0"] * (3 - len(parts))
             hint = f"; did you mean `{'.'.join(padded)}`?"
         yield _Finder(m)(
             ("model", "version"),
             "semver",
-            f"model version `{value}` is not semantic versioning "
+            f"model version `{shown(value)}` is not semantic versioning "
             f"(MAJOR.MINOR.PATCH, e.g. `1.1.0`){hint}",
         )
 

@@ -7,6 +7,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from hokusai_action.inert import shown
 from hokusai_action.problems import Problem, Severity
 from hokusai_action.validation.jsonschema_subset import Evaluator, Violation
 from hokusai_action.validation.manifest import Manifest, yaml_type_name
@@ -59,27 +60,27 @@ def check_schema(manifest: Manifest) -> list[Problem]:
 
 
 def _show(value: Any) -> str:
-    text = json.dumps(value, default=str, ensure_ascii=False)
-    return text if len(text) <= 60 else text[:57] + "..."
+    """A value as JSON (`"text"`, `1.5`, `null`), escaped and cut like every echoed value."""
+    return shown(json.dumps(value, default=str, ensure_ascii=False))
 
 
 def _field(violation: Violation) -> str:
     parts = [p for p in violation.path if isinstance(p, str)]
-    return f"`{parts[-1]}`" if parts else "the manifest"
+    return f"`{shown(parts[-1])}`" if parts else "the manifest"
 
 
 def _message(v: Violation, source: str | None) -> str:
     name = _field(v)
     if v.keyword == "required":
-        return f"missing required key `{v.detail}`{' in ' + name if v.path else ''}"
+        return f"missing required key `{shown(v.detail)}`{' in ' + name if v.path else ''}"
     if v.keyword == "additionalProperties":
         allowed = list(v.schema.get("properties", {}))
         hint = did_you_mean(v.detail or "", allowed) or (
             f"; allowed here: {', '.join(f'`{a}`' for a in allowed)}" if allowed else ""
         )
-        return f"unknown key `{v.detail}`{hint}"
+        return f"unknown key `{shown(v.detail)}`{hint}"
     if v.at_key:  # propertyNames
-        return f"key `{v.detail}` is not valid here{_described(v.schema)}"
+        return f"key `{shown(v.detail)}` is not valid here{_described(v.schema)}"
     if v.keyword == "type":
         return _type_message(name, v.expected, v.instance, source)
     if v.keyword == "enum":
@@ -124,6 +125,7 @@ def _type_message(name: str, expected: list[str], instance: Any, source: str | N
     got = yaml_type_name(instance)
     message = f"{name} must be {wanted}, not {got} {_show(instance)}"
     if "string" in expected and source is not None:
+        source = shown(source)
         return f'{message}: YAML read `{source}` as a {got}; quote it: `"{source}"`'
     if got == "string" and ("number" in expected or "integer" in expected):
         try:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
+from hokusai_action.inert import shown
+
 
 def closest(word: str, candidates: Iterable[str], cutoff: float = 0.6) -> str | None:
     options = list(candidates)
@@ -18,10 +20,10 @@ def closest(word: str, candidates: Iterable[str], cutoff: float = 0.6) -> str | 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:
     """`; did you mean `x`?` or an empty string, ready to append to a message."""
     match = closest(word, candidates)
-    return f"; did you mean `{match}`?" if match else ""
+    return f"; did you mean `{shown(match)}`?" if match else ""
 
 
 def did_you_mean_canonical(word: str, candidates: Iterable[str], aliases: dict[str, str]) -> str:
     """Like did_you_mean, but a near alias suggests the name it stands for."""
     match = closest(word, [*candidates, *aliases])
-    return f"; did you mean `{aliases.get(match, match)}`?" if match else ""
+    return f"; did you mean `{shown(aliases.get(match, match))}`?" if match else ""

@@ -97,10 +97,11 @@ def test_io_errors_exit_2_and_manifest_errors_exit_1():
 
 
 def test_github_workflow_commands_escape_data_and_properties():
+    # A line break in a message (a value quoted in it) is shown as `\n`, not sent on.
     tricky = Problem("dir,a:b/hokusai.yaml", 2, 5, Severity.WARNING, "r", "50% done\nnext line")
     assert workflow_command(tricky) == (
         "::warning file=dir%2Ca%3Ab/hokusai.yaml,line=2,col=5,title=hokusai-action [r]"
-        "::50%25 done%0Anext line"
+        "::50%25 done\\nnext line"
     )
 
 
