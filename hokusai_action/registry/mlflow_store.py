@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import quote
 
 from hokusai_action.errors import HokusaiError, require
+from hokusai_action.registry.plan import refuse_special_files
 from hokusai_action.registry.settings import RegistrySettings, redact
 
 # Tags hokusai-action writes on model versions (and the first three on runs, as Hokusai's
@@ -235,6 +236,7 @@ class MlflowRegistry:
 
     def log_model_files(self, run_id: str, path: Path, artifact_path: str) -> str:
         """Upload a file or directory under `artifact_path`; returns its artifact URI."""
+        refuse_special_files(path)  # MLflow would open a FIFO and wait for good
         with self._errors(f"upload the model files from {path}"):
             if path.is_dir():
                 self.client.log_artifacts(run_id, str(path), artifact_path)
