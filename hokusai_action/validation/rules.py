@@ -358,13 +358,18 @@ def special_file_message(what: str, value: str, found: tuple[Path, str], top: Pa
 
 
 def _reserved_place(resolved: Path, root: Path) -> tuple[str, str] | None:
-    """(rule, what it is) when a resolved path is the root, or inside `.git` or the registry."""
+    """(rule, where) when a resolved path is the root, or is or lies in `.git` or the registry:
+    `where` reads after "is" or "a symlink to"."""
     if resolved == root:
-        return "path-root", "the repository root (with `.git`, whose config may hold a token)"
-    if resolved.is_relative_to(root / ".git"):
-        return "path-git", "inside Git's folder `.git`"
-    if resolved.is_relative_to(root / REGISTRY_DIR):
-        return "path-registry", f"inside the embedded registry's folder `{REGISTRY_DIR}`"
+        return "path-root", "the repository root, where `.git` and the registry's folder live"
+    for name, rule, place in (
+        (".git", "path-git", "Git's folder `.git`"),
+        (REGISTRY_DIR, "path-registry", f"the embedded registry's folder `{REGISTRY_DIR}`"),
+    ):
+        if resolved == root / name:
+            return rule, place
+        if resolved.is_relative_to(root / name):
+            return rule, f"a place inside {place}"
     return None
 
 

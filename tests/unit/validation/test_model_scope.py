@@ -45,7 +45,7 @@ def test_paths_into_git_are_rejected(repo, path):
     (repo.root / ".git" / "config").write_text("[http]\n\textraheader = AUTHORIZATION: x\n")
     problems = repo.check(VALID.replace("models/churn", path))
     assert rules_of(problems) == ["path-git"]
-    assert "inside Git's folder `.git`" in problems[0].message
+    assert "Git's folder `.git`" in problems[0].message
 
 
 def test_a_model_directory_holding_git_is_rejected(repo):
