@@ -11,13 +11,15 @@ import contextlib
 import logging
 import math
 import os
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from hokusai_action.errors import HokusaiError, require
+from hokusai_action.registry.plan import refuse_special_files
 from hokusai_action.registry.settings import RegistrySettings, redact
 
 # Tags hokusai-action writes on model versions (and the first three on runs, as Hokusai's
@@ -72,13 +74,22 @@ class VersionRecord:
         return problems
 
 
-def _quote(value: str) -> str:
-    """A string literal for MLflow's search filter syntax."""
-    if "'" not in value:
-        return f"'{value}'"
-    if '"' not in value:
-        return f'"{value}"'
-    raise RegistryError(f"cannot search for {value!r}: it holds both quote characters")
+# MLflow's filter grammar (mlflow.utils.search_utils, tokenised by sqlparse) has no escapes: a
+# string literal is whatever lies between its outer quotes, taken as it is. sqlparse also reads
+# `''` and `\'` as part of a '...' literal, so a value holding `'` or `\` cannot be spelt (a
+# trailing `\` even swallows the closing quote, and "..." has the same trouble with `"`).
+# Such a value is searched with LIKE instead, with `'`, `\` and `[` (a character class in SQL
+# Server's LIKE) each replaced by `_`, which matches any one character. That finds a superset,
+# and the callers keep only exact matches, so every name the validator accepts can be found.
+_UNSPELLABLE = re.compile(r"['\\]")
+_LIKE_SPECIAL = re.compile(r"['\\\[]")
+
+
+def _clause(key: str, value: str) -> str:
+    """A filter clause matching exactly `value` in `key`, or a superset of it (see above)."""
+    if not _UNSPELLABLE.search(value):
+        return f"{key} = '{value}'"
+    return f"{key} LIKE '{_LIKE_SPECIAL.sub('_', value)}'"
 
 
 class MlflowRegistry:
@@ -141,7 +152,10 @@ class MlflowRegistry:
         return f"the registry at {uri} failed to {action}: {detail}"
 
     # -- reading --------------------------------------------------------------------------
-    def _search_versions(self, filter_string: str, action: str) -> list[VersionRecord]:
+    def _search_versions(
+        self, filter_string: str, action: str, keep: Callable[[VersionRecord], bool]
+    ) -> list[VersionRecord]:
+        """The versions the filter finds that `keep` accepts (see `_clause`), oldest first."""
         records: list[VersionRecord] = []
         token = None
         with self._errors(action):
@@ -149,7 +163,7 @@ class MlflowRegistry:
                 page = self.client.search_model_versions(
                     filter_string, max_results=1000, page_token=token
                 )
-                records.extend(_record(mv) for mv in page)
+                records.extend(r for r in map(_record, page) if keep(r))
                 token = page.token
                 if not token:
                     break
@@ -158,7 +172,9 @@ class MlflowRegistry:
     def versions_for_token(self, token_id: str) -> list[VersionRecord]:
         """Every version of every model carrying this token, oldest first."""
         return self._search_versions(
-            f"tags.{TOKEN_TAG} = {_quote(token_id)}", f"search versions of token {token_id}"
+            _clause(f"tags.{TOKEN_TAG}", token_id),
+            f"search versions of token {token_id}",
+            lambda r: r.token_id == token_id,
         )
 
     def hokusai_versions(self) -> list[VersionRecord]:
@@ -168,12 +184,15 @@ class MlflowRegistry:
         )
 
     def versions_of_model(self, name: str) -> list[VersionRecord]:
-        return self._search_versions(f"name = {_quote(name)}", f"list versions of `{name}`")
+        return self._search_versions(
+            _clause("name", name), f"list versions of `{name}`", lambda r: r.name == name
+        )
 
     def find_version_by_key(self, name: str, key: str) -> VersionRecord | None:
         found = self._search_versions(
-            f"name = {_quote(name)} and tags.{KEY_TAG} = {_quote(key)}",
+            f"{_clause('name', name)} and {_clause(f'tags.{KEY_TAG}', key)}",
             f"look for an earlier registration of `{name}`",
+            lambda r: r.name == name and r.tags.get(KEY_TAG) == key,
         )
         return found[-1] if found else None
 
@@ -216,9 +235,10 @@ class MlflowRegistry:
     def find_run_by_key(self, experiment_id: str, key: str) -> str | None:
         with self._errors("look for an unfinished earlier run"):
             runs = self.client.search_runs(
-                [experiment_id], filter_string=f"tags.{KEY_TAG} = {_quote(key)}", max_results=1
+                [experiment_id], filter_string=_clause(f"tags.{KEY_TAG}", key), max_results=100
             )
-        return runs[0].info.run_id if runs else None
+        exact = [run for run in runs if run.data.tags.get(KEY_TAG) == key]
+        return exact[0].info.run_id if exact else None
 
     def create_run(self, experiment_id: str, run_name: str, tags: dict[str, str]) -> str:
         with self._errors("create a run"):
@@ -241,6 +261,7 @@ class MlflowRegistry:
 
     def log_model_files(self, run_id: str, path: Path, artifact_path: str) -> str:
         """Upload a file or directory under `artifact_path`; returns its artifact URI."""
+        refuse_special_files(path)  # MLflow would open a FIFO and wait for good
         with self._errors(f"upload the model files from {path}"):
             if path.is_dir():
                 self.client.log_artifacts(run_id, str(path), artifact_path)

@@ -11,6 +11,7 @@ import dataclasses
 import hashlib
 import os
 import re
+import stat
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -28,7 +29,12 @@ from hokusai_action.validation.manifest import (
     is_finite_number,
     read_value_from,
 )
-from hokusai_action.validation.rules import SEMVER, find_root
+from hokusai_action.validation.rules import (
+    SEMVER,
+    find_root,
+    special_file,
+    special_file_message,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,22 +116,44 @@ def git_commit(
     return head, None
 
 
-def file_sha256(file: Path) -> str:
-    digest = hashlib.sha256()
-    with file.open("rb") as f:
+def refuse_special_files(path: Path, shown: str | None = None) -> None:
+    """Raise HokusaiError when `path` is or holds a FIFO, socket or device: validation refused
+    them, but one may have been swapped in since, and reading it would hang `register`."""
+    if found := special_file(path):
+        what = special_file_message("model", shown or path.as_posix(), found, path)
+        raise HokusaiError(f"{what} (found just before reading the model files)")
+
+
+def _read_regular(file: Path, digest: Any) -> int:
+    """Hash a regular file; bytes read. Opened without blocking and checked on the open file
+    itself, so a FIFO swapped in after the check above fails instead of hanging."""
+    fd = os.open(file, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise HokusaiError(f"model file {file} is not a regular file any more: remove it")
+        size = 0
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)
+            size += len(chunk)
+    return size
+
+
+def file_sha256(file: Path) -> str:
+    digest = hashlib.sha256()
+    _read_regular(file, digest)
     return digest.hexdigest()
 
 
-def hash_model_files(path: Path) -> ModelFiles:
+def hash_model_files(path: Path, shown: str | None = None) -> ModelFiles:
+    refuse_special_files(path, shown)
     files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
     total = hashlib.sha256()
     size = 0
     for file in files:
         rel = file.name if file == path else file.relative_to(path).as_posix()
-        size += file.stat().st_size
-        total.update(f"{rel}\0{file_sha256(file)}\n".encode())
+        digest = hashlib.sha256()
+        size += _read_regular(file, digest)
+        total.update(f"{rel}\0{digest.hexdigest()}\n".encode())
     return ModelFiles(path, (path / "MLmodel").is_file(), len(files), size, total.hexdigest())
 
 
@@ -195,7 +223,10 @@ def plan(manifest: Manifest, commit: str | None, notes: tuple[str, ...] = ()) ->
     model_path = manifest.directory / model["path"]
     if not model_path.exists():
         raise HokusaiError(f"{manifest.file}: model path `{model['path']}` does not exist")
-    files = hash_model_files(model_path)
+    try:
+        files = hash_model_files(model_path, model["path"])
+    except HokusaiError as e:
+        raise HokusaiError(f"{manifest.file}: {e}") from e
 
     extra = {
         metrics.lookup(k, custom).alias_of or k: float(v)

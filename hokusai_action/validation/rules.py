@@ -10,6 +10,7 @@ import math
 import os
 import posixpath
 import re
+import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,9 @@ RESERVED_TAGS = frozenset(
     }
 )
 RESERVED_TAG_PREFIXES = ("mlflow.", "hokusai.", "hokusai_")
+# The embedded registry's folder at the repository root (registry.settings.EMBEDDED_DIR, which
+# cannot be imported here: settings imports this module).
+REGISTRY_DIR = ".hokusai"
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +121,28 @@ def check_token_id(m: Manifest, options: Options) -> Iterator[Problem]:
     value = m.get("model", "token_id")
     if isinstance(value, str) and (why := token_id_problem(value)):
         yield _Finder(m)(("model", "token_id"), "token-id", why)
+
+
+# -- model name -------------------------------------------------------------------------
+def model_name_problem(name: str) -> str | None:
+    """Why MLflow's registry would refuse `name`, which the schema's pattern lets through; None
+    when it takes it. MLflow also stores names as file names: `.`, `..` and `..x` it refuses
+    (its own path test), and so a name of only (Unicode) spaces. Quotes and backslashes are
+    fine: the registry searches them without a filter literal (see registry/mlflow_store.py)."""
+    if not name.strip():
+        return "model name is blank: MLflow's registry refuses it; write a name such as `churn`"
+    if _path_not_unique(name):
+        return (
+            f"model name `{name}` reads as a path to MLflow, which refuses `.`, `..` and names "
+            f"starting with `..`; write a name such as `{name.lstrip('.') or 'model'}`"
+        )
+    return None
+
+
+def check_model_name(m: Manifest, options: Options) -> Iterator[Problem]:
+    name = m.get("model", "name")
+    if isinstance(name, str) and name and (why := model_name_problem(name)):
+        yield _Finder(m)(("model", "name"), "model-name", why)
 
 
 # -- metrics ----------------------------------------------------------------------------
@@ -290,6 +316,88 @@ def _outside(path: Path, root: Path) -> Path | None:
     return None
 
 
+_KINDS = {
+    stat.S_IFIFO: "a FIFO (named pipe)",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+}
+
+
+def special_kind(path: Path) -> str | None:
+    """What `path` is when it is neither a regular file nor a directory (following symlinks);
+    None otherwise, and for a dangling symlink. Only stat is used: opening a FIFO blocks until
+    a writer comes, which may be never."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    return _KINDS.get(stat.S_IFMT(mode), "not a regular file or directory")
+
+
+def special_file(path: Path) -> tuple[Path, str] | None:
+    """The first entry at or below `path` that is a FIFO, socket or device, and what it is."""
+    if kind := special_kind(path):
+        return path, kind
+    if path.is_dir():
+        for directory, subdirs, files in sorted(os.walk(path)):
+            for name in sorted([*subdirs, *files]):
+                entry = Path(directory) / name
+                if kind := special_kind(entry):
+                    return entry, kind
+    return None
+
+
+def special_file_message(what: str, value: str, found: tuple[Path, str], top: Path) -> str:
+    """Why a special file cannot be used, and the fix: shared by validation and `register`."""
+    entry, kind = found
+    where = "is" if entry == top else f"holds `{entry.relative_to(top).as_posix()}`, which is"
+    return (
+        f"{what} path `{value}` {where} {kind}, not a regular file or directory: reading it "
+        "could block for good; remove it, or point the path at regular files only"
+    )
+
+
+def _reserved_place(resolved: Path, root: Path) -> tuple[str, str] | None:
+    """(rule, where) when a resolved path is the root, or is or lies in `.git` or the registry:
+    `where` reads after "is" or "a symlink to"."""
+    if resolved == root:
+        return "path-root", "the repository root, where `.git` and the registry's folder live"
+    for name, rule, place in (
+        (".git", "path-git", "Git's folder `.git`"),
+        (REGISTRY_DIR, "path-registry", f"the embedded registry's folder `{REGISTRY_DIR}`"),
+    ):
+        if resolved == root / name:
+            return rule, place
+        if resolved.is_relative_to(root / name):
+            return rule, f"a place inside {place}"
+    return None
+
+
+def reserved_problem(target: Path, root: Path) -> tuple[str, str] | None:
+    """(rule, why) when `target` is the repository root, lies inside `.git` or the embedded
+    registry's folder, or holds either (also through a symlink). Uploading those would publish
+    Git's config (where actions/checkout keeps its token) or copy the registry into itself.
+    `target` must already be known to stay inside `root` (see `_outside`)."""
+    if found := _reserved_place(target.resolve(), root):
+        return found[0], f"is {found[1]}"
+    if not target.is_dir():
+        return None
+    for directory, subdirs, files in sorted(os.walk(target)):
+        for name in sorted([*subdirs, *files]):
+            entry = Path(directory) / name
+            rel = entry.relative_to(target).as_posix()
+            if name == ".git":
+                return "path-git", f"holds `{rel}`, Git's data (its config may hold a token)"
+            if name == REGISTRY_DIR:
+                return "path-registry", f"holds `{rel}`, a registry's folder"
+            if entry.is_symlink() and (found := _reserved_place(entry.resolve(), root)):
+                return found[0], f"holds `{rel}`, a symlink to {found[1]}"
+    return None
+
+
 def _size(path: Path) -> int:
     """Bytes in a file or directory tree (symlinks are not followed: they stay inside)."""
     if path.is_file():
@@ -352,6 +460,9 @@ def _check_path(
         yield at(path, "path-outside", f"{what} path `{v}` {how} outside the repository"
                  f"{via} ({root}); keep model files inside it")  # fmt: skip
         return
+    if reserved := check_reserved(at, path, what, value, target, root):
+        yield reserved
+        return
     if not target.exists():
         if options.missing_paths is not None:
             fix = (
@@ -362,6 +473,9 @@ def _check_path(
             yield at(path, "path-missing", f"{what} path `{v}` does not exist (looked for "
                      f"{shown(target, 200)}){fix}", options.missing_paths)  # fmt: skip
         return
+    if special := check_special(at, path, what, value, target):
+        yield special
+        return
     if what == "model" and (size := _size(target)) > options.max_model_bytes:
         yield at(path, "model-size", f"model at `{v}` is {_human(size)}, over the "
                  f"{_human(options.max_model_bytes)} limit; shrink it (quantise, prune, "
@@ -369,6 +483,30 @@ def _check_path(
                  Severity.WARNING)  # fmt: skip
     if what == "metrics file":
         yield from _check_value_from(m, target.resolve())
+
+
+def check_reserved(
+    at: _Finder, path: JsonPath, what: str, value: str, target: Path, root: Path
+) -> Problem | None:
+    """`path-root`, `path-git`, `path-registry`: the value at `path` (already known to stay
+    inside `root`) names the repository root, `.git` or the registry, or holds them."""
+    if (found := reserved_problem(target, root)) is None:
+        return None
+    rule, why = found
+    key = ".".join(str(part) for part in path)
+    own = "the model's own directory or file" if what == "model" else f"the {what} itself"
+    return at(path, rule, f"{what} path `{value}` {why}; point `{key}` at {own}, which "
+              f"holds neither `.git` nor `{REGISTRY_DIR}`")  # fmt: skip
+
+
+def check_special(
+    at: _Finder, path: JsonPath, what: str, value: str, target: Path
+) -> Problem | None:
+    """`path-special`: the value at `path` is, or holds, a FIFO, socket or device. Found with
+    stat alone, so a FIFO is never opened (opening one blocks until a writer comes)."""
+    if (found := special_file(target)) is None:
+        return None
+    return at(path, "path-special", special_file_message(what, value, found, target))
 
 
 def _check_value_from(m: Manifest, file: Path) -> Iterator[Problem]:
@@ -442,6 +580,7 @@ def check_traffic_split(m: Manifest, options: Options) -> Iterator[Problem]:
 
 RULES: tuple[Rule, ...] = (
     check_token_id,
+    check_model_name,
     check_finite_numbers,
     check_benchmark_value,
     check_metrics,

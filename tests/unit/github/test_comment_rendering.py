@@ -179,4 +179,5 @@ def test_the_step_summary_with_hostile_problems_and_errors_renders_inert(tmp_pat
 @settings(max_examples=200, deadline=None, derandomize=True, database=None)
 @given(st.text(max_size=40))
 def test_any_text_renders_inert(value):
-    assert_inert(render(f"| x | {text(value)} |\n| - | - |\n\n> {text(value)}"))
+    # as the comment places user text: in a table cell, and after "Note:" in a quote
+    assert_inert(render(f"| x | {text(value)} |\n| - | - |\n\n> Note: {text(value)}"))
