@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hokusai_action.errors import HokusaiError, require
-from hokusai_action.registry.settings import redact
+from hokusai_action.registry.settings import redact, secret_forms
 
 DEFAULT_API_URL = "https://api.github.com"
 MAX_ATTEMPTS = 5
@@ -115,7 +115,7 @@ class GitHubClient:
         try:
             detail = response.json().get("message", "")
         except ValueError:
-            detail = response.text[:200]
+            detail = self._say(response.text)[:200]  # redact first: a cut can leave a prefix
         hint = {
             401: "the token is invalid or expired",
             403: "the token may not do this (a pull request from a fork gets a read-only token)",
@@ -126,7 +126,7 @@ class GitHubClient:
         return self._say(f"{text} ({hint})" if hint else text)
 
     def _say(self, text: str) -> str:
-        return redact(text, [self.token] if len(self.token) >= 4 else [])
+        return redact(text, secret_forms([self.token]))
 
     def paginate(self, url: str, params: dict[str, Any] | None = None) -> Iterator[Any]:
         """Every item of a list endpoint, following `Link: <...>; rel="next"`."""
