@@ -417,8 +417,9 @@ def _publish(mode: str, settings: Settings, runner: Runner, result: RunResult) -
         client = GitHubClient(settings.github_token, runner.api_url)
         author = client.login()
         for body in bodies:
-            marker = body.splitlines()[0]
-            text = _clean(rendering.truncate(body))
+            text = _clean(body)  # before truncating: a cut could leave part of a secret
+            marker = text.splitlines()[0]
+            text = rendering.truncate(text)
             posted = client.upsert_comment(
                 runner.repository or "", int(number), marker, text, author
             )

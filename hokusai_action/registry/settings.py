@@ -282,12 +282,17 @@ def _grams(secrets: tuple[str, ...]) -> frozenset[str]:
 
 
 def _base64_forms(text: str) -> set[str]:
+    """The base64 of `text`, and the part of it that stays the same whatever precedes it
+    (at each of the three byte alignments) or follows it: `user:password` masked through its
+    password alone, with the 8-character fragment rule."""
     data = text.encode("utf-8", "surrogatepass")
-    return {
-        base64.b64encode(data).decode(),
-        base64.urlsafe_b64encode(data).decode(),
-        base64.b64encode(data).decode().rstrip("="),
-    }
+    whole = base64.b64encode(data).decode()
+    forms = {whole, whole.rstrip("=")}
+    for shift in range(3):
+        encoded = base64.b64encode(b"\0" * shift + data).decode()
+        end = len(encoded) - 4 if (shift + len(data)) % 3 else len(encoded)
+        forms.add(encoded[4 if shift else 0 : end])
+    return forms | {f.replace("+", "-").replace("/", "_") for f in forms}
 
 
 def _userinfo(uri: str) -> str | None:
