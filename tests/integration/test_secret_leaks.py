@@ -139,7 +139,14 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     user=USER,
     how=st.sampled_from(["api-key", "mlflow-token", "basic", "uri-token", "uri-basic"]),
     where=st.sampled_from(["echo-400", "echo-500-text", "dead"]),
-    command=st.sampled_from([["register", "churn"], ["doctor"], ["--debug", "compare", "churn"]]),
+    command=st.sampled_from(
+        [
+            ["register", "churn"],
+            ["doctor"],
+            ["--debug", "compare", "churn"],
+            ["list", "--token", "CHURN-001", "--format", "json"],
+        ]
+    ),
 )
 # The cases the issue reported, always run: a key ending in a newline, a token as the URI's
 # user part, basic auth echoed back in base64.
