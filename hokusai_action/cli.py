@@ -5,6 +5,8 @@ pre-commit hook (`validate`) starts fast."""
 from __future__ import annotations
 
 import dataclasses
+import io
+import itertools
 import json
 import os
 import re
@@ -128,8 +130,20 @@ def validate(
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: user errors end in a message, bugs in a message that says so."""
-    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    """Entry point: user errors end in a message, bugs in a message that says so. When the
+    environment or the arguments hold a secret, everything printed passes through redaction
+    (MLflow's and urllib3's logs included)."""
+    args = argv if argv is not None else sys.argv[1:]
+    debug = "--debug" in args
+    secrets = _secrets(args)
+    if not secrets:
+        _main(argv, debug)
+        return
+    with _RedactedOutput(secrets):
+        _main(argv, debug)
+
+
+def _main(argv: list[str] | None, debug: bool) -> None:
     try:
         cli.main(args=argv, prog_name="hokusai-action", standalone_mode=False)
     except click.exceptions.Exit as e:
@@ -161,11 +175,76 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(BUG_EXIT_CODE)
 
 
+def _secrets(args: list[str]) -> tuple[str, ...]:
+    """Every form of the secrets in the environment and in a --tracking-uri's user part."""
+    from hokusai_action.registry.settings import collect_secrets
+
+    uris = [v for a, v in itertools.pairwise(args) if a == "--tracking-uri"]
+    uris += [a.partition("=")[2] for a in args if a.startswith("--tracking-uri=")]
+    return collect_secrets(os.environ, uris=uris)
+
+
 def _redact(text: str) -> str:
     """No secret from the environment leaves in a message, whatever raised it."""
-    from hokusai_action.registry.settings import collect_secrets, redact
+    from hokusai_action.registry.settings import redact
 
-    return redact(text, collect_secrets(os.environ))
+    return redact(text, _secrets(sys.argv[1:]))
+
+
+class _RedactedOutput:
+    """sys.stdout and sys.stderr replaced, for the run, by streams that redact each line
+    before writing it: a backstop behind the messages' own redaction."""
+
+    def __init__(self, secrets: tuple[str, ...]) -> None:
+        self.secrets = secrets
+
+    def __enter__(self) -> None:
+        self.saved = sys.stdout, sys.stderr
+        sys.stdout = _RedactingStream(sys.stdout, self.secrets)  # type: ignore[assignment]
+        sys.stderr = _RedactingStream(sys.stderr, self.secrets)  # type: ignore[assignment]
+
+    def __exit__(self, *exc: object) -> None:
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        sys.stdout, sys.stderr = self.saved
+
+
+class _RedactingStream(io.TextIOBase):
+    """A text stream that writes whole lines, redacted, to another (partial lines on flush)."""
+
+    def __init__(self, target: Any, secrets: tuple[str, ...]) -> None:
+        self.target, self.secrets, self.pending = target, secrets, ""
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self.target, "encoding", None) or "utf-8"
+
+    @property
+    def errors(self) -> str | None:  # type: ignore[override]
+        return getattr(self.target, "errors", None)
+
+    def writable(self) -> bool:
+        return True
+
+    def isatty(self) -> bool:
+        return bool(getattr(self.target, "isatty", lambda: False)())
+
+    def write(self, text: str) -> int:
+        from hokusai_action.registry.settings import redact
+
+        lines = (self.pending + text).split("\n")
+        self.pending = lines.pop()
+        if lines:
+            self.target.write("".join(redact(line, self.secrets) + "\n" for line in lines))
+        return len(text)
+
+    def flush(self) -> None:
+        from hokusai_action.registry.settings import redact
+
+        if self.pending:
+            self.target.write(redact(self.pending, self.secrets))
+            self.pending = ""
+        self.target.flush()
 
 
 def _print_traceback() -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import sys
 import uuid
 from collections.abc import Mapping
@@ -41,10 +42,16 @@ SECRET_INPUTS = ("api-key", "github-token")
 MODES = ("auto", "validate", "compare", "register")
 MAX_ANNOTATIONS = 10  # GitHub keeps at most 10 annotations of each type per step
 RESULTS_FILE = ".hokusai/action-results.json"
+# Inputs are parsed with ASCII-only rules: `isdigit()` and `float()` accept "²" or "٣".
+_PULL_REQUEST = re.compile(r"[0-9]{1,10}")
+_NUMBER = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+MAX_PULL_REQUEST = 2**31 - 1
 
 
 class InputError(HokusaiError):
-    """A wrong or missing input: the message names it."""
+    """A wrong or missing input: the message names it. A usage error (exit 2)."""
+
+    exit_code = 2
 
 
 def input_value(env: Mapping[str, str], name: str) -> str:
@@ -64,7 +71,7 @@ def read_inputs(env: Mapping[str, str]) -> dict[str, str]:
 
 
 def _flag(inputs: Mapping[str, str], name: str) -> bool:
-    value = inputs[name].lower()
+    value = inputs[name].lower() if inputs[name].isascii() else inputs[name]
     if value in ("true", "yes", "on", "1"):
         return True
     if value in ("false", "no", "off", "0"):
@@ -91,6 +98,19 @@ class Settings:
 
     @classmethod
     def from_inputs(cls, inputs: Mapping[str, str]) -> Settings:
+        from hokusai_action.registry.settings import (
+            SettingsError,
+            check_tracking_uri,
+            clean_secret,
+        )
+
+        try:  # secrets and the URI name the input, never the value
+            api_key = clean_secret("input `api-key`", inputs["api-key"])
+            github_token = clean_secret("input `github-token`", inputs["github-token"])
+            uri = inputs["tracking-uri"]
+            tracking_uri = check_tracking_uri(uri, "input `tracking-uri`") if uri else None
+        except SettingsError as e:
+            raise InputError(str(e)) from None
         mode = inputs["mode"].lower()
         if mode not in MODES:
             raise InputError(
@@ -104,24 +124,25 @@ class Settings:
                     f"input `manifests`: `{pattern}` must be a glob relative to the "
                     "repository root, inside it (no leading `/`, no `..`)"
                 )
-        try:
-            threshold = float(inputs["deltaone-threshold"])
-        except ValueError:
-            threshold = float("nan")
+        text = inputs["deltaone-threshold"]
+        threshold = float(text) if _NUMBER.fullmatch(text) else float("nan")
         if not 0 < threshold <= 1:
             raise InputError(
-                "input `deltaone-threshold` must be a number above 0 and at most 1 (0.01 is "
-                f"one point), not {inputs['deltaone-threshold']!r}"
+                "input `deltaone-threshold` must be a number above 0 and at most 1 written "
+                f"with ASCII digits (0.01 is one point), not {text!r}"
             )
         number = inputs["pull-request"]
-        if number and not number.isdigit():
-            raise InputError(f"input `pull-request` must be a pull request number, not {number!r}")
+        if number and not (_PULL_REQUEST.fullmatch(number) and 0 < int(number) <= MAX_PULL_REQUEST):
+            raise InputError(
+                "input `pull-request` must be a pull request number, ASCII digits 0-9 (e.g. "
+                f"`12`), not {number!r}"
+            )
         return cls(
             mode=mode,
             manifests=patterns,
-            tracking_uri=inputs["tracking-uri"] or None,
-            api_key=inputs["api-key"],
-            github_token=inputs["github-token"],
+            tracking_uri=tracking_uri,
+            api_key=api_key,
+            github_token=github_token,
             comment=_flag(inputs, "comment"),
             combine_comments=_flag(inputs, "combine-comments"),
             threshold=threshold,
@@ -266,6 +287,21 @@ def annotate(problems: list[Any]) -> None:
             command(severity, f"{len(of_type) - len(shown)} more {severity}s: see the step summary")
 
 
+def mask_values(env: Mapping[str, str]) -> list[str]:
+    """What to ask the runner to mask: each line of each secret input (a runner masks a
+    multi-line value by its first line only), then the tracking URI's user part."""
+    from hokusai_action.registry.settings import secret_values
+
+    values = [
+        line.strip()
+        for name in SECRET_INPUTS
+        for line in input_value(env, name).splitlines()
+        if line.strip()
+    ]
+    values += secret_values({}, uris=(input_value(env, "tracking-uri"),))
+    return list(dict.fromkeys(values))
+
+
 # -- the run ------------------------------------------------------------------------------
 def find_manifests(patterns: tuple[str, ...]) -> list[Path]:
     """Manifests (relative to the workspace, the current directory) matching the globs; all
@@ -285,10 +321,10 @@ def find_manifests(patterns: tuple[str, ...]) -> list[Path]:
 
 def run(env: Mapping[str, str]) -> int:
     from hokusai_action.registry.settings import collect_secrets
+    from hokusai_action.validation.output import escape_data
 
-    for name in SECRET_INPUTS:  # before anything else is printed
-        if value := input_value(env, name):
-            print(f"::add-mask::{value}", flush=True)
+    for value in mask_values(env):  # before anything else is printed
+        print(f"::add-mask::{escape_data(value)}", flush=True)
     _SECRETS[:] = collect_secrets(env)
     settings = Settings.from_inputs(read_inputs(env))
     runner = Runner.from_env(env)
@@ -400,8 +436,9 @@ def _publish(mode: str, settings: Settings, runner: Runner, result: RunResult) -
         client = GitHubClient(settings.github_token, runner.api_url)
         author = client.login()
         for body in bodies:
-            marker = body.splitlines()[0]
-            text = _clean(rendering.truncate(body))
+            text = _clean(body)  # before truncating: a cut could leave part of a secret
+            marker = text.splitlines()[0]
+            text = rendering.truncate(text)
             posted = client.upsert_comment(
                 runner.repository or "", int(number), marker, text, author
             )
@@ -459,7 +496,7 @@ def main() -> None:
         code = run(dict(os.environ))
     except HokusaiError as e:
         command("error", str(e))
-        code = 1
+        code = e.exit_code
     except Exception as e:  # a bug: say so (and, through log, never with a secret in it)
         command("error", f"internal error in hokusai-action: {type(e).__name__}: {e}")
         code = 3

@@ -27,7 +27,7 @@ from typing import Any, Generic, TypeVar
 from urllib.parse import urlencode, urljoin, urlsplit
 
 from hokusai_action.errors import HokusaiError, require
-from hokusai_action.registry.settings import redact
+from hokusai_action.registry.settings import redact, secret_forms
 
 DEFAULT_API_URL = "https://api.github.com"
 DEFAULT_DEADLINE = 120.0  # seconds for the whole comment step
@@ -333,7 +333,7 @@ class GitHubClient:
     def _say(self, text: str) -> str:
         """A message safe to print: no token, and URLs or bodies from the answer on one line
         with their control characters escaped."""
-        return _excerpt(redact(text, [self.token] if len(self.token) >= 4 else []), 100_000)
+        return _excerpt(redact(text, secret_forms([self.token])), 100_000)
 
     def _json(self, answer: Answer, expected: type) -> Any:
         """The answer's JSON, which must be a list or an object (`expected`)."""

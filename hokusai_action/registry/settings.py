@@ -5,12 +5,18 @@ No MLflow import here: `register --dry-run` shows the target without loading MLf
 
 from __future__ import annotations
 
+import base64
+import functools
+import json
 import os
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote, unquote, urlsplit
 
+from hokusai_action.errors import HokusaiError
 from hokusai_action.validation.rules import find_root
 
 PRODUCTION_URI = "https://registry.hokus.ai/api/mlflow"
@@ -19,6 +25,19 @@ DEFAULT_RETRIES = 2
 DEFAULT_TIMEOUT = 6  # seconds per request: a dead registry fails in about 20 s in all
 SECRET_VARIABLES = ("HOKUSAI_API_KEY", "MLFLOW_TRACKING_TOKEN", "MLFLOW_TRACKING_PASSWORD",
                     "GITHUB_TOKEN", "INPUT_API-KEY", "INPUT_GITHUB-TOKEN")  # fmt: skip
+# Credentials the registry client sends: stripped, and refused with a control character inside.
+REGISTRY_CREDENTIALS = ("HOKUSAI_API_KEY", "MLFLOW_TRACKING_TOKEN", "MLFLOW_TRACKING_USERNAME",
+                        "MLFLOW_TRACKING_PASSWORD")  # fmt: skip
+URI_VARIABLES = ("MLFLOW_TRACKING_URI", "INPUT_TRACKING-URI")  # their user part is a secret
+KNOWN_SCHEMES = ("http", "https", "sqlite", "databricks", "file")
+_DATABASE_SCHEMES = ("postgresql", "mysql", "mssql")  # SQLAlchemy stores MLflow also reads
+MIN_SECRET = 4  # shorter values are not masked: they would mask ordinary text
+FRAGMENT = 8  # any run this long of a secret is masked
+_CONTROL_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+_LINE_BREAKS = frozenset("\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029")
+_SCHEME = re.compile(r"[a-z][a-z0-9+.-]*")
+_HOST_LIKE = re.compile(r"[A-Za-z0-9.-]+(:[0-9]+)?(/|$)")
+_URI_AUTHORITY = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://([^/?#]*)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,8 +63,17 @@ class RegistrySettings:
             "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER": "0",
             "MLFLOW_HTTP_REQUEST_TIMEOUT": str(self.timeout),
         }
+        # Stripped credentials replace what MLflow would read raw (a key ending in a newline
+        # makes requests raise with the key in its message).
+        for name in (
+            "MLFLOW_TRACKING_TOKEN",
+            "MLFLOW_TRACKING_USERNAME",
+            "MLFLOW_TRACKING_PASSWORD",
+        ):
+            if env.get(name):
+                out[name] = env[name].strip()
         if env.get("HOKUSAI_API_KEY"):  # the key wins, as `auth` says
-            out["MLFLOW_TRACKING_TOKEN"] = env["HOKUSAI_API_KEY"]
+            out["MLFLOW_TRACKING_TOKEN"] = env["HOKUSAI_API_KEY"].strip()
         return out
 
 
@@ -58,16 +86,26 @@ def resolve_settings(
     timeout: int = DEFAULT_TIMEOUT,
 ) -> RegistrySettings:
     """--tracking-uri, else MLFLOW_TRACKING_URI, else the embedded SQLite registry at the
-    repository root (`.hokusai/mlflow.db`), so every directory of a checkout shares one."""
+    repository root (`.hokusai/mlflow.db`), so every directory of a checkout shares one.
+
+    Credentials are stripped of surrounding whitespace; one with a control character inside,
+    or a URI MLflow cannot read, is a SettingsError (exit 2)."""
     env = os.environ if env is None else env
-    secrets = collect_secrets(env)
-    uri = tracking_uri or env.get("MLFLOW_TRACKING_URI")
-    if env.get("HOKUSAI_API_KEY"):
+    secrets = collect_secrets(env, uris=(tracking_uri,))
+    for name in REGISTRY_CREDENTIALS:
+        clean_secret(name, env.get(name, ""))
+    if tracking_uri and tracking_uri.strip():
+        uri: str | None = check_tracking_uri(tracking_uri, "--tracking-uri")
+    elif env.get("MLFLOW_TRACKING_URI", "").strip():
+        uri = check_tracking_uri(env["MLFLOW_TRACKING_URI"], "MLFLOW_TRACKING_URI")
+    else:
+        uri = None
+    if env.get("HOKUSAI_API_KEY", "").strip():
         auth = "HOKUSAI_API_KEY (sent as a bearer token)"
-    elif env.get("MLFLOW_TRACKING_TOKEN"):
+    elif env.get("MLFLOW_TRACKING_TOKEN", "").strip():
         auth = "MLFLOW_TRACKING_TOKEN (bearer token)"
-    elif env.get("MLFLOW_TRACKING_USERNAME"):
-        auth = f"MLFLOW_TRACKING_USERNAME={env['MLFLOW_TRACKING_USERNAME']} (basic auth)"
+    elif username := env.get("MLFLOW_TRACKING_USERNAME", "").strip():
+        auth = f"MLFLOW_TRACKING_USERNAME={username} (basic auth)"
     else:
         auth = "none"
     if uri:
@@ -79,16 +117,201 @@ def resolve_settings(
     )  # fmt: skip
 
 
-def collect_secrets(env: Mapping[str, str]) -> tuple[str, ...]:
-    values = {env.get(name, "") for name in SECRET_VARIABLES}
-    return tuple(sorted((v for v in values if len(v) >= 4), key=len, reverse=True))
+class SettingsError(HokusaiError):
+    """A secret or URI that cannot be used as given: a usage error (exit 2). The message names
+    the variable or flag, never a secret's value."""
+
+    exit_code = 2
 
 
-_URL_PASSWORD = re.compile(r"(?<=://)([^:/@\s]+):([^@/\s]+)@")
+def clean_secret(name: str, value: str) -> str:
+    """The value with surrounding whitespace removed (`echo KEY > secret` leaves a newline);
+    refused when a line break or another control character is left inside it. The message
+    names the variable, never the value."""
+    value = value.strip()
+    if what := _control_character(value):
+        raise SettingsError(
+            f"{name} holds {what} inside it: a secret must be one line with no control "
+            f"characters; set {name} again with just the key (spaces and line breaks around it "
+            "are removed)"
+        )
+    return value
+
+
+def check_tracking_uri(uri: str, source: str = "the tracking URI") -> str:
+    """The URI, stripped, when MLflow can use it; otherwise a SettingsError (exit 2) naming
+    `source` and the nearest known scheme, with the URI's user part masked."""
+    from hokusai_action.validation.suggest import closest
+
+    uri = uri.strip()
+    shown = redact(uri, collect_secrets({}, uris=(uri,)))
+    if what := _control_character(uri):
+        raise SettingsError(f"{source} holds {what}: write the URI on one line")
+    forms = "http(s)://HOST[:PORT][/PATH], sqlite:///PATH, file:///PATH or databricks"
+    if uri.lower() == "databricks":
+        return uri
+    scheme, _, rest = uri.partition(":") if ":" in uri else ("", "", uri)
+    scheme = scheme.lower()
+    base = scheme.split("+", 1)[0]
+    if not _SCHEME.fullmatch(scheme) or ("://" not in uri and base not in KNOWN_SCHEMES):
+        hint = ""
+        if uri.startswith("/"):
+            scheme_hint = "sqlite:///" if uri.endswith(".db") else "file://"
+            hint = f"; did you mean `{scheme_hint}{shown}`?"
+        elif _HOST_LIKE.match(uri):
+            local = uri.lower().startswith(("localhost", "127.", "[::1]"))
+            hint = f"; did you mean `{'http' if local else 'https'}://{shown}`?"
+        raise SettingsError(f"{source} `{shown}` has no scheme: write {forms}{hint}")
+    if base not in KNOWN_SCHEMES and base not in _DATABASE_SCHEMES:
+        match = closest(scheme, KNOWN_SCHEMES, cutoff=0.5)
+        fixed = f"{match}:{redact(rest, collect_secrets({}, uris=(uri,)))}"
+        hint = f"; did you mean `{fixed}`?" if match else ""
+        raise SettingsError(
+            f"{source} `{shown}` has the unknown scheme `{scheme}` (MLflow reads "
+            f"{', '.join(KNOWN_SCHEMES)}){hint}"
+        )
+    if base in ("http", "https"):
+        try:
+            parts = urlsplit(uri)
+            valid = bool(parts.hostname) and (parts.port or 0) >= 0
+        except ValueError:
+            valid = False
+        if not valid:
+            raise SettingsError(
+                f"{source} `{shown}` names no valid host and port: write "
+                f"{scheme}://HOST[:PORT][/PATH], e.g. https://registry.hokus.ai/api/mlflow"
+            )
+    return uri
+
+
+def _control_character(value: str) -> str | None:
+    """What the first line break or control character of `value` is, without the value."""
+    for char in value:
+        if unicodedata.category(char) in _CONTROL_CATEGORIES:
+            if char in _LINE_BREAKS:
+                return "a line break"
+            return f"a control character (U+{ord(char):04X})"
+    return None
+
+
+def secret_values(env: Mapping[str, str], uris: Iterable[str | None] = ()) -> list[str]:
+    """Every secret of this process, stripped: the secret variables and the user parts of
+    tracking URIs (`http://TOKEN@host`, `http://user:password@host`)."""
+    values = [env.get(name, "").strip() for name in SECRET_VARIABLES]
+    for uri in (*uris, *(env.get(name) for name in URI_VARIABLES)):
+        values += _userinfo_parts(uri or "")
+    return [v for v in dict.fromkeys(values) if v]
+
+
+def collect_secrets(env: Mapping[str, str], uris: Iterable[str | None] = ()) -> tuple[str, ...]:
+    """Every form in which a secret of `env` (or of the URIs' user parts) could be printed:
+    as given and stripped, line by line, escaped (repr, JSON, URL), and inside an
+    `Authorization` header (base64 of `user:password`, `TOKEN:` and `:TOKEN`). Longest first,
+    so a value is masked whole before its parts."""
+    uris = tuple(uris)
+    raws = [env.get(name, "") for name in SECRET_VARIABLES]
+    values = [*raws, *secret_values(env, uris)]
+    pairs = []
+    username = env.get("MLFLOW_TRACKING_USERNAME", "").strip()
+    password = env.get("MLFLOW_TRACKING_PASSWORD", "").strip()
+    if password:
+        pairs.append((username, password))
+    for uri in (*uris, *(env.get(name) for name in URI_VARIABLES)):
+        pairs += _userinfo_pairs(uri or "")
+    return secret_forms(values, pairs)
+
+
+def secret_forms(values: Iterable[str], pairs: Iterable[tuple[str, str]] = ()) -> tuple[str, ...]:
+    """The printable forms of these secret values and basic-auth (user, password) pairs."""
+    forms: set[str] = set()
+    pairs = list(pairs)
+    for raw in values:
+        for value in {raw, raw.strip(), *(line.strip() for line in raw.splitlines())}:
+            if not value:
+                continue
+            forms |= {value, repr(value)[1:-1], json.dumps(value)[1:-1], quote(value, safe="")}
+            pairs += [(value, ""), ("", value)]
+            forms |= _base64_forms(value)
+    for user, password in pairs:
+        forms |= _base64_forms(f"{user}:{password}")
+    return tuple(sorted((f for f in forms if len(f) >= MIN_SECRET), key=len, reverse=True))
+
+
+_URL_USERINFO = re.compile(r"(?<=://)[^/?#\s\"'<>`\\]*@")
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
-    """The text with every secret value, and any password inside a URL, masked."""
+    """The text with every secret form masked, then any 8-character run of one (a line of a
+    multi-line secret, a prefix left by truncation), then any URL's user part. Redact before
+    cutting a text short: a cut can leave a prefix no longer equal to the secret."""
+    secrets = tuple(secrets)
     for secret in secrets:
         text = text.replace(secret, "***")
-    return _URL_PASSWORD.sub(r"\1:***@", text)
+    grams = _grams(secrets)
+    if grams and len(text) >= FRAGMENT:
+        text = _mask_fragments(text, grams)
+    return _URL_USERINFO.sub("***@", text)
+
+
+def _mask_fragments(text: str, grams: frozenset[str]) -> str:
+    runs: list[list[int]] = []  # [start, end) of text to mask, merged when they touch
+    for i in range(len(text) - FRAGMENT + 1):
+        if text[i : i + FRAGMENT] in grams:
+            if runs and i <= runs[-1][1]:
+                runs[-1][1] = i + FRAGMENT
+            else:
+                runs.append([i, i + FRAGMENT])
+    if not runs:
+        return text
+    out, position = [], 0
+    for start, end in runs:
+        out += [text[position:start], "***"]
+        position = end
+    out.append(text[position:])
+    return "".join(out)
+
+
+@functools.lru_cache(maxsize=32)
+def _grams(secrets: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(
+        s[i : i + FRAGMENT]
+        for s in secrets
+        if len(s) >= FRAGMENT
+        for i in range(len(s) - FRAGMENT + 1)
+    )
+
+
+def _base64_forms(text: str) -> set[str]:
+    """The base64 of `text`, and the part of it that stays the same whatever precedes it
+    (at each of the three byte alignments) or follows it: `user:password` masked through its
+    password alone, with the 8-character fragment rule."""
+    data = text.encode("utf-8", "surrogatepass")
+    whole = base64.b64encode(data).decode()
+    forms = {whole, whole.rstrip("=")}
+    for shift in range(3):
+        encoded = base64.b64encode(b"\0" * shift + data).decode()
+        end = len(encoded) - 4 if (shift + len(data)) % 3 else len(encoded)
+        forms.add(encoded[4 if shift else 0 : end])
+    return forms | {f.replace("+", "-").replace("/", "_") for f in forms}
+
+
+def _userinfo(uri: str) -> str | None:
+    match = _URI_AUTHORITY.match(uri.strip())
+    return match.group(1).rpartition("@")[0] if match and "@" in match.group(1) else None
+
+
+def _userinfo_parts(uri: str) -> list[str]:
+    info = _userinfo(uri)
+    if not info:
+        return []
+    user, _, password = info.partition(":")
+    parts = [info, unquote(info), user, password, unquote(user), unquote(password)]
+    return [p for p in parts if p]
+
+
+def _userinfo_pairs(uri: str) -> list[tuple[str, str]]:
+    info = _userinfo(uri)
+    if not info:
+        return []
+    user, _, password = info.partition(":")
+    return [(user, password), (unquote(user), unquote(password))]

@@ -279,7 +279,7 @@ def test_invalid_manifests_are_annotated_at_most_ten_per_type(ws, github, server
 
 def test_a_missing_required_input_fails_clearly(ws):
     run = ws.run("push", PUSH, {"mode": ""})
-    assert run.code == 1
+    assert run.code == 2  # a usage error
     assert "::error::required input `mode` is empty" in run.log
 
 

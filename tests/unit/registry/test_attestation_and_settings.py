@@ -68,10 +68,10 @@ def test_the_hokusai_key_is_what_is_sent_and_what_is_reported():
     assert settings.auth.startswith("HOKUSAI_API_KEY")
 
 
-def test_an_mlflow_token_alone_is_left_to_mlflow():
-    env = {"MLFLOW_TRACKING_TOKEN": "mlflow-token"}
+def test_an_mlflow_token_alone_is_sent_stripped():
+    env = {"MLFLOW_TRACKING_TOKEN": "mlflow-token\n"}
     settings = resolve_settings("http://x", env)
-    assert "MLFLOW_TRACKING_TOKEN" not in settings.mlflow_environment(env)
+    assert settings.mlflow_environment(env)["MLFLOW_TRACKING_TOKEN"] == "mlflow-token"
     assert settings.auth.startswith("MLFLOW_TRACKING_TOKEN")
 
 
@@ -84,11 +84,11 @@ def test_retries_and_timeout_are_bounded_for_mlflow():
 def test_redact_masks_secret_values_and_url_passwords():
     secrets = collect_secrets({"HOKUSAI_API_KEY": "hk-secret-1", "GITHUB_TOKEN": "ghs_abc123"})
     text = "key hk-secret-1 token ghs_abc123 at https://user:pa55@host/api"
-    assert redact(text, secrets) == "key *** token *** at https://user:***@host/api"
+    assert redact(text, secrets) == "key *** token *** at https://***@host/api"
 
 
 def test_display_uri_hides_a_password_in_the_uri(tmp_path: Path):
     assert (
         resolve_settings("https://u:hunter2@registry/api", {}).display_uri
-        == "https://u:***@registry/api"
+        == "https://***@registry/api"
     )
