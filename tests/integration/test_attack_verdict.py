@@ -154,6 +154,26 @@ def test_flipping_a_custom_metrics_direction_does_not_pay_for_worse_models(contr
     )
 
 
+def test_a_declared_direction_is_not_assumed_for_versions_that_never_recorded_one(
+    contributor, registry
+):
+    """The SDK wrote reply_rate 0.20, then 0.30 with deltaone_achieved=true: higher is
+    better, and 0.30 was paid. It records no direction, and an unknown direction 'agrees'
+    with any. The contributor declares reply_rate lower-is-better and registers 0.19, 11
+    points below the paid 0.30: judged against the 0.20, it is a DeltaOne."""
+    tags = {"benchmark_metric": "reply_rate", "hokusai_dataset_name": "holdout",
+            "hokusai_dataset_version": "v1"}  # fmt: skip
+    write_foreign(registry, contributor, {**tags, "benchmark_value": "0.20"})
+    write_foreign(registry, contributor,
+                  {**tags, "benchmark_value": "0.30", "deltaone_achieved": "true"})  # fmt: skip
+    lower = "custom_metrics:\n  reply_rate: {direction: lower, min: 0, max: 1}\n"
+    report = compare(contributor.plan(0.19, metric="reply_rate", extra=lower), registry,
+                     Decision())  # fmt: skip
+    assert not verdict(report).achieved, (
+        f"0.19 paid against {verdict(report).baseline}; the token was paid for 0.30"
+    )
+
+
 # -- 3. a renamed / dropped dataset re-earns the same improvement -----------------------------
 def test_dropping_the_dataset_block_does_not_let_the_same_improvement_be_paid_twice(
     contributor, registry
@@ -247,6 +267,24 @@ def test_a_push_that_registers_nothing_new_does_not_emit_deltaone_again(contribu
     again = register(p, registry, Decision())
     assert again.status is Status.ALREADY_REGISTERED
     assert _outputs(RunResult(reports=[again]), "r.json")["deltaone"] == "false"
+
+
+def test_claiming_more_samples_on_the_same_dataset_does_not_make_a_gain_significant(
+    contributor, registry
+):
+    """holdout v1 has 5,000 examples (the baseline says so). The new manifest claims
+    1,000,000 on the same name and version: the interval narrows to the baseline's side alone
+    and +1.5 pp becomes 'significant'. The same test set cannot have two sizes."""
+    register(contributor.plan(0.80, "{name: holdout, version: v1, samples: 5000}"), registry,
+             Decision())  # fmt: skip
+    strict = Decision(require_significance=True)
+    honest = compare(contributor.plan(0.815, "{name: holdout, version: v1, samples: 5000}"),
+                     registry, strict)  # fmt: skip
+    assert verdict(honest).outcome is Outcome.NOT_SIGNIFICANT
+    inflated = compare(
+        contributor.plan(0.815, "{name: holdout, version: v1, samples: 1000000}"), registry, strict
+    )
+    assert not verdict(inflated).achieved, f"significant by claim: {verdict(inflated).ci}"
 
 
 # -- 6. the action's deltaone output for a what-if --------------------------------------------
