@@ -302,12 +302,12 @@ def decision_options(fn: Any) -> Any:
             "--deltaone-threshold", type=click.FloatRange(0, 1, min_open=True), default=0.01,
             show_default=True,
             help="Improvement that counts as DeltaOne: 0.01 is 1 percentage point for metrics "
-            "bounded by [0, 1], and 1% of the baseline for others (rmse, mae, perplexity, r2).",
+            "capped at 1 (r2 too), and 1% of the baseline for unbounded ones (rmse, mae).",
         ),
         click.option(
             "--rule", type=click.Choice(["auto", "points", "relative"]), default="auto",
             show_default=True,
-            help="auto: percentage points for metrics bounded by [0, 1], relative otherwise. "
+            help="auto: percentage points for metrics capped at 1, relative otherwise. "
             "points is refused for other metrics.",
         ),
         click.option(

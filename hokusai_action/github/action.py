@@ -477,14 +477,20 @@ def _write_results(result: RunResult) -> str:
 
 def _outputs(result: RunResult, results_file: str) -> dict[str, str]:
     """Outputs describe the first model; results-json has them all."""
+    from hokusai_action.registry.results import Status
+
     first = result.reports[0] if result.reports else None
     verdict = first.verdict if first else None
     baseline = verdict.baseline if verdict else None
+    # A payment step may key on this: true only for a DeltaOne this run found (compare) or
+    # recorded (register), never for a what-if or a version an earlier run registered.
+    new = first is not None and not first.what_if and first.status is not Status.ALREADY_REGISTERED
     return {
         "model-version": str(first.version) if first and first.version else "",
         "run-id": (first.run_id or "") if first else "",
-        "deltaone": "true" if verdict and verdict.achieved else "false",
-        "delta": "" if not verdict or verdict.delta is None else repr(round(verdict.delta, 12)),
+        "deltaone": "true" if new and verdict and verdict.achieved else "false",
+        "status": str(first.status) if first else "",
+        "delta": "" if not verdict or verdict.delta is None else repr(verdict.delta),
         "baseline-version": str(baseline.version) if baseline and baseline.version else "",
         "comment-url": result.comment_url,
         "results-json": results_file,

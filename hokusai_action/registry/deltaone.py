@@ -1,13 +1,14 @@
 """The DeltaOne decision: values in, verdict out. No I/O, so every rule is unit-tested.
 
 DeltaOne is an improvement of at least one percentage point on the benchmark. That is
-well defined for metrics bounded by [0, 1] (accuracy, F1, AUROC): the improvement is counted
-in points. For other metrics (RMSE, MAE, perplexity, R²) a "point" means nothing, so the rule
-there is explicit and relative: by default an improvement of at least 1% of the baseline.
-Every verdict states which rule applied.
+well defined for metrics capped at 1 (accuracy, F1, AUROC, and R², a share of variance
+explained): the improvement is counted in points. For metrics with no upper bound (RMSE, MAE,
+perplexity) a "point" means nothing, so the rule there is explicit and relative: by default
+an improvement of at least 1% of the baseline. Every verdict states which rule applied.
 
 A DeltaOne pays tokens, so the numbers that decide it are rounded to 12 significant digits
-(0.015, not 0.015000000000000013) before they are compared, recorded or attested.
+(0.015, not 0.015000000000000013) before they are compared, recorded or attested, and then
+compared exactly: a value one billionth short of the threshold is short.
 Which value is the baseline is decided elsewhere (`baseline.py`): this module only compares.
 """
 
@@ -22,8 +23,6 @@ from hokusai_action.validation.metrics import Direction, Metric
 
 DEFAULT_THRESHOLD = 0.01  # 1 percentage point, or 1% for the relative rule
 Z_95 = 1.959963984540054
-# Float noise: 0.9412 - 0.9312 is 0.009999999999999898, which is still one point.
-_TOLERANCE = 1e-9
 
 
 class Rule(enum.StrEnum):
@@ -118,20 +117,20 @@ def round_sig(value: float, digits: int = 12) -> float:
 
 
 def rule_for(metric: Metric) -> Rule:
-    """Points for metrics bounded by [0, 1]; relative for everything else."""
-    return Rule.POINTS if metric.is_proportion else Rule.RELATIVE
+    """Points for metrics capped at 1; relative for metrics with no upper bound."""
+    return Rule.POINTS if metric.maximum == 1 else Rule.RELATIVE
 
 
 def rule_problem(metric: Metric, rule: Rule | None, threshold: float) -> str | None:
     """Why a rule or threshold means nothing for this metric (a usage error), or None.
 
-    Percentage points are a unit only where the metric is a proportion; a points threshold
-    wider than the metric's whole range can never be reached."""
+    Percentage points are a unit only where the metric is capped at 1 (a share of something);
+    a points threshold wider than the metric's whole range can never be reached."""
     if (rule or rule_for(metric)) is not Rule.POINTS:
         return None
-    if not metric.is_proportion:
+    if metric.maximum != 1:
         return (
-            f"--rule points needs a metric bounded by [0, 1]; `{metric.name}` ranges over "
+            f"--rule points needs a metric capped at 1; `{metric.name}` ranges over "
             f"{metric.range_text()}, where a percentage point means nothing: use --rule "
             "relative (or auto)"
         )
@@ -179,11 +178,12 @@ def decide(
     ci = None
     if metric.is_proportion and samples and baseline.samples:
         ci = proportion_difference_ci(value, samples, baseline.value, baseline.samples)
-    if improvement >= threshold - _TOLERANCE:
+    threshold = round_sig(threshold)
+    if improvement >= threshold and not (rule is Rule.RELATIVE and baseline.value == 0):
         outcome = Outcome.DELTAONE
-    elif improvement > _TOLERANCE:
-        outcome = Outcome.BELOW_THRESHOLD
-    elif improvement < -_TOLERANCE:
+    elif improvement > 0:
+        outcome = Outcome.BELOW_THRESHOLD  # a gain from a zero baseline has no relative size
+    elif improvement < 0:
         outcome = Outcome.REGRESSION
     else:
         outcome = Outcome.UNCHANGED
@@ -202,13 +202,18 @@ def _not_significant(verdict: Verdict, metric: Metric, samples: int | None) -> s
             "significance was required, and it can be tested only for proportions; "
             f"`{metric.name}` is not one"
         )
+    baseline_samples = verdict.baseline.samples if verdict.baseline else None
     if verdict.ci is None:
-        baseline_samples = verdict.baseline.samples if verdict.baseline else None
         missing = [side for side, n in (("this", samples), ("the baseline", baseline_samples))
                    if not n]  # fmt: skip
         return (
             "significance was required, and the sample count of "
             f"{' and '.join(missing)} version is unknown (benchmark.dataset.samples)"
+        )
+    if samples != baseline_samples:  # one test set cannot have two sizes: a claim, not data
+        return (
+            f"significance was required, and this version claims {samples} samples where the "
+            f"baseline, on the same dataset, has {baseline_samples}"
         )
     if verdict.improvement_significant():
         return ""

@@ -20,7 +20,7 @@ from typing import Any
 
 from hokusai_action.errors import HokusaiError
 from hokusai_action.registry import attestation
-from hokusai_action.registry.baseline import Benchmark
+from hokusai_action.registry.baseline import MODEL_TAG, Benchmark
 from hokusai_action.registry.deltaone import round_sig
 from hokusai_action.validation import metrics
 from hokusai_action.validation.manifest import (
@@ -236,10 +236,7 @@ def plan(manifest: Manifest, commit: str | None, notes: tuple[str, ...] = ()) ->
     logged_metrics = {**extra, metric.name: value}
     dataset = bench.get("dataset", {})
     dataset_hash = _dataset_hash(manifest, dataset)
-    benchmark = Benchmark(
-        metric.name, str(metric.direction), dataset.get("name"), dataset.get("version"),
-        dataset_hash,
-    )  # fmt: skip
+    benchmark = Benchmark.of(metric, dataset, dataset_hash)
     contribution = data.get("contribution", {})
     ab_test = data.get("ab_test", {})
     hokusai_tags = {
@@ -258,6 +255,7 @@ def plan(manifest: Manifest, commit: str | None, notes: tuple[str, ...] = ()) ->
         "hokusai_dataset_samples": dataset.get("samples"),
         "hokusai_dataset_sha256": dataset_hash,
         "hokusai_metric_direction": str(metric.direction),
+        "hokusai_metric_range": metric.range_text(),
         "hokusai_contributor_address": contribution.get("contributor_address"),
         "hokusai_contributor": contribution.get("contributor"),
         "hokusai_additional_samples": contribution.get("additional_samples"),
@@ -305,6 +303,7 @@ def plan(manifest: Manifest, commit: str | None, notes: tuple[str, ...] = ()) ->
         what["dataset"] = dataset_hash
     key = hashlib.sha256(attestation.canonical_json(what)).hexdigest()
     version_tags["hokusai_registration_key"] = run_tags["hokusai_registration_key"] = key
+    version_tags[MODEL_TAG] = files.sha256  # a new benchmark must start from a rewarded model
     return dataclasses.replace(result, registration_key=key)
 
 

@@ -63,6 +63,7 @@ class RegistryWork:
     def __init__(self, registry: MlflowRegistry, decision: Decision) -> None:
         self.registry = registry
         self.decision = decision
+        self.anchors = True  # set by judge(): whether a new benchmark is opened by this plan
 
     def judge(
         self, p: Plan, existing: VersionRecord | None = None, *, of_record: bool = False
@@ -75,7 +76,9 @@ class RegistryWork:
         An existing registration is judged again against the baseline it was judged against.
         """
         records = self.registry.versions_for_token(p.token_id)
-        choice = baseline.choose(records, p.benchmark, p.metric.direction, p.registration_key)
+        choice = baseline.choose(
+            records, p.benchmark, p.metric.direction, p.registration_key, p.model.sha256
+        )
         notes: list[str] = []
         pinned = p.pinned_value is not None or p.pinned_version is not None
         new_benchmark = False
@@ -86,13 +89,18 @@ class RegistryWork:
             chosen, new_benchmark = self._recorded_baseline(p, existing)
         else:
             chosen, new_benchmark, notes = choice.baseline, choice.new_benchmark, choice.notes
+            self.anchors = choice.anchors
         if pinned and of_record:
             notes.append(PIN_IGNORED)
+        rerun = existing is not None and not (pinned and not of_record)
+        decision = _recorded_decision(existing, self.decision) if rerun else self.decision
         verdict = decide(
-            p.metric, p.value, chosen, threshold=self.decision.threshold,
-            rule=self.decision.rule, samples=p.samples, new_benchmark=new_benchmark,
-            require_significance=self.decision.require_significance,
+            p.metric, p.value, chosen, threshold=decision.threshold,
+            rule=decision.rule, samples=p.samples, new_benchmark=new_benchmark,
+            require_significance=decision.require_significance,
         )  # fmt: skip
+        if rerun and existing is not None:
+            verdict = _as_recorded(verdict, existing, notes)
         if verdict.reason:
             notes.append(f"no DeltaOne: {verdict.reason}")
         return verdict, notes, choice.history
@@ -148,7 +156,35 @@ class RegistryWork:
             )
 
 
-def verdict_tags(verdict: Verdict) -> dict[str, str]:
+def _recorded_decision(existing: VersionRecord | None, current: Decision) -> Decision:
+    """The rule and threshold a registration was judged by, from its tags: a re-run with
+    other options must not judge the same version differently."""
+    tags = existing.tags if existing else {}
+    try:
+        rule = Rule(tags["hokusai_rule"])
+        threshold = float(tags["hokusai_threshold"])
+    except (KeyError, ValueError):
+        return current
+    significance = tags.get("hokusai_require_significance", "").lower() == "true"
+    return dataclasses.replace(
+        current, threshold=threshold, rule=rule, require_significance=significance
+    )
+
+
+def _as_recorded(verdict: Verdict, existing: VersionRecord, notes: list[str]) -> Verdict:
+    """The verdict of record of an existing version is the one written when it was
+    registered; a re-run reports it, whatever the options or the registry say now."""
+    recorded = baseline.recorded_outcome(existing)
+    if recorded is None or recorded is verdict.outcome:
+        return verdict
+    notes.append(
+        f"version {existing.version} was registered as `{recorded}`: that is its verdict of "
+        f"record (judged today it would be `{verdict.outcome}`)"
+    )
+    return dataclasses.replace(verdict, outcome=recorded)
+
+
+def verdict_tags(verdict: Verdict, decision: Decision | None = None) -> dict[str, str]:
     baseline = verdict.baseline
     return {
         "deltaone_achieved": tag_text(verdict.achieved),
@@ -158,6 +194,7 @@ def verdict_tags(verdict: Verdict) -> dict[str, str]:
         "hokusai_verdict": str(verdict.outcome),
         "hokusai_rule": str(verdict.rule),
         "hokusai_threshold": repr(verdict.threshold),
+        "hokusai_require_significance": tag_text(bool(decision and decision.require_significance)),
     }
 
 
@@ -233,7 +270,9 @@ def register(p: Plan, registry: MlflowRegistry, decision: Decision) -> Report:
     source = registry.log_model_files(run_id, p.model.path, MODEL_ARTIFACT_PATH)
 
     first_of_model = not registry.versions_of_model(p.model_name)
-    tags = {**p.version_tags, **verdict_tags(report.verdict)}
+    tags = {**p.version_tags, **verdict_tags(report.verdict, decision)}
+    if report.verdict.outcome is Outcome.NEW_BENCHMARK:
+        tags[baseline.ANCHORED_TAG] = tag_text(work.anchors)
     record = registry.create_version(p.model_name, source, run_id, tags, p.description)
     report.version, report.run_id = record.version, run_id
 

@@ -49,9 +49,12 @@ class Model:
         (root / ".git").mkdir(exist_ok=True)
         self.trained = 0
 
-    def plan(self, value: float, dataset: str = "{name: holdout, version: v1}", extra: str = ""):
-        """A newly trained model (new weights) with this value."""
-        self.trained += 1
+    def plan(
+        self, value: float, dataset: str = "{name: holdout, version: v1}", extra: str = "",
+        *, retrained: bool = True,
+    ):  # fmt: skip
+        """A newly trained model (new weights) with this value, or the last one re-measured."""
+        self.trained += retrained
         (self.root / "model.pkl").write_bytes(f"weights {self.trained}".encode())
         (self.root / "hokusai.yaml").write_text(
             f"version: 1\nmodel:\n  name: {self.name}\n  token_id: {self.token}\n"
@@ -109,12 +112,15 @@ def test_the_readme_worked_history_is_what_register_decides(model, registry):
 
 def test_a_switch_of_dataset_is_a_new_benchmark_not_a_deltaone(model, registry):
     register(model.plan(0.80), registry, Decision())
-    switched = register(model.plan(0.95, "{name: holdout, version: v2}"), registry, Decision())
+    v2 = "{name: holdout, version: v2}"
+    # the rewarded model measured on the new data opens it
+    switched = register(model.plan(0.95, v2, retrained=False), registry, Decision())
     assert verdict(switched).outcome is Outcome.NEW_BENCHMARK
     assert not verdict(switched).achieved
     assert any("holdout v1" in n and "holdout v2" in n for n in switched.notes)
     assert registry.get_version(model.name, 2).tags["deltaone_achieved"] == "false"  # type: ignore[union-attr]
-    nxt = register(model.plan(0.962, "{name: holdout, version: v2}"), registry, Decision())
+    assert registry.get_version(model.name, 2).tags["hokusai_benchmark_anchored"] == "true"  # type: ignore[union-attr]
+    nxt = register(model.plan(0.962, v2), registry, Decision())
     assert verdict(nxt).outcome is Outcome.DELTAONE
     assert verdict(nxt).baseline.version == 2  # type: ignore[union-attr]
 

@@ -6,13 +6,14 @@ its own decision, and the next one is judged against what those tags say.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hokusai_action.registry.baseline import Benchmark, choose
+from hokusai_action.registry.baseline import ANCHORED_TAG, MODEL_TAG, Benchmark, choose
 from hokusai_action.registry.deltaone import Outcome, Verdict, decide
 from hokusai_action.registry.mlflow_store import VersionRecord
 from hokusai_action.registry.register import verdict_tags
@@ -22,7 +23,7 @@ ACCURACY = metrics.lookup("accuracy").metric
 RMSE = metrics.lookup("rmse").metric
 assert ACCURACY is not None
 assert RMSE is not None
-HOLDOUT_V1 = Benchmark("accuracy", "higher", "holdout", "v1")
+HOLDOUT_V1 = Benchmark("accuracy", "higher", "holdout", "v1", None, "[0, 1]")
 
 
 def tags_for(benchmark: Benchmark, value: float) -> dict[str, str]:
@@ -33,6 +34,7 @@ def tags_for(benchmark: Benchmark, value: float) -> dict[str, str]:
         "hokusai_dataset_name": benchmark.dataset,
         "hokusai_dataset_version": benchmark.dataset_version,
         "hokusai_dataset_sha256": benchmark.sha256,
+        "hokusai_metric_range": benchmark.range,
     }
     return tags | {k: v for k, v in optional.items() if v is not None}
 
@@ -51,11 +53,15 @@ class History:
             VersionRecord("m", n, "run", "src", n, tags_for(benchmark, value) | tags)
         )
 
-    def register(self, value: float, benchmark: Benchmark = HOLDOUT_V1) -> Verdict:
-        choice = choose(self.records, benchmark, self.metric.direction)
+    def register(
+        self, value: float, benchmark: Benchmark = HOLDOUT_V1, model: str = "model-a"
+    ) -> Verdict:
+        choice = choose(self.records, benchmark, self.metric.direction, None, model)
         verdict = decide(self.metric, value, choice.baseline, new_benchmark=choice.new_benchmark)
         n = len(self.records) + 1
-        tags = tags_for(benchmark, value) | verdict_tags(verdict)
+        tags = tags_for(benchmark, value) | verdict_tags(verdict) | {MODEL_TAG: model}
+        if verdict.outcome is Outcome.NEW_BENCHMARK:
+            tags[ANCHORED_TAG] = "true" if choice.anchors else "false"
         self.records.append(VersionRecord("m", n, "run", "src", n, tags))
         return verdict
 
@@ -111,7 +117,7 @@ def test_the_baseline_says_which_version_and_why():
 def test_another_dataset_is_a_new_benchmark_then_the_next_version_compares_on_it():
     history = History()
     history.register(0.80)
-    easier = Benchmark("accuracy", "higher", "holdout", "v2")
+    easier = Benchmark("accuracy", "higher", "holdout", "v2", None, "[0, 1]")
     switched = history.register(0.95, easier)
     assert switched.outcome is Outcome.NEW_BENCHMARK
     assert not switched.achieved
@@ -123,32 +129,70 @@ def test_another_dataset_is_a_new_benchmark_then_the_next_version_compares_on_it
     assert history.register(0.82).outcome is Outcome.DELTAONE
 
 
+def test_a_new_benchmark_opened_by_another_model_pays_nothing_until_the_rewarded_one_opens_it():
+    """Anyone can name a dataset: a low first value on it, then the climb back, would be
+    paid again. Only the token's rewarded model measured on the new data opens it."""
+    history = History()
+    history.register(0.80, model="champion")
+    renamed = Benchmark("accuracy", "higher", "renamed", "v1", None, "[0, 1]")
+    low = history.register(0.50, renamed, model="junk")
+    assert low.outcome is Outcome.NEW_BENCHMARK
+    assert history.records[-1].tags[ANCHORED_TAG] == "false"
+    climb = history.register(0.85, renamed, model="contributor")
+    assert climb.outcome is Outcome.NEW_BENCHMARK  # still unopened: judged against nothing
+    assert not climb.achieved
+    opened = history.register(0.78, renamed, model="champion")  # the rewarded model, re-measured
+    assert opened.outcome is Outcome.NEW_BENCHMARK
+    assert history.records[-1].tags[ANCHORED_TAG] == "true"
+    better = history.register(0.80, renamed, model="contributor-2")
+    assert better.outcome is Outcome.DELTAONE
+    assert better.baseline is not None
+    assert better.baseline.value == 0.78
+
+
 def test_the_new_benchmark_note_names_both_datasets():
     history = History()
     history.register(0.80)
-    choice = choose(history.records, Benchmark("accuracy", "higher", "holdout", "v2"),
-                    ACCURACY.direction)  # fmt: skip
+    choice = choose(history.records, Benchmark("accuracy", "higher", "holdout", "v2", None,
+                                               "[0, 1]"), ACCURACY.direction)  # fmt: skip
     assert choice.new_benchmark
     assert any("holdout v1" in n and "holdout v2" in n for n in choice.notes)
+
+
+OURS = Benchmark("accuracy", "higher", "holdout", "v1", "a" * 64, "[0, 1]")
 
 
 @pytest.mark.parametrize(
     ("theirs", "comparable"),
     [
-        (Benchmark("accuracy", "higher", "holdout", "v1", "a" * 64), True),
-        (Benchmark("accuracy", "higher", "holdout", "v1", None), True),  # one side has no hash
-        (Benchmark("accuracy", "higher", "holdout", "v1", "b" * 64), False),
-        (Benchmark("accuracy", "higher", "holdout", None, "a" * 64), False),
-        (Benchmark("accuracy", "higher", "other", "v1", "a" * 64), False),
-        (Benchmark("f1_score", "higher", "holdout", "v1", "a" * 64), False),
-        (Benchmark("accuracy", "lower", "holdout", "v1", "a" * 64), False),  # flipped direction
-        (Benchmark("accuracy", None, "holdout", "v1", "a" * 64), True),  # written before it
+        (OURS, True),
+        # a hash known on one side only is another benchmark: "agrees with anything" would
+        # not be transitive, and a value paid behind one hash could be paid again behind
+        # another, anchored on the version without one
+        (dataclasses.replace(OURS, sha256=None), False),
+        (dataclasses.replace(OURS, sha256="b" * 64), False),
+        (dataclasses.replace(OURS, dataset_version=None), False),
+        (dataclasses.replace(OURS, dataset="other"), False),
+        (dataclasses.replace(OURS, metric="f1_score"), False),
+        (dataclasses.replace(OURS, direction="lower"), False),  # a flipped custom direction
+        (dataclasses.replace(OURS, range="[0, 10]"), False),  # a widened custom range
     ],
 )
 def test_values_are_comparable_only_on_the_same_benchmark(theirs, comparable):
-    ours = Benchmark("accuracy", "higher", "holdout", "v1", "a" * 64)
-    assert ours.comparable(theirs) is comparable
-    assert theirs.comparable(ours) is comparable
+    assert OURS.comparable(theirs) is comparable
+    assert theirs.comparable(OURS) is comparable
+
+
+def test_versions_written_by_other_tools_are_read_as_the_catalogue_says():
+    """The SDK writes the metric as typed and no direction or range."""
+    theirs = Benchmark.from_tags({
+        "benchmark_metric": "acc", "hokusai_dataset_name": "holdout",
+        "hokusai_dataset_version": "v1", "hokusai_dataset_sha256": "A" * 64,
+    })  # fmt: skip
+    assert theirs == dataclasses.replace(OURS, sha256="a" * 64)
+    custom = Benchmark.from_tags({"benchmark_metric": "reply_rate"})
+    assert custom.direction is None  # unknown: comparable with no declared direction
+    assert not custom.comparable(Benchmark("reply_rate", "lower", range="[0, 1]"))
 
 
 def test_versions_without_verdict_tags_count_when_first_or_marked_deltaone():

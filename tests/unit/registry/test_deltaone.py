@@ -73,11 +73,12 @@ def test_perplexity_improves_downwards():
     assert decide(PERPLEXITY, 18.0, Baseline(20.0, 1)).outcome is Outcome.DELTAONE
 
 
-def test_r2_is_unbounded_below_and_so_judged_relative():
-    assert rule_for(R2) is Rule.RELATIVE
-    verdict = decide(R2, -0.5, Baseline(-0.52, 1))
-    assert verdict.outcome is Outcome.DELTAONE
-    assert verdict.improvement == pytest.approx(0.02 / 0.52)
+def test_r2_is_capped_at_one_and_so_judged_in_points():
+    """A share of variance explained: points mean something, and the relative rule would
+    pay noise on a baseline near zero (1e-12 -> 2e-12 is +100%)."""
+    assert rule_for(R2) is Rule.POINTS
+    assert decide(R2, -0.5, Baseline(-0.52, 1)).outcome is Outcome.DELTAONE
+    assert not decide(R2, 2e-12, Baseline(1e-12, 1)).achieved
 
 
 def test_threshold_and_rule_are_configurable():
@@ -132,7 +133,7 @@ def test_points_are_refused_for_metrics_not_bounded_by_0_and_1():
     problem = rule_problem(RMSE, Rule.POINTS, 0.01)
     assert problem is not None
     assert "[0, inf]" in problem
-    assert rule_problem(R2, Rule.POINTS, 0.01) is not None  # (-inf, 1]: no points either
+    assert rule_problem(R2, Rule.POINTS, 0.01) is None  # (-inf, 1]: capped at 1, a share
     assert rule_problem(ACCURACY, Rule.POINTS, 0.01) is None
     assert rule_problem(RMSE, Rule.RELATIVE, 0.5) is None
     assert rule_problem(RMSE, None, 0.5) is None  # auto: relative
