@@ -10,6 +10,7 @@ values and keys. The same seed gives the same corpus on every machine and Python
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 from collections.abc import Callable
@@ -273,7 +274,8 @@ MUTATIONS: tuple[Callable[[random.Random, str], str], ...] = (
 )
 
 
-def corpus(count: int = 2400, seed: int = SEED) -> list[bytes]:
+@functools.cache
+def corpus(count: int = 2400, seed: int = SEED) -> tuple[bytes, ...]:
     """`count` mutated manifests as UTF-8 bytes; the same seed gives the same list."""
     rng = random.Random(seed)
     bases = _bases()
@@ -283,7 +285,7 @@ def corpus(count: int = 2400, seed: int = SEED) -> list[bytes]:
         for _ in range(rng.choice((1, 1, 2, 3))):
             text = rng.choice(MUTATIONS)(rng, text)
         result.append(text.encode("utf-8"))
-    return result
+    return tuple(result)
 
 
 def write_corpus(directory: Path, count: int = 2400, seed: int = SEED) -> list[Path]:
