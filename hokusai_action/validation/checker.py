@@ -45,7 +45,7 @@ def collect_files(paths: Iterable[Path]) -> tuple[list[Path], list[Problem]]:
 def _repository_of(path: Path) -> Path:
     """The Git work tree that `path` stands in as written, before symlinks are followed (a
     symlinked directory is not a repository of its own); else the directory it stands in."""
-    start = Path(os.path.abspath(path)).parent
+    start = Path(os.path.abspath(path)).parent  # noqa: PTH100 - lexical: no symlink followed
     for directory in (start, *start.parents):
         if (directory / ".git").exists() and not directory.is_symlink():
             return directory
@@ -63,7 +63,7 @@ def manifest_outside(path: Path, display: str, options: Options) -> Problem | No
         return None
     if target.is_relative_to(root):
         return None
-    via = " through a symlink" if target != Path(os.path.abspath(path)) else ""
+    via = " through a symlink" if target != Path(os.path.abspath(path)) else ""  # noqa: PTH100
     return Problem(
         display,
         1,

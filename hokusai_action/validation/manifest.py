@@ -227,6 +227,17 @@ def load_manifest(path: Path, display: str) -> tuple[Manifest | None, list[Probl
                 Position.of(documents[1].start_mark),
             )
         ]
+    ends = _DOCUMENT_END.finditer(text)
+    if (first_end := next(ends, None)) and (second_end := next(ends, None)):
+        return None, [
+            problem(
+                "yaml-syntax",
+                f"a second document end marker `...` (the first is at line "
+                f"{_position_in_text(text, first_end.start()).line}): YAML 1.2 tools "
+                "(check-jsonschema) refuse the file; remove it",
+                _position_in_text(text, second_end.start()),
+            )
+        ]
     root = documents[0]
     if not isinstance(root, yaml.MappingNode):
         kind = "a list" if isinstance(root, yaml.SequenceNode) else "a single value"
@@ -251,6 +262,7 @@ _YAML_ONLY_BREAK = re.compile("[\u0085\u2028\u2029]")
 # libyaml skips U+FEFF at the start of any line; YAML 1.2 parsers keep it as text.
 _LINE_START_BOM = re.compile("(?:^|(?<=[\r\n]))\ufeff")
 _YAML_DIRECTIVE = re.compile(r"(?m)^%YAML[ \t]+(\S*)")
+_DOCUMENT_END = re.compile(r"(?:^|(?<=[\r\n]))\.\.\.(?=[ \t\r\n]|$)")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _COMMENT_START = re.compile(r"(?:^|(?<=[ \t\r\n]))#")
 _YAML12_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")

@@ -290,3 +290,17 @@ def test_second_merge_key_in_one_mapping_is_a_duplicate(tmp_path):
     assert manifest is None
     assert _located(problems) == [("yaml-duplicate-key", 6, 3)]
     assert "`<<: [*first, *second]`" in problems[0].message
+
+
+@pytest.mark.parametrize("tail", ["...\n...\n", "...\n\n... # end\n", "...\r\n...\r\n"])
+def test_second_document_end_marker_is_refused(tmp_path, tail):
+    manifest, problems = load(tmp_path, VALID + tail)
+    assert manifest is None
+    assert _located(problems) == [("yaml-syntax", 10 + tail.count("\n\n"), 1)]
+    assert "second document end marker `...` (the first is at line 9)" in problems[0].message
+
+
+def test_one_document_end_marker_is_accepted(tmp_path):
+    manifest, problems = load(tmp_path, VALID + "... # end\n")
+    assert problems == []
+    assert manifest is not None
