@@ -316,3 +316,22 @@ def test_evaluator_agrees_with_an_ecma_262_reference_on_the_fuzz_corpus(tmp_path
         assert ours == theirs, f"{path.name}: {data!r}"
         checked += 1
     assert checked > 1000
+
+
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [
+        ('"\\ufeffchurn"', "starts with U+FEFF, which is white space or invisible"),
+        ('"churn\\u00a0"', "ends with U+00A0, which is white space or invisible"),
+    ],
+)
+def test_pattern_message_names_an_invisible_character_at_either_end(repo, name, says):
+    problems = repo.check(VALID.replace("customer-churn-predictor", name))
+    assert rules_of(problems) == ["schema-pattern"]
+    assert says in problems[0].message
+
+
+def test_pattern_message_names_a_non_ascii_digit(repo):
+    problems = repo.check(VALID + "params:\n  lr\u0660: 0.5\n")
+    assert rules_of(problems) == ["schema-pattern"]
+    assert "U+0660 (\u0660) is not an ASCII character" in problems[0].message
