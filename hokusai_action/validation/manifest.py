@@ -310,7 +310,7 @@ def _stray_tab(text: str, documents: list[yaml.Node | None]) -> tuple[int, int] 
     starts = [0, *(m.end() for m in _LINE_BREAK.finditer(text))]
 
     def offset(mark: yaml.Mark) -> int:
-        return starts[mark.line] + mark.column
+        return starts[min(mark.line, len(starts) - 1)] + mark.column
 
     allowed: list[tuple[int, int]] = []  # quoted and block scalars, flow collections
     plain: list[tuple[int, int]] = []  # unquoted scalars: a tab there is refused
