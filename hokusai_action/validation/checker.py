@@ -43,6 +43,39 @@ def collect_files(paths: Iterable[Path]) -> tuple[list[Path], list[Problem]]:
     return list(reversed(unique.values())), problems
 
 
+def _repository_of(path: Path) -> Path:
+    """The Git work tree that `path` stands in as written, before symlinks are followed (a
+    symlinked directory is not a repository of its own); else the directory it stands in."""
+    start = Path(os.path.abspath(path)).parent  # noqa: PTH100 - lexical: no symlink followed
+    for directory in (start, *start.parents):
+        if (directory / ".git").exists() and not directory.is_symlink():
+            return directory
+    return start
+
+
+def manifest_outside(path: Path, display: str, options: Options) -> Problem | None:
+    """A manifest that resolves outside the repository (a symlink to a file elsewhere, or
+    under a symlinked directory) is refused before anything is read from it: its values
+    would come from a file the repository does not hold."""
+    root = (options.root or _repository_of(path)).resolve()
+    try:
+        target = path.resolve(strict=True)
+    except (OSError, RuntimeError):  # a dangling link or a loop: load_manifest says why
+        return None
+    if target.is_relative_to(root):
+        return None
+    via = " through a symlink" if target != Path(os.path.abspath(path)) else ""  # noqa: PTH100
+    return Problem(
+        display,
+        1,
+        1,
+        Severity.ERROR,
+        "manifest-outside",
+        f"manifest leads outside the repository ({root}){via}, so it was not read; keep "
+        "the manifest itself in the repository (replace the symlink with the file)",
+    )
+
+
 def check_manifest(
     manifest: Manifest, options: Options, loader_problems: Iterable[Problem] = ()
 ) -> list[Problem]:
@@ -102,6 +135,9 @@ def check_paths(
     by_file: dict[str, FileResult] = {}
     for path in files:
         display = display_path(path)
+        if outside := manifest_outside(path, display, options):
+            by_file[display] = FileResult(display, [outside])
+            continue
         manifest, problems = load_manifest(path, display)
         if manifest is not None:
             problems += check_manifest(manifest, options, problems)

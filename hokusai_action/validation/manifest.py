@@ -8,6 +8,7 @@ a problem value instead of a traceback or a hang.
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 import os
@@ -138,6 +139,39 @@ def load_manifest(path: Path, display: str) -> tuple[Manifest | None, list[Probl
             )
         ]
 
+    bom = _LINE_START_BOM.search(text)
+    if bom:
+        at = _position_in_text(text, bom.start())
+        where = "the file starts with a second" if bom.start() == 0 else "a"
+        return None, [
+            problem(
+                "yaml-bom",
+                f"{where} byte-order mark (U+FEFF) at the start of line {at.line}: YAML allows "
+                "one, at the very start of the file; this parser skips others, while "
+                "check-jsonschema and editors read them as part of the next key or value; "
+                "remove it",
+                at,
+            )
+        ]
+
+    directive = _YAML_DIRECTIVE.search(text)
+    if directive and directive.group(1) != "1.2":
+        version = directive.group(1)
+        why = (
+            "makes YAML 1.2 tools (check-jsonschema, editors) read values by YAML 1.1 rules "
+            "unlike this parser's (`y` and `n` become true and false), and check-jsonschema "
+            "keeps those rules for the files it reads after this one"
+            if version == "1.1"
+            else "YAML tools read versions 1.1 and 1.2 only"
+        )
+        return None, [
+            problem(
+                "yaml-version",
+                f"`%YAML {version}` {why}; remove the `%YAML` line",
+                _position_in_text(text, directive.start()),
+            )
+        ]
+
     odd_break = _YAML_ONLY_BREAK.search(text)
     if odd_break:
         return None, [
@@ -173,6 +207,18 @@ def load_manifest(path: Path, display: str) -> tuple[Manifest | None, list[Probl
                 "(see examples/)",
             )
         ]
+    if "\t" in text and (tab := _stray_tab(text, documents)) is not None:
+        offset, count = tab
+        more = f" (and {count - 1} more)" if count > 1 else ""
+        return None, [
+            problem(
+                "yaml-tab",
+                f"tab character outside a quoted value or a comment{more}: PyYAML reads it as "
+                "a space, but YAML 1.2 tools (check-jsonschema, ruamel.yaml) refuse the file; "
+                "use spaces, or quote a value that must hold a tab",
+                _position_in_text(text, offset),
+            )
+        ]
     if len(documents) > 1:
         return None, [
             problem(
@@ -180,6 +226,17 @@ def load_manifest(path: Path, display: str) -> tuple[Manifest | None, list[Probl
                 "file holds more than one YAML document; keep one manifest per file (one "
                 "`hokusai.yaml` per model directory)",
                 Position.of(documents[1].start_mark),
+            )
+        ]
+    ends = _DOCUMENT_END.finditer(text)
+    if (first_end := next(ends, None)) and (second_end := next(ends, None)):
+        return None, [
+            problem(
+                "yaml-syntax",
+                f"a second document end marker `...` (the first is at line "
+                f"{_position_in_text(text, first_end.start()).line}): YAML 1.2 tools "
+                "(check-jsonschema) refuse the file; remove it",
+                _position_in_text(text, second_end.start()),
             )
         ]
     root = documents[0]
@@ -203,7 +260,14 @@ def load_manifest(path: Path, display: str) -> tuple[Manifest | None, list[Probl
 
 
 _YAML_ONLY_BREAK = re.compile("[\u0085\u2028\u2029]")
+# libyaml skips U+FEFF at the start of any line; YAML 1.2 parsers keep it as text.
+_LINE_START_BOM = re.compile("(?:^|(?<=[\r\n]))\ufeff")
+_YAML_DIRECTIVE = re.compile(r"(?m)^%YAML[ \t]+(\S*)")
+_DOCUMENT_END = re.compile(r"(?:^|(?<=[\r\n]))\.\.\.(?=[ \t\r\n]|$)")
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_COMMENT_START = re.compile(r"(?:^|(?<=[ \t\r\n]))#")
 _YAML12_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
+_YAML12_OCTAL = re.compile(r"[-+]?0o[0-7]+")
 _BOOL_WORDS = frozenset({"true", "false"})
 
 
@@ -233,7 +297,94 @@ def _yaml_versions_differ(tag: str, text: str) -> str | None:
             f"`{shown_text}` is text to YAML 1.1 but a number to YAML 1.2 tools; write it "
             "with a decimal point and digits on both sides, e.g. `1.0e-3`"
         )
+    if tag == "tag:yaml.org,2002:str" and _YAML12_OCTAL.fullmatch(text):
+        return (
+            f"`{text}` is text to YAML 1.1 but an octal number to YAML 1.2 tools; quote it "
+            f'for text (`"{text}"`), or write the number in decimal'
+        )
     return None
+
+
+def _stray_tab(text: str, documents: list[yaml.Node | None]) -> tuple[int, int] | None:
+    """The offset of the first tab that is not inside a quoted or block scalar or a comment,
+    and how many lines hold one; None when there is none.
+
+    PyYAML takes such a tab as white space (after `:`, at the end of a line, inside an
+    unquoted value); ruamel.yaml, which check-jsonschema uses, refuses the whole file.
+    """
+    starts = [0, *(m.end() for m in _LINE_BREAK.finditer(text))]
+
+    def offset(mark: yaml.Mark) -> int:
+        return starts[min(mark.line, len(starts) - 1)] + mark.column
+
+    allowed: list[tuple[int, int]] = []  # quoted and block scalars, flow collections
+    plain: list[tuple[int, int]] = []  # unquoted scalars: a tab there is refused
+    seen: set[int] = set()
+    stack = [d for d in documents if d is not None]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.ScalarNode):
+            if not node.style:
+                plain.append((offset(node.start_mark), offset(node.end_mark)))
+            elif node.style in ("'", '"'):
+                allowed.append((offset(node.start_mark), offset(node.end_mark)))
+            elif node.style in ("|", ">") and node.start_mark.line + 1 < len(starts):
+                allowed.append((starts[node.start_mark.line + 1], offset(node.end_mark)))
+        else:
+            if node.flow_style:  # inside `[...]` and `{...}` both take a tab as a space
+                allowed.append((offset(node.start_mark), offset(node.end_mark)))
+            if isinstance(node, yaml.SequenceNode):
+                stack.extend(node.value)
+            else:
+                stack.extend(part for pair in node.value for part in pair)
+    allowed, plain = _merged(allowed), _merged(plain)
+
+    def in_allowed(at: int) -> bool:
+        return _covers(allowed, at) and not _covers(plain, at)
+
+    comments: dict[int, int] = {}  # line -> offset of its comment, or past its end
+
+    def comment_start(line: int) -> int:
+        if line not in comments:
+            end = starts[line + 1] if line + 1 < len(starts) else len(text)
+            comments[line] = next(
+                (
+                    m.start()
+                    for m in _COMMENT_START.finditer(text, starts[line], end)
+                    if not in_allowed(m.start())
+                ),
+                end,
+            )
+        return comments[line]
+
+    first, lines = None, set()
+    for m in re.finditer("\t", text):
+        at = m.start()
+        line = bisect.bisect_right(starts, at) - 1
+        if in_allowed(at) or at > comment_start(line):
+            continue
+        first = at if first is None else first
+        lines.add(line)
+    return None if first is None else (first, len(lines))
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted, disjoint spans covering the same offsets."""
+    result: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if result and start <= result[-1][1]:
+            result[-1] = (result[-1][0], max(end, result[-1][1]))
+        else:
+            result.append((start, end))
+    return result
+
+
+def _covers(spans: list[tuple[int, int]], at: int) -> bool:
+    i = bisect.bisect_right(spans, (at, math.inf)) - 1
+    return i >= 0 and at < spans[i][1]
 
 
 def _is_empty(node: yaml.Node | None) -> bool:
@@ -329,8 +480,18 @@ class _Builder:
         result: dict[str, Any] = {}
         seen: dict[str, Position] = {}
         own_pairs = []
+        merge_at: Position | None = None
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
+                at = Position.of(key_node.start_mark)
+                if merge_at is not None:  # PyYAML merges both; YAML 1.2 tools refuse the file
+                    raise _Stop(
+                        "yaml-duplicate-key",
+                        f"duplicate merge key `<<` (first at line {merge_at.line}); merge "
+                        "several mappings with one key: `<<: [*first, *second]`",
+                        at,
+                    )
+                merge_at = at
                 self._merge(result, value_node, path)
             else:
                 own_pairs.append((key_node, value_node))
@@ -392,6 +553,19 @@ class _Builder:
                     (*path, text),
                 )
             )
+        elif not node.style and _yaml_versions_differ(node.tag, text):
+            self.problems.append(
+                Problem(
+                    self.display,
+                    at.line,
+                    at.column,
+                    Severity.ERROR,
+                    "yaml-ambiguous",
+                    f"key `{text}` is text to YAML 1.1 but a number to YAML 1.2 tools; "
+                    f'quote it: `"{text}":`',
+                    (*path, text),
+                )
+            )
         return text
 
 
@@ -404,8 +578,10 @@ def _position_of_offset(raw: bytes, offset: int) -> Position:
 
 
 def _position_in_text(text: str, offset: int) -> Position:
-    line_start = text.rfind("\n", 0, offset) + 1
-    return Position(text.count("\n", 0, offset) + 1, offset - line_start + 1)
+    """Line and column of a character offset, counting line breaks as YAML does."""
+    breaks = list(_LINE_BREAK.finditer(text, 0, offset))
+    line_start = breaks[-1].end() if breaks else 0
+    return Position(len(breaks) + 1, offset - line_start + 1)
 
 
 def _yaml_error_text(e: yaml.YAMLError) -> str:

@@ -113,13 +113,17 @@ def custom_metrics(declared: Any) -> dict[str, Metric]:
         low, high = spec.get("min", -math.inf), spec.get("max", math.inf)
         if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (low, high)):
             continue
+        try:
+            low, high = float(low), float(high)
+        except OverflowError:  # an integer beyond a float: `number-not-finite` reports it
+            continue
         if math.isnan(low) or math.isnan(high):
             continue
         result[name] = Metric(
             name,
             Direction(spec["direction"]),
-            float(low),
-            float(high),
+            low,
+            high,
             "custom",
             str(spec.get("description", "")),
         )

@@ -521,6 +521,11 @@ def _check_value_from(m: Manifest, file: Path) -> Iterator[Problem]:
     except ValueFromError as e:
         yield at(key_path, "value-from", str(e))
         return
+    if type(value) in (int, float) and not is_finite_number(value):
+        said = str(value) if isinstance(value, float) else f"{str(value)[:12]}... (too large)"
+        where = f"`{shown(key)}` in `{shown(file.name)}`"
+        yield at(key_path, "number-not-finite", f"{where} must be a finite number, not {said}")
+        return
     if not is_finite_number(value):
         yield at(key_path, "value-from", f"`{shown(key)}` in `{shown(file.name)}` is "
                  f"{shown(repr(value))}, not a finite number")  # fmt: skip
@@ -551,7 +556,7 @@ def check_version(m: Manifest, options: Options) -> Iterator[Problem]:
     if isinstance(value, str) and not SEMVER.search(value):
         parts = value.lstrip("vV").split(".")
         hint = ""
-        if all(p.isascii() and p.isdigit() and len(p) < 20 for p in parts) and 1 <= len(parts) <= 3:
+        if all(re.fullmatch("[0-9]+", p) for p in parts) and 1 <= len(parts) <= 3:
             padded = [str(int(p)) for p in parts] + ["0"] * (3 - len(parts))
             hint = f"; did you mean `{'.'.join(padded)}`?"
         yield _Finder(m)(

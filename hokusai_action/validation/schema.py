@@ -80,7 +80,8 @@ def _message(v: Violation, source: str | None) -> str:
         )
         return f"unknown key `{shown(v.detail)}`{hint}"
     if v.at_key:  # propertyNames
-        return f"key `{shown(v.detail)}` is not valid here{_described(v.schema)}"
+        odd = _odd(v.instance) if v.keyword == "pattern" else ""
+        return f"key `{shown(v.detail)}` is not valid here{_described(v.schema)}{odd}"
     if v.keyword == "type":
         return _type_message(name, v.expected, v.instance, source)
     if v.keyword == "enum":
@@ -108,10 +109,22 @@ def _message(v: Violation, source: str | None) -> str:
     if v.keyword == "maxLength":
         return f"{name} is {len(v.instance):,} characters long; the limit is {v.expected:,}"
     if v.keyword == "pattern":
-        return f"{name} {_show(v.instance)} is not valid{_described(v.schema)}"
+        return f"{name} {_show(v.instance)} is not valid{_described(v.schema)}{_odd(v.instance)}"
     if v.keyword == "oneOf":
         return f"{name} does not match exactly one of the allowed forms"
     return f"{name} fails `{v.keyword}`"
+
+
+def _odd(value: Any) -> str:
+    """Why a value that looks right fails: white space or an invisible character at an end,
+    or a character outside ASCII (Unicode digits and letters that only look like ASCII)."""
+    if not isinstance(value, str) or not value:
+        return ""
+    for where, c in (("starts", value[0]), ("ends", value[-1])):
+        if c.isspace() or not c.isprintable() or c == "\ufeff":
+            return f"; it {where} with U+{ord(c):04X}, which is white space or invisible: remove it"
+    odd = next((c for c in value if not c.isascii()), None)
+    return f"; U+{ord(odd):04X} ({odd}) is not an ASCII character" if odd else ""
 
 
 def _described(schema: Any) -> str:

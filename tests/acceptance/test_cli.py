@@ -231,3 +231,39 @@ def test_console_script_is_installed():
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_integer_too_large_for_a_float_exits_1_with_a_located_error_not_a_crash(repo: Repo):
+    huge = "1" + "0" * 400
+    repo.write(
+        "hokusai.yaml",
+        VALID + f"custom_metrics:\n  x: {{direction: higher, min: 0, max: {huge}}}\n",
+    )
+    result = run("validate", cwd=repo.root)
+    assert result.returncode == 1, result.stderr
+    assert "hokusai.yaml:10:39: error: `max` must be a finite number" in result.stdout
+    assert "[number-not-finite]" in result.stdout
+    assert "internal error" not in result.stderr
+    assert huge not in result.stdout
+
+
+def test_manifest_symlinked_outside_the_repository_is_refused_and_none_of_it_shown(
+    repo: Repo, tmp_path_factory
+):
+    outside = tmp_path_factory.mktemp("elsewhere") / "hokusai.yaml"
+    outside.write_text(VALID.replace("customer-churn-predictor", "name-from-outside"))
+    (repo.root / "hokusai.yaml").symlink_to(outside)
+    db = f"sqlite:///{repo.root / 'registry.db'}"
+    for args in (
+        ("validate",),
+        ("validate", "--format", "json"),
+        ("register", "--tracking-uri", db),
+    ):
+        result = run(*args, cwd=repo.root)
+        assert result.returncode == 1, (args, result.stdout, result.stderr)
+        output = result.stdout + result.stderr
+        assert "manifest-outside" in output
+        assert "replace the symlink with the file" in output
+        assert "name-from-outside" not in output
+        assert "CHURN-001" not in output
+    assert not (repo.root / "registry.db").exists()

@@ -171,3 +171,106 @@ def test_value_from_yaml_error_is_one_line(tmp_path):
     with pytest.raises(ValueFromError) as caught:
         read_value_from(tmp_path / "m.yaml", "a")
     assert "\n" not in str(caught.value)
+
+
+HUGE = "1" + "0" * 400  # an integer no float can hold
+
+
+_CUSTOM = "custom_metrics:\n  x: {direction: DIR, BOUNDS}\n"
+_SPLIT = "ab_test:\n  traffic_split: {baseline: B, candidate: 0}\n  duration_hours: D\n"
+
+
+@pytest.mark.parametrize(
+    ("section", "path"),
+    [
+        (_CUSTOM.replace("DIR", "higher").replace("BOUNDS", f"min: {HUGE}"),
+         ("custom_metrics", "x", "min")),
+        (_CUSTOM.replace("DIR", "lower").replace("BOUNDS", f"max: -{HUGE}"),
+         ("custom_metrics", "x", "max")),
+        (_CUSTOM.replace("DIR", "lower").replace("BOUNDS", f"min: 0, max: {HUGE}"),
+         ("custom_metrics", "x", "max")),
+        (f"params:\n  n: {HUGE}\n", ("params", "n")),
+        (f"metrics:\n  f1_score: {HUGE}\n", ("metrics", "f1_score")),
+        (f"contribution:\n  additional_samples: {HUGE}\n", ("contribution", "additional_samples")),
+        (_SPLIT.replace("B", HUGE).replace("D", "1"), ("ab_test", "traffic_split", "baseline")),
+        (_SPLIT.replace("B", "1").replace("D", HUGE), ("ab_test", "duration_hours")),
+    ],
+)  # fmt: skip
+def test_integer_too_large_for_a_float_is_not_finite_wherever_it_stands(repo, section, path):
+    problems = repo.check(VALID + section)
+    found = [p for p in problems if p.rule == "number-not-finite"]
+    assert [p.path for p in found] == [path]
+    assert "(too large)" in found[0].message
+
+
+def test_huge_custom_metric_bound_is_one_problem_at_the_bound(repo):
+    text = VALID.replace("accuracy", "latency") + (
+        f"custom_metrics:\n  latency: {{direction: lower, min: 0, max: {HUGE}}}\n"
+    )
+    problems = repo.check(text)
+    assert rules_of(problems) == ["number-not-finite"]
+    assert (problems[0].line, problems[0].column) == (10, 44)
+
+
+@pytest.mark.parametrize(
+    "where", ["  dataset: {name: d, samples: HUGE}\n", "  baseline: {version: HUGE}\n"]
+)
+def test_huge_integer_in_benchmark_details_is_not_finite(repo, where):
+    problems = repo.check(VALID + where.replace("HUGE", HUGE))
+    assert "number-not-finite" in rules_of(problems)
+
+
+def test_huge_integer_read_through_value_from_is_not_finite(repo):
+    repo.write("m.json", '{"acc": ' + HUGE + "}")
+    text = VALID.replace("  value: 0.9312\n", "  value_from: {file: m.json, key: acc}\n")
+    problems = repo.check(text)
+    assert rules_of(problems) == ["number-not-finite"]
+    assert "(too large)" in problems[0].message
+    assert HUGE not in problems[0].message
+
+
+@pytest.mark.parametrize("version", ["1.\u00b2", "\u00b9.0", "1.\u0660"])
+def test_version_with_non_ascii_digits_gets_no_crash_and_no_odd_suggestion(repo, version):
+    problems = repo.check(VALID.replace("  path:", f'  version: "{version}"\n  path:'))
+    assert rules_of(problems) == ["semver"]
+    assert "did you mean" not in problems[0].message
+
+
+# -- the manifest itself must be a file of the repository ---------------------------------
+
+
+def test_manifest_symlinked_to_a_file_outside_the_repository_is_not_read(repo, tmp_path_factory):
+    outside = tmp_path_factory.mktemp("elsewhere") / "real.yaml"
+    outside.write_text(VALID.replace("customer-churn-predictor", "value-from-outside"))
+    (repo.root / "hokusai.yaml").symlink_to(outside)
+    result = validate([repo.root / "hokusai.yaml"], Options())
+    problems = result.problems
+    assert [(p.rule, p.line, p.column) for p in problems] == [("manifest-outside", 1, 1)]
+    assert "through a symlink" in problems[0].message
+    assert "replace the symlink with the file" in problems[0].message
+    assert not result.valid
+    assert all("value-from-outside" not in p.message for p in problems)
+
+
+def test_manifest_under_a_symlinked_directory_outside_the_repository_is_not_read(
+    repo, tmp_path_factory
+):
+    outside = tmp_path_factory.mktemp("elsewhere")
+    (outside / ".git").mkdir()  # even another repository
+    (outside / "hokusai.yaml").write_text(VALID)
+    (repo.root / "linked").symlink_to(outside, target_is_directory=True)
+    problems = validate([repo.root / "linked" / "hokusai.yaml"], Options()).problems
+    assert rules_of(problems) == ["manifest-outside"]
+
+
+def test_manifest_given_a_root_it_is_not_under_is_not_read(repo, tmp_path_factory):
+    other = tmp_path_factory.mktemp("other")
+    problems = repo.check(VALID, root=other)
+    assert rules_of(problems) == ["manifest-outside"]
+    assert "through a symlink" not in problems[0].message
+
+
+def test_manifest_symlinked_to_a_file_inside_the_repository_is_read(repo):
+    repo.write("config/real.yaml", VALID.replace("models/churn", "../models/churn"))
+    (repo.root / "config" / "hokusai.yaml").symlink_to("real.yaml")
+    assert validate([repo.root / "config" / "hokusai.yaml"], Options()).problems == []

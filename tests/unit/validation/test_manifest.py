@@ -177,3 +177,130 @@ def test_read_value_from_reports_broken_json(tmp_path):
     (tmp_path / "m.json").write_text("{not json")
     with pytest.raises(ValueFromError, match="not valid JSON"):
         read_value_from(tmp_path / "m.json", "a")
+
+
+# -- where PyYAML is more lenient than YAML 1.2 tools (check-jsonschema's ruamel.yaml) -------
+
+
+def _located(problems) -> list[tuple[str, int, int]]:
+    return [(p.rule, p.line, p.column) for p in problems]
+
+
+def test_two_byte_order_marks_are_an_error_at_the_second(tmp_path):
+    manifest, problems = load(tmp_path, b"\xef\xbb\xbf\xef\xbb\xbf" + VALID.encode())
+    assert manifest is None
+    assert _located(problems) == [("yaml-bom", 1, 1)]
+    assert "second byte-order mark" in problems[0].message
+    assert "remove it" in problems[0].message
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        (VALID.replace("model:", "\ufeffmodel:"), 2),  # libyaml skips it, ruamel keeps it
+        ("---\n\ufeff" + VALID, 2),
+        (VALID + "\ufeff\n", 9),
+        (VALID.replace("\n", "\r\n").replace("model:", "\ufeffmodel:"), 2),
+    ],
+)
+def test_byte_order_mark_at_the_start_of_a_later_line_is_an_error(tmp_path, text, line):
+    manifest, problems = load(tmp_path, text)
+    assert manifest is None
+    assert _located(problems) == [("yaml-bom", line, 1)]
+
+
+def test_byte_order_mark_inside_a_value_is_left_to_the_schema(tmp_path):
+    manifest, problems = load(tmp_path, VALID.replace("churn-predictor", "churn\ufeffpredictor"))
+    assert problems == []
+    assert manifest is not None
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "column"),
+    [
+        (VALID.replace("CHURN-001", "CHURN-001\t"), 4, 22),  # trailing tab
+        (VALID.replace("CHURN-001", "CHURN-001 \t# note"), 4, 23),  # tab before a comment
+        (VALID.replace("token_id: ", "token_id:\t"), 4, 12),  # tab as the separator
+        (VALID.replace("customer-churn", "customer\tchurn"), 3, 17),  # inside a plain value
+        (VALID.replace("benchmark:", "benchmark:\t"), 6, 11),
+        ("version: 1\n \t\n" + VALID[11:], 2, 2),  # a blank line holding a tab
+        ("---\t\n" + VALID, 1, 4),
+    ],
+)
+def test_tab_outside_quotes_and_comments_is_refused_like_ruamel_does(tmp_path, text, line, column):
+    manifest, problems = load(tmp_path, text)
+    assert manifest is None
+    assert _located(problems) == [("yaml-tab", line, column)]
+    assert "check-jsonschema" in problems[0].message
+    assert "use spaces, or quote a value" in problems[0].message
+
+
+def test_tab_report_counts_the_other_lines_holding_one(tmp_path):
+    _, problems = load(tmp_path, VALID.replace("CHURN-001", "CHURN-001\t").replace("0.9312", "1\t"))
+    assert _located(problems) == [("yaml-tab", 4, 22)]
+    assert "(and 1 more)" in problems[0].message
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        VALID + "tags:\n  a: \"x\ty\"\n  b: 'x\ty'\n",  # quoted values
+        VALID + "tags:\n  a: |\n    x\ty\n",  # block scalar content
+        VALID + "# a\tcomment\ntags:\n  a: x # b\tc\n",  # comments
+        VALID + "tags: {a:\tx,\tb: y}\n",  # flow collections take tabs as spaces
+    ],
+)
+def test_tab_inside_quotes_block_scalars_comments_and_flow_collections_is_accepted(tmp_path, text):
+    manifest, problems = load(tmp_path, text)
+    assert problems == []
+    assert manifest is not None
+
+
+@pytest.mark.parametrize("version", ["1.1", "1.3", "2.0"])
+def test_yaml_directive_other_than_1_2_is_refused(tmp_path, version):
+    manifest, problems = load(tmp_path, f"%YAML {version}\n---\n" + VALID)
+    assert manifest is None
+    assert _located(problems) == [("yaml-version", 1, 1)]
+    assert "remove the `%YAML` line" in problems[0].message
+
+
+def test_yaml_1_2_directive_is_accepted(tmp_path):
+    manifest, problems = load(tmp_path, "%YAML 1.2\n---\n" + VALID)
+    assert problems == []
+    assert manifest is not None
+
+
+@pytest.mark.parametrize("octal", ["0o17", "-0o17", "+0o7"])
+def test_yaml_1_2_octal_that_yaml_1_1_reads_as_text_is_ambiguous(tmp_path, octal):
+    _, problems = load(tmp_path, VALID + f"tags:\n  a: {octal}\n")
+    assert _located(problems) == [("yaml-ambiguous", 10, 6)]
+    assert "octal" in problems[0].message
+
+
+@pytest.mark.parametrize("key", ["1e3", "0o17", "-.5"])
+def test_key_that_yaml_1_2_reads_as_a_number_is_ambiguous(tmp_path, key):
+    _, problems = load(tmp_path, VALID + f"tags:\n  {key}: x\n")
+    assert _located(problems) == [("yaml-ambiguous", 10, 3)]
+    assert f'quote it: `"{key}":`' in problems[0].message
+
+
+def test_second_merge_key_in_one_mapping_is_a_duplicate(tmp_path):
+    text = VALID.replace("  path: models/churn\n", "  <<: {path: a}\n  <<: {flavor: file}\n")
+    manifest, problems = load(tmp_path, text)
+    assert manifest is None
+    assert _located(problems) == [("yaml-duplicate-key", 6, 3)]
+    assert "`<<: [*first, *second]`" in problems[0].message
+
+
+@pytest.mark.parametrize("tail", ["...\n...\n", "...\n\n... # end\n", "...\r\n...\r\n"])
+def test_second_document_end_marker_is_refused(tmp_path, tail):
+    manifest, problems = load(tmp_path, VALID + tail)
+    assert manifest is None
+    assert _located(problems) == [("yaml-syntax", 10 + tail.count("\n\n"), 1)]
+    assert "second document end marker `...` (the first is at line 9)" in problems[0].message
+
+
+def test_one_document_end_marker_is_accepted(tmp_path):
+    manifest, problems = load(tmp_path, VALID + "... # end\n")
+    assert problems == []
+    assert manifest is not None

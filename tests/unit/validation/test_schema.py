@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
+import functools
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -214,3 +216,122 @@ def test_unsupported_manifest_version_says_what_this_tool_reads(repo):
 def test_schema_problems_carry_the_json_path(repo):
     problems = repo.check(VALID + "tags:\n  'use case': yes\n")
     assert problems[0].json_path == "$.tags['use case']"
+
+
+# -- Python's `re` and ECMA-262 (editors, check-jsonschema) must read every pattern alike ----
+
+
+def _patterns(schema: Any, where: str = "#") -> Iterator[tuple[str, str]]:
+    if isinstance(schema, dict):
+        for key, value in schema.items():
+            if key == "pattern":
+                yield where, value
+            else:
+                yield from _patterns(value, f"{where}/{key}")
+
+
+PATTERNS = list(_patterns(load_schema()))
+
+# Characters whose class differs between the dialects: `\d`, `\w` and `\s` are Unicode-aware
+# in Python and ASCII (or another set) in ECMA-262; `.` and `$` stop at different breaks.
+_DIALECT_CHARS = (
+    "\u0660\u06f1\u0966\uff11\u00b2\u02b0\u00aa\u00e9\u0131\u212a\u017f"  # digits, letters
+    "\t\n\x0b\x0c\r\x1c\x1f \x85\xa0\u1680\u2000\u200a\u200b\u2028\u2029\u202f\u205f"
+    "\u3000\ufeff\u180e"  # white space by one dialect or the other
+)
+_SEEDS = ["CHURN-001", "1.0.0", "1.0.0-rc.1+b.5", "accuracy", "a b/c:d.e-f_g", "models/x", "x"]
+
+
+def _probes() -> Iterator[str]:
+    for seed in _SEEDS:
+        yield seed
+        for c in _DIALECT_CHARS:
+            yield c + seed
+            yield seed + c
+            yield seed[:1] + c + seed[1:]
+            yield seed.replace("0", c).replace("a", c)
+
+
+def test_schema_patterns_use_explicit_ascii_classes():
+    for where, pattern in PATTERNS:
+        bare = pattern.replace("[\\s\\S]", "")
+        for escape in ("\\d", "\\w", "\\s", "\\D", "\\W", "\\S", "\\b", "\\B"):
+            assert escape not in bare, f"{where}: {escape} means other things in other dialects"
+        assert "$" not in pattern, f"{where}: `$` matches before a final newline in Python"
+
+
+@pytest.mark.parametrize(("where", "pattern"), PATTERNS, ids=[w for w, _ in PATTERNS])
+def test_each_pattern_matches_the_same_strings_in_python_and_ecma_262(where, pattern):
+    import regress  # check-jsonschema's ECMA-262 engine, with its Unicode flag
+
+    ecma, python = regress.Regex(pattern, flags="u"), re.compile(pattern)
+    differ = [s for s in _probes() if bool(ecma.find(s)) != bool(python.search(s))]
+    assert differ == [], f"{where}: {differ[:5]}"
+
+
+@pytest.mark.parametrize("edge", ["\ufeff", "\u00a0", "\u3000", "\x85", "\x1c", " ", "\t"])
+def test_model_name_with_white_space_at_either_end_is_rejected(edge):
+    name = load_schema()["properties"]["model"]["properties"]["name"]
+    ev = Evaluator(name)
+    assert ev.is_valid("churn model")
+    assert not ev.is_valid(edge + "churn")
+    assert not ev.is_valid("churn" + edge)
+
+
+@pytest.mark.parametrize(
+    ("ref", "value"),
+    [("metricName", "acc\u0660"), ("mlflowKey", "m\u02b0"), ("semver", "1.\u0660.0")],
+)
+def test_non_ascii_digits_and_letters_are_rejected_where_ecma_rejects_them(ref, value):
+    assert not Evaluator(load_schema()["$defs"][ref]).is_valid(value)
+
+
+def _ecma_reference() -> Any:
+    """jsonschema with check-jsonschema's ECMA-262 `pattern` (regress, Unicode flag)."""
+    import regress
+
+    compiled = functools.cache(lambda pattern: regress.Regex(pattern, flags="u"))
+
+    def pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[Any]:
+        if validator.is_type(instance, "string") and not compiled(pattern).find(instance):
+            yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
+
+    return jsonschema.validators.extend(jsonschema.Draft202012Validator, {"pattern": pattern})(
+        load_schema()
+    )
+
+
+def test_evaluator_agrees_with_an_ecma_262_reference_on_the_fuzz_corpus(tmp_path):
+    from tests.support.manifest_fuzz import corpus
+
+    reference = _ecma_reference()
+    checked = 0
+    for i, data in enumerate(corpus()):
+        path = tmp_path / f"fuzz-{i:04d}.yaml"
+        path.write_bytes(data)
+        manifest, _ = load_manifest(path, path.name)
+        if manifest is None or not _json_safe(manifest.data):
+            continue
+        ours, theirs = evaluator().is_valid(manifest.data), reference.is_valid(manifest.data)
+        assert ours == theirs, f"{path.name}: {data!r}"
+        checked += 1
+    assert checked > 1000
+
+
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [
+        ('"\\ufeffchurn"', "starts with U+FEFF, which is white space or invisible"),
+        ('"churn\\u00a0"', "ends with U+00A0, which is white space or invisible"),
+    ],
+)
+def test_pattern_message_names_an_invisible_character_at_either_end(repo, name, says):
+    problems = repo.check(VALID.replace("customer-churn-predictor", name))
+    assert rules_of(problems) == ["schema-pattern"]
+    assert says in problems[0].message
+
+
+def test_pattern_message_names_a_non_ascii_digit(repo):
+    problems = repo.check(VALID + "params:\n  lr\u0660: 0.5\n")
+    assert rules_of(problems) == ["schema-pattern"]
+    assert "U+0660 (\u0660) is not an ASCII character" in problems[0].message
