@@ -9,7 +9,6 @@ import json
 import os
 import re
 import sys
-import traceback
 from pathlib import Path
 from typing import Any
 
@@ -168,13 +167,15 @@ def _redact(text: str) -> str:
 
 
 def _print_traceback() -> None:
+    import traceback
+
     click.echo(_redact(traceback.format_exc()), err=True)
 
 
 # -- the registry commands ---------------------------------------------------------------
 def registry_options(fn: Any) -> Any:
     """Where the registry is and how long to wait for it, shared by every registry command."""
-    from hokusai_action.registry.settings import DEFAULT_RETRIES, DEFAULT_TIMEOUT
+    from hokusai_action.registry import DEFAULT_RETRIES, DEFAULT_TIMEOUT
 
     options = [
         click.option(

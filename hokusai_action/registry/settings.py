@@ -11,12 +11,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hokusai_action.registry import DEFAULT_RETRIES, DEFAULT_TIMEOUT
 from hokusai_action.validation.rules import find_root
 
 PRODUCTION_URI = "https://registry.hokus.ai/api/mlflow"
 EMBEDDED_DIR = ".hokusai"
-DEFAULT_RETRIES = 2
-DEFAULT_TIMEOUT = 6  # seconds per request: a dead registry fails in about 20 s in all
 SECRET_VARIABLES = ("HOKUSAI_API_KEY", "MLFLOW_TRACKING_TOKEN", "MLFLOW_TRACKING_PASSWORD",
                     "GITHUB_TOKEN", "INPUT_API-KEY", "INPUT_GITHUB-TOKEN")  # fmt: skip
 
