@@ -11,7 +11,6 @@ import json
 import os
 import re
 import sys
-import traceback
 from pathlib import Path
 from typing import Any
 
@@ -248,6 +247,8 @@ class _RedactingStream(io.TextIOBase):
 
 
 def _print_traceback() -> None:
+    import traceback
+
     _echo(_redact(traceback.format_exc()), err=True)
 
 
@@ -264,7 +265,7 @@ def _echo(text: str | list[str], *, err: bool = False) -> None:
 # -- the registry commands ---------------------------------------------------------------
 def registry_options(fn: Any) -> Any:
     """Where the registry is and how long to wait for it, shared by every registry command."""
-    from hokusai_action.registry.settings import DEFAULT_RETRIES, DEFAULT_TIMEOUT
+    from hokusai_action.registry import DEFAULT_RETRIES, DEFAULT_TIMEOUT
 
     options = [
         click.option(

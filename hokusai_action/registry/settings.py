@@ -17,12 +17,11 @@ from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
 from hokusai_action.errors import HokusaiError
+from hokusai_action.registry import DEFAULT_RETRIES, DEFAULT_TIMEOUT
 from hokusai_action.validation.rules import find_root
 
 PRODUCTION_URI = "https://registry.hokus.ai/api/mlflow"
 EMBEDDED_DIR = ".hokusai"
-DEFAULT_RETRIES = 2
-DEFAULT_TIMEOUT = 6  # seconds per request: a dead registry fails in about 20 s in all
 SECRET_VARIABLES = ("HOKUSAI_API_KEY", "MLFLOW_TRACKING_TOKEN", "MLFLOW_TRACKING_PASSWORD",
                     "GITHUB_TOKEN", "INPUT_API-KEY", "INPUT_GITHUB-TOKEN")  # fmt: skip
 # Credentials the registry client sends: stripped, and refused with a control character inside.

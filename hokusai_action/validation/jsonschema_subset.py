@@ -95,6 +95,10 @@ class Evaluator:
     def __init__(self, schema: Mapping[str, Any]) -> None:
         self.root = schema
         self._check_supported(schema, "#")
+        # Per subschema, by id: the subschema itself (which keeps the id taken) and its
+        # checks in order, each a bound method and the keyword's value. Annotations, which
+        # every subschema has, are left out: this is the evaluator's hot loop.
+        self._plans: dict[int, tuple[Mapping[str, Any], tuple[tuple[Any, Any], ...]]] = {}
 
     def _check_supported(self, schema: Any, where: str) -> None:
         if isinstance(schema, bool):
@@ -137,12 +141,19 @@ class Evaluator:
         if schema is False:
             yield Violation(path, "false", False, instance, {})
             return
-        assert isinstance(schema, Mapping)
-        for keyword, expected in schema.items():
-            if keyword in ANNOTATIONS:
-                continue
-            method = getattr(self, self._KEYWORDS[keyword])
+        plan = self._plans.get(id(schema))
+        if plan is None or plan[0] is not schema:
+            plan = self._plans[id(schema)] = (schema, self._plan(schema))
+        for method, expected in plan[1]:
             yield from method(expected, instance, schema, path)
+
+    def _plan(self, schema: Any) -> tuple[tuple[Any, Any], ...]:
+        assert isinstance(schema, Mapping)
+        return tuple(
+            (getattr(self, self._KEYWORDS[keyword]), expected)
+            for keyword, expected in schema.items()
+            if keyword not in ANNOTATIONS
+        )
 
     # -- keywords -----------------------------------------------------------------------
     def _ref(self, ref: str, instance: Any, schema: Mapping, path: JsonPath) -> Iterator[Violation]:
@@ -151,8 +162,10 @@ class Evaluator:
     def _type(
         self, kinds: Any, instance: Any, schema: Mapping, path: JsonPath
     ) -> Iterator[Violation]:
-        kinds = [kinds] if isinstance(kinds, str) else kinds
-        if not any(is_type(instance, k) for k in kinds):
+        if isinstance(kinds, str):  # the common case, without a generator
+            if not is_type(instance, kinds):
+                yield Violation(path, "type", [kinds], instance, schema)
+        elif not any(is_type(instance, k) for k in kinds):
             yield Violation(path, "type", kinds, instance, schema)
 
     def _enum(

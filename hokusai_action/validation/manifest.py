@@ -32,6 +32,14 @@ _Loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _constructor = yaml.constructor.SafeConstructor()
 
 _COLLECTION_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
+# The safe scalar tags' constructors, called directly: `construct_object` adds bookkeeping for
+# collections and aliases that a scalar does not need, and remembers every node it built.
+_SCALAR_CONSTRUCTORS = {
+    f"tag:yaml.org,2002:{name}": yaml.constructor.SafeConstructor.yaml_constructors[
+        f"tag:yaml.org,2002:{name}"
+    ]
+    for name in ("str", "int", "float", "bool", "null", "timestamp")
+}
 _TYPE_NAMES = {
     "tag:yaml.org,2002:bool": "boolean",
     "tag:yaml.org,2002:int": "integer",
@@ -437,10 +445,11 @@ class _Builder:
                 "an alias refers to a value that contains it; remove the recursive `*alias`",
                 Position.of(node.start_mark),
             )
-        self.positions.values.setdefault(path, Position.of(node.start_mark))
+        at = Position.of(node.start_mark)
+        self.positions.values.setdefault(path, at)
         self._built.add(id(node))
         if isinstance(node, yaml.ScalarNode):
-            return self._scalar(node, path)
+            return self._scalar(node, path, at)
         if node.tag not in _COLLECTION_TAGS:
             raise _Stop(
                 "yaml-unsupported-tag",
@@ -455,11 +464,14 @@ class _Builder:
         finally:
             self._active.discard(id(node))
 
-    def _scalar(self, node: yaml.ScalarNode, path: JsonPath) -> Any:
+    def _scalar(self, node: yaml.ScalarNode, path: JsonPath, at: Position) -> Any:
         self.positions.scalar_text[path] = node.value
-        at = Position.of(node.start_mark)
         try:
-            value = _constructor.construct_object(node, deep=True)
+            construct = _SCALAR_CONSTRUCTORS.get(node.tag)
+            if construct is not None:
+                value = construct(_constructor, node)
+            else:
+                value = _constructor.construct_object(node, deep=True)
         except yaml.constructor.ConstructorError as e:
             raise _Stop(
                 "yaml-unsupported-tag",
@@ -496,8 +508,8 @@ class _Builder:
             else:
                 own_pairs.append((key_node, value_node))
         for key_node, value_node in own_pairs:
-            key = self._key(key_node, path)
             at = Position.of(key_node.start_mark)
+            key = self._key(key_node, path, at)
             if key in seen:
                 self.problems.append(
                     Problem(
@@ -512,9 +524,10 @@ class _Builder:
                     )
                 )
             seen[key] = at
-            self.positions.keys[(*path, key)] = at
-            self.positions.values.pop((*path, key), None)  # a merged value is overridden
-            result[key] = self.build(value_node, (*path, key))
+            child = (*path, key)
+            self.positions.keys[child] = at
+            self.positions.values.pop(child, None)  # a merged value is overridden
+            result[key] = self.build(value_node, child)
         return result
 
     def _merge(self, result: dict[str, Any], value_node: yaml.Node, path: JsonPath) -> None:
@@ -534,8 +547,7 @@ class _Builder:
             for key, value in merged.items():
                 result.setdefault(key, value)
 
-    def _key(self, node: yaml.Node, path: JsonPath) -> str:
-        at = Position.of(node.start_mark)
+    def _key(self, node: yaml.Node, path: JsonPath, at: Position) -> str:
         if not isinstance(node, yaml.ScalarNode):
             raise _Stop("yaml-key-type", "mapping keys must be plain text, not lists or maps", at)
         text: str = node.value

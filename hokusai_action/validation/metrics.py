@@ -10,6 +10,7 @@ import enum
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from hokusai_action.validation.suggest import did_you_mean_canonical
@@ -141,4 +142,11 @@ def lookup(name: str, custom: Mapping[str, Metric] | None = None) -> Lookup:
         canonical = name.lower()
     if canonical is not None:
         return Lookup(_BY_NAME[canonical], alias_of=canonical)
-    return Lookup(None, suggestion=did_you_mean_canonical(name, [*_BY_NAME, *custom], ALIASES))
+    return Lookup(None, suggestion=_suggestion(name, tuple(custom)))
+
+
+@lru_cache(maxsize=256)
+def _suggestion(name: str, custom_names: tuple[str, ...]) -> str:
+    """Did-you-mean for an unknown name. Cached: the rules look the same names up more than
+    once per manifest, and a repository's manifests share their custom metric names."""
+    return did_you_mean_canonical(name, [*_BY_NAME, *custom_names], ALIASES)

@@ -415,7 +415,7 @@ def _human(n: float) -> str:
 
 def check_paths(m: Manifest, options: Options) -> Iterator[Problem]:
     at = _Finder(m)
-    root = (options.root or find_root(m.directory)).resolve()
+    root = options.root.resolve() if options.root else find_root(m.directory)  # resolved
     for path, what in (
         (("model", "path"), "model"),
         (("benchmark", "value_from", "file"), "metrics file"),

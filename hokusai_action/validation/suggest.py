@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 from hokusai_action.inert import shown
 
 
 def closest(word: str, candidates: Iterable[str], cutoff: float = 0.6) -> str | None:
+    import difflib  # only a misspelt name needs it: kept out of the hook's start-up
+
     options = list(candidates)
     match = difflib.get_close_matches(word, options, n=1, cutoff=cutoff)
     if match:
