@@ -176,10 +176,15 @@ def _main(argv: list[str] | None, debug: bool) -> None:
 
 def _secrets(args: list[str]) -> tuple[str, ...]:
     """Every form of the secrets in the environment and in a --tracking-uri's user part."""
-    from hokusai_action.registry.settings import collect_secrets
+    from hokusai_action.registry import SECRET_VARIABLES, URI_VARIABLES
 
     uris = [v for a, v in itertools.pairwise(args) if a == "--tracking-uri"]
     uris += [a.partition("=")[2] for a in args if a.startswith("--tracking-uri=")]
+    has_user_part = any("@" in u for u in [*uris, *(os.environ.get(v, "") for v in URI_VARIABLES)])
+    if not has_user_part and not any(os.environ.get(name) for name in SECRET_VARIABLES):
+        return ()  # nothing to mask: the hook's usual case, without the settings module
+    from hokusai_action.registry.settings import collect_secrets
+
     return collect_secrets(os.environ, uris=uris)
 
 

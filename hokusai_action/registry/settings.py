@@ -17,17 +17,19 @@ from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
 from hokusai_action.errors import HokusaiError
-from hokusai_action.registry import DEFAULT_RETRIES, DEFAULT_TIMEOUT
+from hokusai_action.registry import (
+    DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT,
+    SECRET_VARIABLES,
+    URI_VARIABLES,
+)
 from hokusai_action.validation.rules import find_root
 
 PRODUCTION_URI = "https://registry.hokus.ai/api/mlflow"
 EMBEDDED_DIR = ".hokusai"
-SECRET_VARIABLES = ("HOKUSAI_API_KEY", "MLFLOW_TRACKING_TOKEN", "MLFLOW_TRACKING_PASSWORD",
-                    "GITHUB_TOKEN", "INPUT_API-KEY", "INPUT_GITHUB-TOKEN")  # fmt: skip
 # Credentials the registry client sends: stripped, and refused with a control character inside.
 REGISTRY_CREDENTIALS = ("HOKUSAI_API_KEY", "MLFLOW_TRACKING_TOKEN", "MLFLOW_TRACKING_USERNAME",
                         "MLFLOW_TRACKING_PASSWORD")  # fmt: skip
-URI_VARIABLES = ("MLFLOW_TRACKING_URI", "INPUT_TRACKING-URI")  # their user part is a secret
 KNOWN_SCHEMES = ("http", "https", "sqlite", "databricks", "file")
 _DATABASE_SCHEMES = ("postgresql", "mysql", "mssql")  # SQLAlchemy stores MLflow also reads
 MIN_SECRET = 4  # shorter values are not masked: they would mask ordinary text
