@@ -11,12 +11,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hokusai_action.errors import HokusaiError
 from hokusai_action.validation.rules import find_root
 
 PRODUCTION_URI = "https://registry.hokus.ai/api/mlflow"
 EMBEDDED_DIR = ".hokusai"
 DEFAULT_RETRIES = 2
 DEFAULT_TIMEOUT = 6  # seconds per request: a dead registry fails in about 20 s in all
+LOCK_LEASE = 60  # seconds a registration's lock outlives its last renewal (see lock.py)
+LOCK_WAIT = 600  # seconds to wait for other registrations of the token (HOKUSAI_LOCK_WAIT)
 SECRET_VARIABLES = ("HOKUSAI_API_KEY", "MLFLOW_TRACKING_TOKEN", "MLFLOW_TRACKING_PASSWORD",
                     "GITHUB_TOKEN", "INPUT_API-KEY", "INPUT_GITHUB-TOKEN")  # fmt: skip
 
@@ -30,6 +33,15 @@ class RegistrySettings:
     retries: int = DEFAULT_RETRIES
     timeout: int = DEFAULT_TIMEOUT
     secrets: tuple[str, ...] = field(default=(), repr=False)
+    lock_lease: float = LOCK_LEASE
+    lock_wait: float = LOCK_WAIT
+
+    @property
+    def lock_file(self) -> Path | None:
+        """The embedded registry's flock file, beside its database (see lock.py)."""
+        if not self.embedded:
+            return None
+        return Path(self.tracking_uri.removeprefix("sqlite:///") + ".lock")
 
     @property
     def display_uri(self) -> str:
@@ -43,6 +55,8 @@ class RegistrySettings:
             "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
             "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER": "0",
             "MLFLOW_HTTP_REQUEST_TIMEOUT": str(self.timeout),
+            # MLflow prints run links on stdout when a run ends: that broke `--format json`.
+            "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
         }
         if env.get("HOKUSAI_API_KEY"):  # the key wins, as `auth` says
             out["MLFLOW_TRACKING_TOKEN"] = env["HOKUSAI_API_KEY"]
@@ -70,13 +84,27 @@ def resolve_settings(
         auth = f"MLFLOW_TRACKING_USERNAME={env['MLFLOW_TRACKING_USERNAME']} (basic auth)"
     else:
         auth = "none"
+    wait = _lock_wait(env)
     if uri:
-        return RegistrySettings(uri, False, None, auth, retries, timeout, secrets)
+        return RegistrySettings(uri, False, None, auth, retries, timeout, secrets, lock_wait=wait)
     home = find_root(cwd or Path.cwd()) / EMBEDDED_DIR
     return RegistrySettings(
         f"sqlite:///{(home / 'mlflow.db').as_posix()}", True, home / "artifacts", "none (local)",
-        retries, timeout, secrets,
+        retries, timeout, secrets, lock_wait=wait,
     )  # fmt: skip
+
+
+def _lock_wait(env: Mapping[str, str]) -> float:
+    text = env.get("HOKUSAI_LOCK_WAIT", "").strip()
+    if not text:
+        return LOCK_WAIT
+    if not (text.isascii() and text.isdigit()) or len(text) > 6:
+        raise HokusaiError(
+            f"HOKUSAI_LOCK_WAIT must be a whole number of seconds (e.g. {LOCK_WAIT}), "
+            f"not {text[:20]!r}",
+            exit_code=2,
+        )
+    return float(text)
 
 
 def collect_secrets(env: Mapping[str, str]) -> tuple[str, ...]:

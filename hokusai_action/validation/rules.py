@@ -118,6 +118,21 @@ def check_token_id(m: Manifest, options: Options) -> Iterator[Problem]:
         yield _Finder(m)(("model", "token_id"), "token-id", why)
 
 
+# Registered models named so are registration locks (registry/lock.py), never models.
+RESERVED_MODEL_PREFIX = "hokusai-lock."
+
+
+def check_model_name(m: Manifest, options: Options) -> Iterator[Problem]:
+    value = m.get("model", "name")
+    if isinstance(value, str) and value.lower().startswith(RESERVED_MODEL_PREFIX):
+        yield _Finder(m)(
+            ("model", "name"),
+            "model-name-reserved",
+            f"model names starting with `{RESERVED_MODEL_PREFIX}` are reserved for "
+            "hokusai-action's registration locks; pick another name",
+        )
+
+
 # -- metrics ----------------------------------------------------------------------------
 def _metric_value_problem(name: str, metric: metrics.Metric, value: Any) -> str | None:
     if not is_finite_number(value):
@@ -435,6 +450,7 @@ def check_traffic_split(m: Manifest, options: Options) -> Iterator[Problem]:
 
 RULES: tuple[Rule, ...] = (
     check_token_id,
+    check_model_name,
     check_finite_numbers,
     check_benchmark_value,
     check_metrics,

@@ -1,0 +1,190 @@
+"""Overlapping registrations: 8 processes at once, against a real server and the embedded
+registry, leave one version per registration key; registrations of one token take turns."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from hokusai_action.registry.lock import lock_model
+from hokusai_action.registry.mlflow_store import MlflowRegistry
+from hokusai_action.registry.settings import resolve_settings
+from tests.conftest import PROJECT
+from tests.integration.conftest import Server
+
+WORKERS = 8
+ROUNDS = 10
+
+
+class Workers:
+    """WORKERS processes running the CLI on cue (tests/support/register_worker.py)."""
+
+    def __init__(self, control: Path) -> None:
+        self.control = control
+        self.round = 0
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("MLFLOW_", "HOKUSAI_", "GITHUB_"))
+        }
+        self.processes = [
+            subprocess.Popen(
+                [sys.executable, "-m", "tests.support.register_worker", str(control), str(n)],
+                cwd=PROJECT,
+                env={**env, "NO_COLOR": "1"},
+            )
+            for n in range(WORKERS)
+        ]
+        self._wait(lambda: all((control / f"ready-{n}").exists() for n in range(WORKERS)))
+
+    def _wait(self, done: object) -> None:
+        deadline = time.monotonic() + 180
+        while not done():  # type: ignore[operator]
+            if time.monotonic() > deadline or any(p.poll() is not None for p in self.processes):
+                raise AssertionError("a worker died or hung")
+            time.sleep(0.02)
+
+    def _cue(self, order: dict[str, object]) -> None:
+        cue = self.control / f"go-{self.round}"
+        cue.with_suffix(".tmp").write_text(json.dumps(order))
+        cue.with_suffix(".tmp").rename(cue)
+
+    def run(self, cwd: Path, *argv: str, each: list[list[str]] | None = None) -> list[dict]:
+        """Every worker runs `hokusai-action ARGV` in `cwd` at once (or worker n: each[n])."""
+        self._cue({"cwd": str(cwd), "argv": list(argv), "each": each})
+        answers = [self.control / f"done-{self.round}-{n}" for n in range(WORKERS)]
+        self._wait(lambda: all(a.exists() for a in answers))
+        self.round += 1
+        return [json.loads(a.read_text()) for a in answers]
+
+    def stop(self) -> None:
+        self._cue({"stop": True})
+        for p in self.processes:
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+@pytest.fixture(scope="module")
+def workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workers]:
+    pool = Workers(tmp_path_factory.mktemp("workers"))
+    yield pool
+    pool.stop()
+
+
+def make_repo(root: Path, name: str, token: str, value: float, model: str = "model.pkl") -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / ".git").mkdir(exist_ok=True)
+    (root / model).write_bytes(f"weights of {name}".encode())
+    (root / f"{name}.yaml").write_text(
+        f"version: 1\nmodel:\n  name: {name}\n  token_id: {token}\n  path: {model}\n"
+        f"benchmark:\n  metric: accuracy\n  value: {value}\n"
+        "  dataset: {name: holdout, samples: 5000}\n",
+        encoding="utf-8",
+    )
+    return root / f"{name}.yaml"
+
+
+def registered_once(results: list[dict]) -> int:
+    """Every run exited 0 and reported the same version; that version."""
+    assert all(r["exit"] == 0 for r in results), [r["stderr"] for r in results if r["exit"]]
+    reports = [json.loads(r["stdout"])["results"][0] for r in results]
+    versions = {r["version"] for r in reports}
+    assert len(versions) == 1, versions
+    statuses = sorted(r["status"] for r in reports)
+    assert statuses == ["already_registered"] * (WORKERS - 1) + ["registered"], statuses
+    return versions.pop()
+
+
+def register_json(manifest: Path, *extra: str) -> list[str]:
+    return ["register", manifest.name, "--format", "json", *extra]
+
+
+def test_eight_overlapping_runs_on_a_server_register_once(workers, mlflow_server: Server, tmp_path):
+    registry = MlflowRegistry(resolve_settings(mlflow_server.uri, env={}))
+    for r in range(ROUNDS):
+        name, token = f"overlap-{tmp_path.name[-6:]}-{r}", f"OVERLAP-{os.getpid()}-{r}"
+        manifest = make_repo(tmp_path / f"r{r}", name, token, 0.9)
+        results = workers.run(
+            manifest.parent, *register_json(manifest, "--tracking-uri", mlflow_server.uri)
+        )
+        version = registered_once(results)
+        assert [v.version for v in registry.versions_of_model(name)] == [version] == [1]
+        assert registry.aliases_of(name) == {"champion": 1}
+        assert registry.tickets(lock_model(token)) == []  # every run released its ticket
+
+
+def test_eight_overlapping_runs_on_a_new_embedded_registry_register_once(workers, tmp_path):
+    for r in range(ROUNDS):
+        manifest = make_repo(tmp_path / f"r{r}", "churn", "CHURN-001", 0.9)
+        version = registered_once(workers.run(manifest.parent, *register_json(manifest)))
+        registry = MlflowRegistry(resolve_settings(None, env={}, cwd=manifest.parent))
+        assert [v.version for v in registry.versions_of_model("churn")] == [version] == [1]
+
+
+def test_eight_overlapping_runs_on_an_existing_embedded_registry_register_once(workers, tmp_path):
+    manifest = make_repo(tmp_path, "churn", "CHURN-001", 0.5)
+    registry = MlflowRegistry(resolve_settings(None, env={}, cwd=tmp_path))  # creates it
+    for r in range(ROUNDS):
+        make_repo(tmp_path, "churn", "CHURN-001", 0.5 + 0.02 * r)  # each round a DeltaOne
+        results = workers.run(tmp_path, *register_json(manifest))
+        version = registered_once(results)
+        assert version == r + 1
+        report = next(
+            json.loads(x["stdout"])["results"][0] for x in results if '"registered"' in x["stdout"]
+        )
+        assert report["baseline_version"] == (r or None)  # judged against the one before
+        versions = registry.versions_of_model("churn")
+        assert [v.version for v in versions] == list(range(1, r + 2))
+        expected = {"champion": 1} if r == 0 else {"champion": 1, "challenger": r + 1}
+        assert registry.aliases_of("churn") == expected
+
+
+def test_two_manifests_of_one_token_at_once_are_judged_one_after_the_other(
+    workers, mlflow_server: Server, tmp_path
+):
+    registry = MlflowRegistry(resolve_settings(mlflow_server.uri, env={}))
+    uri = ["--tracking-uri", mlflow_server.uri]
+    for r in range(3):
+        token, root = f"PAIR-{os.getpid()}-{r}", tmp_path / f"r{r}"
+        base, first, second = (
+            make_repo(root, f"{x}-{tmp_path.name[-6:]}-{r}", token, value, f"{x}.pkl")
+            for x, value in (("a", 0.80), ("b", 0.85), ("c", 0.90))
+        )
+        assert workers.run(root, *register_json(base, *uri))[0]["exit"] == 0
+        each = [register_json(first if n % 2 else second, *uri) for n in range(WORKERS)]
+        results = workers.run(root, "unused", each=each)
+        assert all(x["exit"] == 0 for x in results), [x["stderr"] for x in results]
+        made = sorted(
+            (json.loads(x["stdout"])["results"][0] for x in results),
+            key=lambda report: report["version"] is None,
+        )
+        reports = {(x["model_name"], x["version"]): x for x in made if x["status"] == "registered"}
+        assert len(reports) == 2  # one registration per manifest, whoever ran it
+        records = sorted(
+            (v for v in registry.versions_for_token(token) if v.name != base.stem),
+            key=lambda v: v.created_ms,
+        )
+        earlier, later = records
+        assert earlier.tags["hokusai_baseline_model"] == base.stem
+        assert (later.tags["hokusai_baseline_model"], later.tags["baseline_version"]) == (
+            earlier.name,
+            str(earlier.version),
+        )  # the second verdict accounts for the first: no baseline judged twice
+
+
+def test_lock_tickets_are_not_versions_of_the_token(mlflow_server: Server, tmp_path):
+    registry = MlflowRegistry(resolve_settings(mlflow_server.uri, env={}))
+    token = f"HIDDEN-{os.getpid()}"
+    with registry.token_lock(token, "a test"):
+        assert len(registry.tickets(lock_model(token))) == 1
+        assert registry.versions_for_token(token) == []  # list, lineage, baselines
+    assert registry.tickets(lock_model(token)) == []
