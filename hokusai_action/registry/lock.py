@@ -204,7 +204,7 @@ def _wait_turn(
                 "of the lock model"
             )
         sleep(min(pause, max(wait - waited, 0.01)) * random.uniform(0.5, 1.5))
-        pause = min(pause * 1.5, 1.0)
+        pause = min(pause * 1.5, 0.5)
 
 
 @contextlib.contextmanager

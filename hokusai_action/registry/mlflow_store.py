@@ -94,16 +94,22 @@ class MlflowRegistry:
         for noisy in ("mlflow", "alembic"):  # table creation and migrations log at INFO
             logging.getLogger(noisy).setLevel(logging.WARNING)
         self._mlflow = mlflow
-        self.client = mlflow.MlflowClient(
-            tracking_uri=settings.tracking_uri, registry_uri=settings.tracking_uri
-        )
-        if settings.lock_file is not None:  # one process at a time creates (migrates) the db
-            with (
-                lock.file_lock(settings.lock_file, settings.lock_wait, "the embedded registry"),
-                self._errors("open the embedded registry"),
-            ):
-                self.client.search_experiments(max_results=1)  # the tracking tables
-                self.client.search_registered_models(max_results=1)  # the registry's
+        if settings.lock_file is None:
+            self.client = self._client()
+            return
+        # One process at a time creates (migrates) the embedded database: MLflow's table
+        # migrations race otherwise.
+        with (
+            lock.file_lock(settings.lock_file, settings.lock_wait, "the embedded registry"),
+            self._errors("open the embedded registry"),
+        ):
+            self.client = self._client()
+            self.client.search_experiments(max_results=1)  # the tracking tables
+            self.client.search_registered_models(max_results=1)  # the registry's
+
+    def _client(self) -> Any:
+        uri = self.settings.tracking_uri
+        return self._mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
 
     # -- errors ---------------------------------------------------------------------------
     @contextlib.contextmanager

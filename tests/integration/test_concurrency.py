@@ -13,14 +13,18 @@ from pathlib import Path
 
 import pytest
 
-from hokusai_action.registry.lock import lock_model
+from hokusai_action.registry.lock import EXPIRES_TAG, FOR_TAG, OWNER_TAG, LockTimeout, lock_model
 from hokusai_action.registry.mlflow_store import MlflowRegistry
+from hokusai_action.registry.register import Decision, register
 from hokusai_action.registry.settings import resolve_settings
 from tests.conftest import PROJECT
 from tests.integration.conftest import Server
+from tests.integration.test_register import Workspace
 
 WORKERS = 8
 ROUNDS = 10
+# MLflow's SQLite store, read in this process, uses a loader SQLAlchemy deprecates.
+embedded_reads = pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy")
 
 
 class Workers:
@@ -122,6 +126,7 @@ def test_eight_overlapping_runs_on_a_server_register_once(workers, mlflow_server
         assert registry.tickets(lock_model(token)) == []  # every run released its ticket
 
 
+@embedded_reads
 def test_eight_overlapping_runs_on_a_new_embedded_registry_register_once(workers, tmp_path):
     for r in range(ROUNDS):
         manifest = make_repo(tmp_path / f"r{r}", "churn", "CHURN-001", 0.9)
@@ -130,6 +135,7 @@ def test_eight_overlapping_runs_on_a_new_embedded_registry_register_once(workers
         assert [v.version for v in registry.versions_of_model("churn")] == [version] == [1]
 
 
+@embedded_reads
 def test_eight_overlapping_runs_on_an_existing_embedded_registry_register_once(workers, tmp_path):
     manifest = make_repo(tmp_path, "churn", "CHURN-001", 0.5)
     registry = MlflowRegistry(resolve_settings(None, env={}, cwd=tmp_path))  # creates it
@@ -188,3 +194,40 @@ def test_lock_tickets_are_not_versions_of_the_token(mlflow_server: Server, tmp_p
         assert len(registry.tickets(lock_model(token))) == 1
         assert registry.versions_for_token(token) == []  # list, lineage, baselines
     assert registry.tickets(lock_model(token)) == []
+
+
+def foreign_ticket(registry: MlflowRegistry, token: str, expires_ms: int) -> int:
+    """A ticket as a run on another machine takes it."""
+    return registry.take_ticket(
+        lock_model(token),
+        {OWNER_TAG: "another-runner/1/77", EXPIRES_TAG: str(expires_ms), FOR_TAG: "x"},
+    )
+
+
+def test_a_lock_left_by_a_crashed_run_elsewhere_is_taken_when_its_lease_ends(
+    mlflow_server: Server, tmp_path
+):
+    token = f"LEASE-{os.getpid()}"
+    registry = MlflowRegistry(resolve_settings(mlflow_server.uri, env={}))
+    foreign_ticket(registry, token, int(time.time() * 1000) - 1)  # its lease ended
+    ws = Workspace(tmp_path, f"leased-{token.lower()}", token)
+    report = register(ws.plan(0.9), registry, Decision())
+    assert report.version == 1
+    assert registry.tickets(lock_model(token)) == []
+
+
+def test_a_run_that_waits_past_the_deadline_says_who_holds_the_lock_and_writes_nothing(
+    mlflow_server: Server, tmp_path
+):
+    token = f"BUSY-{os.getpid()}"
+    settings = resolve_settings(mlflow_server.uri, env={"HOKUSAI_LOCK_WAIT": "1"})
+    registry = MlflowRegistry(settings)
+    held = foreign_ticket(registry, token, int(time.time() * 1000) + 600_000)
+    ws = Workspace(tmp_path, f"busy-{token.lower()}", token)
+    with pytest.raises(LockTimeout) as e:
+        register(ws.plan(0.9), registry, Decision())
+    message = str(e.value)
+    assert f"another registration of token {token}" in message
+    assert f"lock `{lock_model(token)}`, version {held}, held by another-runner/1/77" in message
+    assert registry.versions_of_model(ws.name) == []
+    assert [t.version for t in registry.tickets(lock_model(token))] == [held]  # ours is gone
