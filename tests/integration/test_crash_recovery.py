@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mlflow.tracking._tracking_service import utils as mlflow_tracking_utils
+
 from hokusai_action.errors import HokusaiError
 from hokusai_action.registry.lock import lock_model
 from hokusai_action.registry.mlflow_store import MlflowRegistry
@@ -88,6 +90,9 @@ def test_a_rerun_after_a_crash_at_any_request_finishes_the_registration(
             else:
                 assert "cannot reach the registry" in error
             assert methods(proxy.requests) == methods(requests[:n])
+        # A rerun is a new process; in this one MLflow caches each run's artifact store
+        # with the URI it was first reached at (the proxy's), so forget it.
+        mlflow_tracking_utils._artifact_repos_cache.clear()
         rerun = MlflowRegistry(resolve_settings(mlflow_server.uri, env={}))
         report = register(ws.plan(0.9), rerun, DECISION)
         assert report.status in (Status.REGISTERED, Status.ALREADY_REGISTERED)
