@@ -219,8 +219,7 @@ def file_lock(path: Path, wait: float, what: str) -> Iterator[None]:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a+b") as handle:
         started = time.monotonic()
-        pause = 0.02
-        while True:
+        while True:  # polled (a system call, no I/O), as a blocking flock has no deadline
             try:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
@@ -231,8 +230,7 @@ def file_lock(path: Path, wait: float, what: str) -> Iterator[None]:
                         f"waited {waited:.0f} s for {what}: another hokusai-action holds "
                         f"{path}; let it finish (or end it) and run again"
                     ) from None
-                time.sleep(pause)
-                pause = min(pause * 1.5, 0.5)
+                time.sleep(0.03)
         try:
             yield
         finally:
