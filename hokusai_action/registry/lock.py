@@ -178,17 +178,20 @@ def _wait_turn(
     started = time.monotonic()
     pause = 0.05
     expires = _now_ms() + int(lease * 1000)
+    renewed = True
     while True:
         now = _now_ms()
         if now > expires - lease * 500:  # keep our own ticket alive while we queue
             expires = now + int(lease * 1000)
-            if not store.renew_ticket(name, version, expires):
-                raise HokusaiError(
-                    f"lost our place in the queue for token {token_id}: version {version} of "
-                    f"`{name}` was deleted by another run (was this one paused for over "
-                    f"{lease:.0f} s?); run again"
-                )
-        position = turn(store.tickets(name), version, name, now, me)
+            renewed = store.renew_ticket(name, version, expires)
+        tickets = store.tickets(name)
+        if not renewed or all(t.version != version for t in tickets):
+            raise HokusaiError(
+                f"lost our place in the queue for token {token_id}: version {version} of "
+                f"`{name}` was deleted by another run (was this one paused for over "
+                f"{lease:.0f} s?); run again"
+            )
+        position = turn(tickets, version, name, now, me)
         for ticket in position.stale:
             store.drop_ticket(name, ticket.version)
         if position.ahead is None:

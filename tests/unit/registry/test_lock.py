@@ -116,3 +116,27 @@ def test_a_lock_wait_that_is_not_whole_seconds_is_a_usage_error(text):
     with pytest.raises(HokusaiError, match="HOKUSAI_LOCK_WAIT must be a whole number") as e:
         resolve_settings("http://x", env={"HOKUSAI_LOCK_WAIT": text})
     assert e.value.exit_code == 2
+
+
+class Vanishing:
+    """A registry where another run deletes our ticket as soon as we take it."""
+
+    def take_ticket(self, name: str, tags: dict[str, str]) -> int:
+        return 7
+
+    def tickets(self, name: str) -> list[Ticket]:
+        return [Ticket(3, ELSEWHERE, LATER)]  # 7 is gone
+
+    def renew_ticket(self, name: str, version: int, expires_ms: int) -> bool:
+        return False
+
+    def drop_ticket(self, name: str, version: int) -> None:
+        pass
+
+
+def test_a_run_whose_ticket_was_deleted_stops_instead_of_jumping_the_queue():
+    with (
+        pytest.raises(HokusaiError, match="lost our place in the queue for token CHURN-001"),
+        lock.ticket_lock(Vanishing(), "CHURN-001", "test", lease=60, wait=5),
+    ):
+        pytest.fail("entered the lock without a ticket")
