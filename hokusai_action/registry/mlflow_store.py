@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import quote
 
 from hokusai_action.errors import HokusaiError, require
+from hokusai_action.registry import lock
 from hokusai_action.registry.plan import refuse_special_files
 from hokusai_action.registry.settings import RegistrySettings, redact
 
@@ -104,9 +105,22 @@ class MlflowRegistry:
         for noisy in ("mlflow", "alembic"):  # table creation and migrations log at INFO
             logging.getLogger(noisy).setLevel(logging.WARNING)
         self._mlflow = mlflow
-        self.client = mlflow.MlflowClient(
-            tracking_uri=settings.tracking_uri, registry_uri=settings.tracking_uri
-        )
+        if settings.lock_file is None:
+            self.client = self._client()
+            return
+        # One process at a time creates (migrates) the embedded database: MLflow's table
+        # migrations race otherwise.
+        with (
+            lock.file_lock(settings.lock_file, settings.lock_wait, "the embedded registry"),
+            self._errors("open the embedded registry"),
+        ):
+            self.client = self._client()
+            self.client.search_experiments(max_results=1)  # the tracking tables
+            self.client.search_registered_models(max_results=1)  # the registry's
+
+    def _client(self) -> Any:
+        uri = self.settings.tracking_uri
+        return self._mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
 
     # -- errors ---------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -180,7 +194,9 @@ class MlflowRegistry:
     def hokusai_versions(self) -> list[VersionRecord]:
         """Every version carrying a Hokusai token, oldest first (for `list` without a token)."""
         return self._search_versions(
-            f"tags.{TOKEN_TAG} LIKE '%'", "list the versions that carry a Hokusai token"
+            f"tags.{TOKEN_TAG} LIKE '%'",
+            "list the versions that carry a Hokusai token",
+            lambda r: bool(r.token_id),
         )
 
     def versions_of_model(self, name: str) -> list[VersionRecord]:
@@ -220,6 +236,65 @@ class MlflowRegistry:
         with self._errors("list registered models"):
             return len(self.client.search_registered_models(max_results=1))
 
+    # -- taking turns (see lock.py) -------------------------------------------------------
+    @contextlib.contextmanager
+    def token_lock(self, token_id: str, purpose: str) -> Iterator[None]:
+        """Registrations of one token, one at a time: a flock for the embedded registry, a
+        ticket lock with a lease on a server."""
+        settings = self.settings
+        if settings.lock_file is not None:
+            with lock.file_lock(settings.lock_file, settings.lock_wait, "the embedded registry"):
+                yield
+            return
+        with lock.ticket_lock(
+            self, token_id, purpose, lease=settings.lock_lease, wait=settings.lock_wait
+        ):
+            yield
+
+    def take_ticket(self, name: str, tags: dict[str, str]) -> int:
+        with self._errors(f"queue for the registration lock `{name}`"):
+            try:
+                self.client.create_registered_model(
+                    name,
+                    description="hokusai-action's registration lock, not a model: each "
+                    "version is a registration of the token running or waiting its turn.",
+                )
+            except self._mlflow.exceptions.MlflowException as e:
+                if _code(e) != "RESOURCE_ALREADY_EXISTS":
+                    raise
+            token = name.removeprefix(lock.LOCK_MODEL_PREFIX)
+            mv = self.client.create_model_version(name, f"hokusai-lock:/{token}", tags=tags)
+        return int(mv.version)
+
+    def tickets(self, name: str) -> list[lock.Ticket]:
+        records = self._search_versions(
+            _clause("name", name), f"read the registration lock `{name}`", lambda r: r.name == name
+        )
+        out = []
+        for r in records:
+            expires = r.tags.get(lock.EXPIRES_TAG, "")
+            ms = int(expires) if expires.isascii() and expires.isdigit() else None
+            out.append(lock.Ticket(r.version, r.tags.get(lock.OWNER_TAG, ""), ms))
+        return out
+
+    def renew_ticket(self, name: str, version: int, expires_ms: int) -> bool:
+        """False when the ticket is gone (another run judged it stale)."""
+        try:
+            self.set_version_tags(name, version, {lock.EXPIRES_TAG: str(expires_ms)})
+        except RegistryError as e:
+            if _code(e.__cause__) == "RESOURCE_DOES_NOT_EXIST":
+                return False
+            raise
+        return True
+
+    def drop_ticket(self, name: str, version: int) -> None:
+        try:
+            with self._errors(f"release the registration lock `{name}`"):
+                self.client.delete_model_version(name, str(version))
+        except RegistryError as e:
+            if _code(e.__cause__) != "RESOURCE_DOES_NOT_EXIST":  # another run dropped it
+                raise
+
     # -- writing --------------------------------------------------------------------------
     def ensure_experiment(self, name: str) -> str:
         with self._errors(f"create experiment `{name}`"):
@@ -230,7 +305,18 @@ class MlflowRegistry:
             if self.settings.artifact_root is not None:
                 self.settings.artifact_root.mkdir(parents=True, exist_ok=True)
                 location = (self.settings.artifact_root / _safe_dir(name)).as_uri()
-            return str(self.client.create_experiment(name, artifact_location=location))
+            try:
+                return str(self.client.create_experiment(name, artifact_location=location))
+            except self._mlflow.exceptions.MlflowException as e:
+                if _code(e) != "RESOURCE_ALREADY_EXISTS":  # another run created it just now
+                    raise
+            experiment = self.client.get_experiment_by_name(name)
+            if experiment is None:  # it exists, deleted: MLflow keeps the name taken
+                raise RegistryError(
+                    f"experiment `{name}` exists in the registry's trash: restore it, or "
+                    "delete it for good (`mlflow gc`), and run again"
+                )
+            return str(experiment.experiment_id)
 
     def find_run_by_key(self, experiment_id: str, key: str) -> str | None:
         with self._errors("look for an unfinished earlier run"):
@@ -274,6 +360,10 @@ class MlflowRegistry:
         with self._errors(f"upload {artifact_file}"):
             self.client.log_text(run_id, text, artifact_file)
 
+    def run_finished(self, run_id: str) -> bool:
+        with self._errors(f"read run {run_id}"):
+            return str(self.client.get_run(run_id).info.status) == "FINISHED"
+
     def finish_run(self, run_id: str) -> None:
         with self._errors("finish the run"):
             self.client.set_terminated(run_id, "FINISHED")
@@ -283,7 +373,11 @@ class MlflowRegistry:
     ) -> VersionRecord:
         with self._errors(f"register a version of `{name}`"):
             if not self.model_exists(name):
-                self.client.create_registered_model(name)
+                try:
+                    self.client.create_registered_model(name)
+                except self._mlflow.exceptions.MlflowException as e:
+                    if _code(e) != "RESOURCE_ALREADY_EXISTS":  # created by another run
+                        raise
             mv = self.client.create_model_version(
                 name, source, run_id=run_id, tags=tags, description=description
             )

@@ -254,6 +254,14 @@ def compare(p: Plan, registry: MlflowRegistry, decision: Decision) -> Report:
 
 
 def register(p: Plan, registry: MlflowRegistry, decision: Decision) -> Report:
+    """Judge and write while holding the token's lock (see lock.py): overlapping runs of one
+    registration leave one version, and two registrations of one token are judged one after
+    the other, so no two verdicts share a baseline."""
+    with registry.token_lock(p.token_id, f"{p.model_name} {p.registration_key[:16]}"):
+        return _register(p, registry, decision)
+
+
+def _register(p: Plan, registry: MlflowRegistry, decision: Decision) -> Report:
     work, report, existing = _judged(Status.REGISTERED, p, registry, decision)
     if existing is not None:
         return _finish_existing(report, existing, registry, decision)
@@ -310,7 +318,7 @@ def _finish_existing(
     report: Report, existing: VersionRecord, registry: MlflowRegistry, decision: Decision
 ) -> Report:
     """A second run of the same registration: report the version, and finish what a crashed
-    first run left undone (its aliases, its attestation)."""
+    first run left undone (its aliases, its attestation, the run's status)."""
     report.status = Status.ALREADY_REGISTERED
     report.version, report.run_id = existing.version, existing.run_id
     current = registry.get_version(existing.name, existing.version)  # searches omit aliases
@@ -327,8 +335,10 @@ def _finish_existing(
     sha = existing.tags.get("hokusai_attestation_sha256")
     if sha is None and existing.run_id and report.verdict is not None:
         sha = _attest(report.plan, report.verdict, existing.version, existing.run_id, registry)
-        registry.finish_run(existing.run_id)
         report.notes.append("completed the attestation an earlier attempt left out")
+    if existing.run_id and not registry.run_finished(existing.run_id):
+        registry.finish_run(existing.run_id)  # a crash after the attestation left it running
+        report.notes.append("finished the run an earlier attempt left running")
     report.attestation_sha256 = sha
     report.links = registry.links(None, None, report.plan.model_name, existing.version)
     return report

@@ -39,6 +39,8 @@ _LINE_BREAKS = frozenset("\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029")
 _SCHEME = re.compile(r"[a-z][a-z0-9+.-]*")
 _HOST_LIKE = re.compile(r"[A-Za-z0-9.-]+(:[0-9]+)?(/|$)")
 _URI_AUTHORITY = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://([^/?#]*)")
+LOCK_LEASE = 60  # seconds a registration's lock outlives its last renewal (see lock.py)
+LOCK_WAIT = 600  # seconds to wait for other registrations of the token (HOKUSAI_LOCK_WAIT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +52,15 @@ class RegistrySettings:
     retries: int = DEFAULT_RETRIES
     timeout: int = DEFAULT_TIMEOUT
     secrets: tuple[str, ...] = field(default=(), repr=False)
+    lock_lease: float = LOCK_LEASE
+    lock_wait: float = LOCK_WAIT
+
+    @property
+    def lock_file(self) -> Path | None:
+        """The embedded registry's flock file, beside its database (see lock.py)."""
+        if not self.embedded:
+            return None
+        return Path(self.tracking_uri.removeprefix("sqlite:///") + ".lock")
 
     @property
     def display_uri(self) -> str:
@@ -63,6 +74,8 @@ class RegistrySettings:
             "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
             "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER": "0",
             "MLFLOW_HTTP_REQUEST_TIMEOUT": str(self.timeout),
+            # MLflow prints run links on stdout when a run ends: that broke `--format json`.
+            "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
         }
         # Stripped credentials replace what MLflow would read raw (a key ending in a newline
         # makes requests raise with the key in its message).
@@ -109,12 +122,13 @@ def resolve_settings(
         auth = f"MLFLOW_TRACKING_USERNAME={username} (basic auth)"
     else:
         auth = "none"
+    wait = _lock_wait(env)
     if uri:
-        return RegistrySettings(uri, False, None, auth, retries, timeout, secrets)
+        return RegistrySettings(uri, False, None, auth, retries, timeout, secrets, lock_wait=wait)
     home = find_root(cwd or Path.cwd()) / EMBEDDED_DIR
     return RegistrySettings(
         f"sqlite:///{(home / 'mlflow.db').as_posix()}", True, home / "artifacts", "none (local)",
-        retries, timeout, secrets,
+        retries, timeout, secrets, lock_wait=wait,
     )  # fmt: skip
 
 
@@ -123,6 +137,18 @@ class SettingsError(HokusaiError):
     the variable or flag, never a secret's value."""
 
     exit_code = 2
+
+
+def _lock_wait(env: Mapping[str, str]) -> float:
+    text = env.get("HOKUSAI_LOCK_WAIT", "").strip()
+    if not text:
+        return LOCK_WAIT
+    if not (text.isascii() and text.isdigit()) or len(text) > 6:
+        raise SettingsError(
+            f"HOKUSAI_LOCK_WAIT must be a whole number of seconds (e.g. {LOCK_WAIT}), "
+            f"not {text[:20]!r}"
+        )
+    return float(text)
 
 
 def clean_secret(name: str, value: str) -> str:

@@ -124,6 +124,10 @@ def check_token_id(m: Manifest, options: Options) -> Iterator[Problem]:
 
 
 # -- model name -------------------------------------------------------------------------
+# Registered models named so are registration locks (registry/lock.py), never models.
+RESERVED_MODEL_PREFIX = "hokusai-lock."
+
+
 def model_name_problem(name: str) -> str | None:
     """Why MLflow's registry would refuse `name`, which the schema's pattern lets through; None
     when it takes it. MLflow also stores names as file names: `.`, `..` and `..x` it refuses
@@ -141,8 +145,17 @@ def model_name_problem(name: str) -> str | None:
 
 def check_model_name(m: Manifest, options: Options) -> Iterator[Problem]:
     name = m.get("model", "name")
-    if isinstance(name, str) and name and (why := model_name_problem(name)):
+    if not isinstance(name, str) or not name:
+        return
+    if why := model_name_problem(name):
         yield _Finder(m)(("model", "name"), "model-name", why)
+    if name.lower().startswith(RESERVED_MODEL_PREFIX):
+        yield _Finder(m)(
+            ("model", "name"),
+            "model-name-reserved",
+            f"model names starting with `{RESERVED_MODEL_PREFIX}` are reserved for "
+            "hokusai-action's registration locks; pick another name",
+        )
 
 
 # -- metrics ----------------------------------------------------------------------------
