@@ -478,8 +478,20 @@ class _Builder:
                 f"cannot read value tagged `{shown(node.tag)}`: {e.problem}; remove the tag",
                 at,
             ) from e
-        except ValueError as e:  # Python's limit on digits in an int
-            raise _Stop("yaml-syntax", f"number `{shown(node.value, 20)}` is too long", at) from e
+        except (ValueError, KeyError, TypeError, AttributeError, IndexError, OverflowError) as e:
+            # An explicit tag on a value that does not fit it (`!!bool foo`, `!!float x`), or
+            # more digits than Python reads into an int.
+            if node.tag == "tag:yaml.org,2002:int" and node.value.lstrip("+-").isdigit():
+                raise _Stop(
+                    "yaml-syntax", f"number `{shown(node.value, 20)}` is too long", at
+                ) from e
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            raise _Stop(
+                "yaml-unsupported-tag",
+                f"`{shown(node.value)}` cannot be read as `{shown(tag)}`; remove the tag (and "
+                "quote the value if it is text)",
+                at,
+            ) from e
         if not node.style and (why := _yaml_versions_differ(node.tag, node.value)):  # plain
             self.problems.append(
                 Problem(

@@ -274,3 +274,15 @@ def test_manifest_symlinked_to_a_file_inside_the_repository_is_read(repo):
     repo.write("config/real.yaml", VALID.replace("models/churn", "../models/churn"))
     (repo.root / "config" / "hokusai.yaml").symlink_to("real.yaml")
     assert validate([repo.root / "config" / "hokusai.yaml"], Options()).problems == []
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["!!bool foo", "!!timestamp foo", "!!float x", "!!int 0x", "!!timestamp 2020-13-45"],
+)  # fmt: skip
+def test_an_explicit_tag_the_value_does_not_fit_is_an_error_not_a_crash(tmp_path, value):
+    manifest = tmp_path / "hokusai.yaml"
+    manifest.write_text(VALID.replace("version: 1\n", f"version: 1\ntags: {{note: {value}}}\n", 1))
+    problems = load_manifest(manifest, "hokusai.yaml")[1]
+    assert [p.rule for p in problems] == ["yaml-unsupported-tag"]
+    assert "remove the tag" in problems[0].message
