@@ -19,9 +19,31 @@ import yaml
 from hokusai_action.inert import shown
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
-_KEY = re.compile(r"""(?P<key>[^\s#'"\[\]{},&*!|>%@`-][^#]*?|-[^\s#][^#]*?)[ \t]*:(?=[ \t]|$)""")
+_KEY_COLON = re.compile(r":(?=[ \t]|$)|[ \t]#")
+_NOT_KEY_START = frozenset("'\"[]{},&*!|>%@`#")
 _OPENERS = {"{": "}", "[": "]"}
 _Loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@dataclass(frozen=True, slots=True)
+class _Key:
+    name: str  # as written, without the colon
+    end: int  # just past the colon
+
+
+def _key_at(text: str, at: int) -> _Key | None:
+    """The plain key starting at `at` (`name:` followed by a space or the line's end), found
+    without a backtracking pattern: these lines come from hostile files."""
+    first = text[at : at + 2]
+    if not first or first[0].isspace() or first[0] in _NOT_KEY_START:
+        return None
+    if first[0] == "-" and (len(first) < 2 or first[1].isspace()):
+        return None
+    colon = _KEY_COLON.search(text, at)
+    if colon is None or colon.group() != ":":
+        return None
+    name = text[at : colon.start()].rstrip()
+    return _Key(name, colon.end()) if name else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,9 +117,9 @@ def _colon_in_plain_value(lines: list[str], row: int, col: int) -> Explained | N
     text = _line(lines, row)
     indent = _indent(text)
     before = text[indent:col]
-    key = _KEY.match(text, indent)
-    if key and key.end() <= col and before.strip() != key.group("key").strip():
-        value_at = _skip_spaces(text, key.end())
+    key = _key_at(text, indent)
+    if key and key.end <= col and before.strip() != key.name:
+        value_at = _skip_spaces(text, key.end)
         value = text[value_at:].strip()
         return Explained(
             row + 1,
@@ -112,14 +134,14 @@ def _colon_in_plain_value(lines: list[str], row: int, col: int) -> Explained | N
         if above is None:
             break
         above_text = lines[above]
-        if _indent(above_text) < indent or _KEY.match(above_text, _indent(above_text)):
+        if _indent(above_text) < indent or _key_at(above_text, _indent(above_text)):
             break
         start = above
     if start != row:  # a line above with no `:` began the value: the missing colon is there
         return _missing_colon(lines, start)
     above = _previous_content(lines, row)
     if above is not None and _indent(lines[above]) < indent:
-        owner = _KEY.match(lines[above], _indent(lines[above]))
+        owner = _key_at(lines[above], _indent(lines[above]))
         if owner:
             return _over_indented(lines, row, above, owner)
     return None
@@ -155,10 +177,10 @@ def _missing_colon(lines: list[str], row: int) -> Explained | None:
     )
 
 
-def _over_indented(lines: list[str], row: int, above: int, owner: re.Match[str]) -> Explained:
+def _over_indented(lines: list[str], row: int, above: int, owner: _Key) -> Explained:
     text = _line(lines, row)
     indent, owner_indent = _indent(text), _indent(lines[above])
-    key = _KEY.match(text, indent)
+    key = _key_at(text, indent)
     name = f"`{_name(key)}`" if key else "this line"
     return Explained(
         row + 1,
@@ -316,7 +338,7 @@ def _stray_after_value(lines: list[str], row: int, col: int) -> Explained | None
 
 def _under_indented(lines: list[str], row: int, indent: int) -> Explained | None:
     text = _line(lines, row)
-    key = _KEY.match(text, indent)
+    key = _key_at(text, indent)
     name = f"`{_name(key)}`" if key else "this line"
     levels: list[tuple[int, str, int]] = []  # (indent, key, line) of the keys it could join
     above = _previous_content(lines, row)
@@ -324,14 +346,14 @@ def _under_indented(lines: list[str], row: int, indent: int) -> Explained | None
         other = lines[above]
         other_indent = _indent(other)
         if not levels or other_indent < levels[-1][0]:
-            match = _KEY.match(other, other_indent)
+            match = _key_at(other, other_indent)
             if match:
                 levels.append((other_indent, _name(match), above + 1))
             if other_indent == 0:
                 break
         above = _previous_content(lines, above)
-    if not levels:
-        return None
+    if not levels or any(level == indent for level, _, _ in levels):
+        return None  # it lines up with a key above: the mistake is elsewhere on the line
     near = ", or ".join(
         f"by {_spaces(level)} like `{name_}` on line {line}" for level, name_, line in levels[:2]
     )
@@ -346,7 +368,7 @@ def _under_indented(lines: list[str], row: int, indent: int) -> Explained | None
 def _key_in_list(lines: list[str], at: tuple[int, int], opened: tuple[int, int]) -> Explained:
     row, col = at
     text = _line(lines, row)
-    key = _KEY.match(text, col)
+    key = _key_at(text, col)
     name = f"`{_name(key)}`" if key else "this line"
     parent = _parent_key(lines, opened[0], opened[1])
     of = f"`{parent}`" if parent else "this list"
@@ -395,7 +417,7 @@ def _indented_first_key(lines: list[str], row: int) -> Explained | None:
             break
     if first is None or _indent(lines[first]) <= _indent(_line(lines, row)):
         return None
-    key = _KEY.match(lines[first], _indent(lines[first]))
+    key = _key_at(lines[first], _indent(lines[first]))
     name = f"`{_name(key)}`" if key else "the first line"
     return Explained(
         first + 1,
@@ -442,7 +464,7 @@ def _parent_key(lines: list[str], row: int, indent: int) -> str | None:
     while (above := _previous_content(lines, above)) is not None:
         other_indent = _indent(lines[above])
         if other_indent < indent:
-            match = _KEY.match(lines[above], other_indent)
+            match = _key_at(lines[above], other_indent)
             return _name(match) if match else None
     return None
 
@@ -465,8 +487,8 @@ def _last_scalar_before(text: str, row: int, col: int) -> yaml.ScalarToken | Non
     return last
 
 
-def _name(match: re.Match[str] | None) -> str:
-    return shown(match.group("key").strip()) if match else ""
+def _name(key: _Key | None) -> str:
+    return shown(key.name) if key else ""
 
 
 def _word_at(text: str, at: int) -> str:

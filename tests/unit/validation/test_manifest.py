@@ -352,3 +352,10 @@ def test_one_document_end_marker_is_accepted(tmp_path):
     manifest, problems = load(tmp_path, VALID + "... # end\n")
     assert problems == []
     assert manifest is not None
+
+
+def test_syntax_error_on_a_very_long_line_is_explained(tmp_path):
+    text = VALID.replace("  path: models/churn", "  path: a: b" + " " * 200_000 + "c")
+    _, problems = load(tmp_path, text)
+    assert _located(problems) == [("yaml-syntax", 5, 9)]
+    assert "the value of `path` holds `: `" in problems[0].message
