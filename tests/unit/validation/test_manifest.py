@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -359,3 +361,22 @@ def test_syntax_error_on_a_very_long_line_is_explained(tmp_path):
     _, problems = load(tmp_path, text)
     assert _located(problems) == [("yaml-syntax", 5, 9)]
     assert "the value of `path` holds `: `" in problems[0].message
+
+
+def test_syntax_error_explainer_is_loaded_only_once_a_file_fails_to_parse(tmp_path):
+    (tmp_path / "good.yaml").write_text(VALID, encoding="utf-8")
+    (tmp_path / "bad.yaml").write_text("a: {b\n", encoding="utf-8")
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from hokusai_action.validation.manifest import load_manifest\n"
+        "name = 'hokusai_action.validation.yaml_errors'\n"
+        "load_manifest(Path('good.yaml'), 'good.yaml')\n"
+        "print(name in sys.modules)\n"
+        "load_manifest(Path('bad.yaml'), 'bad.yaml')\n"
+        "print(name in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert result.stdout.split() == ["False", "True"], result.stderr
