@@ -249,7 +249,8 @@ def _never_closed(lines: list[str], opened: tuple[int, int]) -> Explained:
     closer = _OPENERS[bracket]
     kind = "mapping" if bracket == "{" else "list"
     written = _strip_comment(_line(lines, opened[0])).strip()
-    fix = f": `{shown(written)}{closer}`" if closer not in written else ""
+    continued = closer in written or written.endswith(",")  # spread over several lines
+    fix = "" if continued else f": `{shown(written)}{closer}`"
     return Explained(
         opened[0] + 1,
         opened[1] + 1,

@@ -380,3 +380,12 @@ def test_syntax_error_explainer_is_loaded_only_once_a_file_fails_to_parse(tmp_pa
         [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=False
     )
     assert result.stdout.split() == ["False", "True"], result.stderr
+
+
+def test_unclosed_list_spread_over_lines_is_reported_where_it_opens_without_a_one_line_fix(
+    tmp_path,
+):
+    _, problems = load(tmp_path, VALID + "tags: [a,\n  b,\n  c\nextra: 1\n")
+    assert _located(problems) == [("yaml-syntax", 9, 7)]
+    assert "`[` that opens this list is never closed" in problems[0].message
+    assert "`tags: [a,]`" not in problems[0].message
