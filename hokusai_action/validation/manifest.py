@@ -635,7 +635,15 @@ def _yaml_error_problem(display: str, text: str, e: yaml.MarkedYAMLError) -> Pro
             "yaml-tab",
             "tab character where YAML expects spaces; indent with spaces only",
         )
-    return Problem(display, at.line, at.column, Severity.ERROR, "yaml-syntax", _yaml_error_text(e))
+    from hokusai_action.validation import yaml_errors  # only once a file failed to parse
+
+    found = yaml_errors.explain(text, e)
+    if found is not None:
+        return Problem(
+            display, found.line, found.column, Severity.ERROR, "yaml-syntax", found.message
+        )
+    message = yaml_errors.fallback(_yaml_error_text(e))
+    return Problem(display, at.line, at.column, Severity.ERROR, "yaml-syntax", message)
 
 
 def yaml_type_name(value: Any) -> str:

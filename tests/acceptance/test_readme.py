@@ -60,3 +60,22 @@ def test_readme_main_job_runs_on_a_copy_of_the_examples(tmp_path):
         command, cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False
     )
     assert second.stdout.count("version 1 (already registered by an earlier run)") == 3
+
+
+def test_readme_syntax_error_example_is_the_real_output(tmp_path):
+    (example,) = [b for b in _blocks("text") if "[yaml-syntax]" in b]
+    manifest = tmp_path / "models" / "churn" / "hokusai.yaml"
+    manifest.parent.mkdir(parents=True)
+    (tmp_path / ".git").mkdir()
+    shutil.copy(PROJECT / "tests/fixtures/invalid/yaml-missing-colon/hokusai.yaml", manifest)
+    command = [str(Path(sys.executable).parent / "hokusai-action"), "validate", "--color", "never"]
+    result = subprocess.run(
+        [*command, "models/churn/hokusai.yaml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stdout == example

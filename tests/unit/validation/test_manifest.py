@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
+from hokusai_action.validation import yaml_errors
 from hokusai_action.validation.manifest import (
     MAX_FILE_BYTES,
     ValueFromError,
@@ -11,7 +15,7 @@ from hokusai_action.validation.manifest import (
     load_manifest,
     read_value_from,
 )
-from tests.conftest import VALID
+from tests.conftest import FIXTURES, VALID
 
 
 def load(tmp_path: Path, text: str | bytes):
@@ -140,10 +144,56 @@ def test_unreadable_path_is_an_io_error(tmp_path):
     assert [p.rule for p in problems] == ["io-error"]
 
 
-def test_syntax_error_names_where_the_construct_started(tmp_path):
-    _, problems = load(tmp_path, "a: {b: 1\n")
-    assert problems[0].rule == "yaml-syntax"
-    assert "started at line 1" in problems[0].message
+def test_block_text_indicator_glued_to_a_value_is_reported_with_the_quoting_fix(tmp_path):
+    _, problems = load(tmp_path, "a: |x\n  text\n")
+    assert _located(problems) == [("yaml-syntax", 1, 4)]
+    assert "`|` starts a block of text" in problems[0].message
+    assert '`"|x"`' in problems[0].message
+
+
+def test_unclosed_bracket_is_reported_where_it_opens_not_at_the_end(tmp_path):
+    _, problems = load(tmp_path, "a: {b: 1\nc: 2\n\n")
+    assert _located(problems) == [("yaml-syntax", 1, 4)]
+    assert "`{` that opens this mapping is never closed" in problems[0].message
+    assert "`a: {b: 1}`" in problems[0].message
+
+
+def test_unrecognised_syntax_error_keeps_the_parsers_words_and_adds_where_to_look(tmp_path):
+    _, problems = load(tmp_path, "version\n: 1\n")
+    assert _located(problems) == [("yaml-syntax", 2, 1)]
+    assert "expected <document start>" in problems[0].message
+    assert "a missing `:` after a key" in problems[0].message
+
+
+YAML_ERROR_CASES = sorted((FIXTURES / "invalid").glob("yaml-*/hokusai.yaml"))
+
+
+@pytest.mark.skipif(not hasattr(yaml, "CSafeLoader"), reason="needs libyaml to compare with")
+@pytest.mark.parametrize("case", YAML_ERROR_CASES, ids=lambda p: p.parent.name)
+def test_syntax_messages_are_the_same_with_and_without_libyaml(case):
+    text = case.read_text(encoding="utf-8")
+    explained = []
+    for loader in (yaml.CSafeLoader, yaml.SafeLoader):
+        with pytest.raises(yaml.MarkedYAMLError) as error:
+            list(yaml.compose_all(text, Loader=loader))
+        explained.append(yaml_errors.explain(text, error.value))
+    assert explained[0] is not None
+    assert explained[0] == explained[1]
+
+
+_BREAKERS = ":\"'[]{}-#&*@|> \n"
+
+
+def test_every_small_edit_of_a_manifest_ends_in_problems_not_a_crash(tmp_path):
+    lines = VALID.count("\n")
+    edits = {VALID[:i] + VALID[i + 1 :] for i in range(len(VALID))}
+    edits |= {VALID[:i] + c + VALID[i:] for i in range(len(VALID)) for c in _BREAKERS}
+    for text in sorted(edits):
+        _, problems = load(tmp_path, text)
+        for p in problems:
+            if p.rule == "yaml-syntax":
+                assert 1 <= p.line <= lines + 1, (text, p)
+                assert p.column >= 1, (text, p)
 
 
 def test_find_manifests_skips_hidden_and_vendor_directories(tmp_path):
@@ -304,3 +354,38 @@ def test_one_document_end_marker_is_accepted(tmp_path):
     manifest, problems = load(tmp_path, VALID + "... # end\n")
     assert problems == []
     assert manifest is not None
+
+
+def test_syntax_error_on_a_very_long_line_is_explained(tmp_path):
+    text = VALID.replace("  path: models/churn", "  path: a: b" + " " * 200_000 + "c")
+    _, problems = load(tmp_path, text)
+    assert _located(problems) == [("yaml-syntax", 5, 9)]
+    assert "the value of `path` holds `: `" in problems[0].message
+
+
+def test_syntax_error_explainer_is_loaded_only_once_a_file_fails_to_parse(tmp_path):
+    (tmp_path / "good.yaml").write_text(VALID, encoding="utf-8")
+    (tmp_path / "bad.yaml").write_text("a: {b\n", encoding="utf-8")
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from hokusai_action.validation.manifest import load_manifest\n"
+        "name = 'hokusai_action.validation.yaml_errors'\n"
+        "load_manifest(Path('good.yaml'), 'good.yaml')\n"
+        "print(name in sys.modules)\n"
+        "load_manifest(Path('bad.yaml'), 'bad.yaml')\n"
+        "print(name in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert result.stdout.split() == ["False", "True"], result.stderr
+
+
+def test_unclosed_list_spread_over_lines_is_reported_where_it_opens_without_a_one_line_fix(
+    tmp_path,
+):
+    _, problems = load(tmp_path, VALID + "tags: [a,\n  b,\n  c\nextra: 1\n")
+    assert _located(problems) == [("yaml-syntax", 9, 7)]
+    assert "`[` that opens this list is never closed" in problems[0].message
+    assert "`tags: [a,]`" not in problems[0].message
