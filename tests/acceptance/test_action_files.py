@@ -14,7 +14,6 @@ import yaml
 
 from hokusai_action.github.action import (
     INPUT_DEFAULTS,
-    REQUIRED_INPUTS,
     InputError,
     Runner,
     Settings,
@@ -84,7 +83,7 @@ def test_entrypoint_knows_every_input_with_action_ymls_default():
         if not default.startswith("${{"):  # expressions are evaluated by the runner
             assert INPUT_DEFAULTS[name] == default, name
     required = {name for name, spec in ACTION["inputs"].items() if spec.get("required")}
-    assert required == set(REQUIRED_INPUTS)
+    assert required == set()  # every input has a default; the runner does not enforce it
 
 
 def runner_env(overrides: dict[str, str] | None = None) -> dict[str, str]:
@@ -110,12 +109,12 @@ def test_runner_defaults_alone_are_enough():
     assert inputs["comment"] == "true"
 
 
-@pytest.mark.parametrize("name", REQUIRED_INPUTS)
-def test_a_missing_required_input_is_a_clear_error(name):
-    env = runner_env()
-    del env[f"INPUT_{name.upper()}"]
-    with pytest.raises(InputError, match=f"required input `{name}` is empty"):
-        read_inputs(env)
+def test_an_empty_mode_means_auto():
+    assert read_inputs(runner_env({"INPUT_MODE": ""}))["mode"] == "auto"
+
+
+def test_an_empty_github_token_is_no_error_until_a_comment_needs_it():
+    assert read_inputs(runner_env({"INPUT_GITHUB-TOKEN": ""}))["github-token"] == ""
 
 
 def settings(**overrides: str) -> Settings:
@@ -133,6 +132,12 @@ def settings(**overrides: str) -> Settings:
         ("deltaone-threshold", "lots", "above 0"),
         ("mode", "deploy", "must be one of"),
         ("comment", "maybe", "true or false"),
+        ("rule", "percent", "one of auto, points, relative"),
+        ("promote", "king", "one of challenger, champion"),
+        ("missing-paths", "skip", "one of error, warn, ignore"),
+        ("strict", "very", "true or false"),
+        ("retries", "11", "from 0 to 10"),
+        ("timeout", "0", "from 1 to 600"),
     ],
 )
 def test_every_input_is_checked_before_anything_runs(name, value, says):
@@ -155,6 +160,11 @@ def test_inputs_become_typed_settings():
 
 def runner(event_name: str, event: dict) -> Runner:
     return Runner(Path(), event_name, event, "d" * 40, "o/r", "http://api", None, None)
+
+
+def test_a_deleted_fork_is_a_fork():
+    event = {"pull_request": {"head": {"repo": None}, "base": {"repo": {"full_name": "o/r"}}}}
+    assert runner("pull_request", event).from_fork
 
 
 def test_a_pull_request_from_another_repository_is_a_fork():
