@@ -16,7 +16,9 @@ from hokusai_action.github.action import (
     INPUT_DEFAULTS,
     InputError,
     Runner,
+    RunResult,
     Settings,
+    _outputs,
     read_inputs,
 )
 from tests.conftest import PROJECT
@@ -84,6 +86,41 @@ def test_entrypoint_knows_every_input_with_action_ymls_default():
             assert INPUT_DEFAULTS[name] == default, name
     required = {name for name, spec in ACTION["inputs"].items() if spec.get("required")}
     assert required == set()  # every input has a default; the runner does not enforce it
+
+
+def readme_table(kind: str) -> dict[str, list[str]]:
+    """The README's table of action inputs or outputs (`kind`): name -> the other cells."""
+    readme = (PROJECT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Inputs and outputs", 1)[1].split("\n### ", 1)[0]
+    table = section.split(f"\n| {kind} |", 1)[1].split("\n\n", 1)[0]
+    rows: dict[str, list[str]] = {}
+    for line in table.splitlines()[2:]:  # after the header's rest and the --- line
+        name, *cells = (cell.strip() for cell in line.strip().strip("|").split(" | "))
+        rows[name.strip("`")] = cells
+    return rows
+
+
+def test_action_yml_the_entrypoint_and_the_readme_tables_list_the_same_inputs():
+    declared = list(ACTION["inputs"])
+    assert declared == list(INPUT_DEFAULTS)  # the same names, in the same order
+    table = readme_table("input")
+    assert list(table) == declared
+    for name, spec in ACTION["inputs"].items():
+        default = str(spec.get("default", ""))
+        if default:  # an empty default is described in words (`the event's`, ...)
+            assert table[name][0] == f"`{default}`", name
+
+
+def test_action_yml_the_entrypoint_and_the_readme_tables_list_the_same_outputs():
+    written = list(_outputs(RunResult(), ".hokusai/action-results.json"))
+    assert sorted(ACTION["outputs"]) == sorted(written)
+    assert list(readme_table("output")) == list(ACTION["outputs"])
+    assert all(spec.get("description") for spec in ACTION["outputs"].values())
+
+
+def test_outputs_of_a_run_that_judged_nothing_say_so():
+    outputs = _outputs(RunResult(), ".hokusai/action-results.json")
+    assert (outputs["models"], outputs["comment-id"], outputs["deltaone"]) == ("0", "", "false")
 
 
 def runner_env(overrides: dict[str, str] | None = None) -> dict[str, str]:
