@@ -15,10 +15,13 @@ import yaml
 from hokusai_action.github.action import (
     INPUT_DEFAULTS,
     InputError,
+    PullRequest,
+    PullRequestMismatch,
     Runner,
     RunResult,
     Settings,
     _outputs,
+    event_pull_request,
     read_inputs,
 )
 from tests.conftest import PROJECT
@@ -229,3 +232,39 @@ def test_under_workflow_run_the_commit_is_the_runs_head_not_github_sha():
 )
 def test_auto_mode_registers_on_push_and_compares_otherwise(event, mode):
     assert runner(event, {}).default_mode() == mode
+
+
+def workflow_run(pull_requests: list, head_sha: str | None = "e" * 40) -> Runner:
+    run = {"head_sha": head_sha, "pull_requests": pull_requests}
+    return runner("workflow_run", {"workflow_run": run})
+
+
+def listed(number: int, sha: str = "e" * 40, base: str = "o/r") -> dict:
+    repo = {"url": f"https://api.github.com/repos/{base}"}
+    return {"number": number, "head": {"sha": sha}, "base": {"repo": repo}}
+
+
+def test_workflow_run_takes_a_listed_pull_request_without_a_check():
+    assert event_pull_request(workflow_run([listed(4)]), None) == PullRequest(4)
+    both = workflow_run([listed(4), listed(5)])  # one branch into two bases
+    assert event_pull_request(both, 5) == PullRequest(5)
+
+
+def test_workflow_run_checks_an_input_github_does_not_list_for_the_run():
+    stale = workflow_run([listed(4, sha="f" * 40), listed(6, base="mallory/r")])
+    assert event_pull_request(stale, None) is None
+    assert event_pull_request(stale, 4) == PullRequest(4, check_head="e" * 40)
+    assert event_pull_request(workflow_run([listed(4)]), 9).check_head == "e" * 40
+
+
+def test_workflow_run_without_a_head_commit_cannot_check_the_input():
+    with pytest.raises(PullRequestMismatch, match="cannot be checked"):
+        event_pull_request(workflow_run([], head_sha=None), 4)
+
+
+def test_a_pull_request_event_is_its_own_and_closed_says_so():
+    event = {"action": "closed", "number": 3, "pull_request": {"number": 3, "state": "closed"}}
+    assert event_pull_request(runner("pull_request", event), None) == PullRequest(3, closed=True)
+    # another pull request named by the input is not the closed one
+    assert event_pull_request(runner("pull_request", event), 8) == PullRequest(8)
+    assert event_pull_request(runner("push", {}), None) is None
