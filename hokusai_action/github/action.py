@@ -21,6 +21,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from hokusai_action.errors import HokusaiError
+from hokusai_action.registry import DEFAULT_RETRIES, DEFAULT_TIMEOUT
 
 # Every input of action.yml with its default; tests check the two agree.
 INPUT_DEFAULTS: dict[str, str] = {
@@ -36,8 +37,20 @@ INPUT_DEFAULTS: dict[str, str] = {
     "fail-on-regression": "false",
     "dry-run": "false",
     "pull-request": "",
+    "rule": "auto",
+    "promote": "challenger",
+    "missing-paths": "error",
+    "strict": "false",
+    "retries": str(DEFAULT_RETRIES),  # as the command line
+    "timeout": str(DEFAULT_TIMEOUT),
 }
-REQUIRED_INPUTS = ("mode", "github-token")
+# Choices of the inputs that take one word, as the command line's options.
+CHOICES: dict[str, tuple[str, ...]] = {
+    "rule": ("auto", "points", "relative"),
+    "promote": ("challenger", "champion"),
+    "missing-paths": ("error", "warn", "ignore"),
+}
+RANGES: dict[str, tuple[int, int]] = {"retries": (0, 10), "timeout": (1, 600)}  # as the CLI
 SECRET_INPUTS = ("api-key", "github-token")
 MODES = ("auto", "validate", "compare", "register")
 MAX_ANNOTATIONS = 10  # GitHub keeps at most 10 annotations of each type per step
@@ -59,14 +72,9 @@ def input_value(env: Mapping[str, str], name: str) -> str:
 
 
 def read_inputs(env: Mapping[str, str]) -> dict[str, str]:
-    """Inputs with action.yml's defaults; the required ones must be set and non-empty."""
-    missing = [n for n in REQUIRED_INPUTS if not input_value(env, n)]
-    if missing:
-        names = ", ".join(f"`{n}`" for n in missing)
-        raise InputError(
-            f"required input {names} is empty; set it under `with:` in the workflow "
-            "(a secret that does not exist in this repository is empty too)"
-        )
+    """Inputs with action.yml's defaults. None is required: an empty one (a secret that does
+    not exist in this repository is empty too) means its default, and an empty `github-token`
+    matters only when a comment is to be posted."""
     return {name: input_value(env, name) or default for name, default in INPUT_DEFAULTS.items()}
 
 
@@ -77,6 +85,28 @@ def _flag(inputs: Mapping[str, str], name: str) -> bool:
     if value in ("false", "no", "off", "0"):
         return False
     raise InputError(f"input `{name}` must be true or false, not {inputs[name]!r}")
+
+
+def _choice(inputs: Mapping[str, str], name: str) -> str:
+    """One of CHOICES[name], in any ASCII case."""
+    value = inputs[name].lower() if inputs[name].isascii() else inputs[name]
+    if value not in CHOICES[name]:
+        raise InputError(
+            f"input `{name}` must be one of {', '.join(CHOICES[name])}, not {inputs[name]!r}"
+        )
+    return value
+
+
+def _integer(inputs: Mapping[str, str], name: str) -> int:
+    """A whole number in RANGES[name], in ASCII digits."""
+    low, high = RANGES[name]
+    text = inputs[name]
+    if not (re.fullmatch(r"[0-9]{1,4}", text) and low <= int(text) <= high):
+        raise InputError(
+            f"input `{name}` must be a whole number from {low} to {high} written with ASCII "
+            f"digits, not {text!r}"
+        )
+    return int(text)
 
 
 @dataclass(frozen=True)
@@ -95,6 +125,12 @@ class Settings:
     fail_on_regression: bool
     dry_run: bool
     pull_request: int | None
+    rule: str = "auto"  # auto | points | relative
+    promote: str = "challenger"
+    missing_paths: str = "error"  # error | warn | ignore
+    strict: bool = False
+    retries: int = DEFAULT_RETRIES
+    timeout: int = DEFAULT_TIMEOUT
 
     @classmethod
     def from_inputs(cls, inputs: Mapping[str, str]) -> Settings:
@@ -150,6 +186,12 @@ class Settings:
             fail_on_regression=_flag(inputs, "fail-on-regression"),
             dry_run=_flag(inputs, "dry-run"),
             pull_request=int(number) if number else None,
+            rule=_choice(inputs, "rule"),
+            promote=_choice(inputs, "promote"),
+            missing_paths=_choice(inputs, "missing-paths"),
+            strict=_flag(inputs, "strict"),
+            retries=_integer(inputs, "retries"),
+            timeout=_integer(inputs, "timeout"),
         )
 
 
@@ -197,10 +239,20 @@ class Runner:
 
     @property
     def from_fork(self) -> bool:
-        """A pull request from a fork: read-only token, no secrets."""
-        head = (self.pull_request.get("head") or {}).get("repo") or {}
-        base = (self.pull_request.get("base") or {}).get("repo") or {}
-        return bool(head) and head.get("full_name") != base.get("full_name")
+        """A pull request from a fork: read-only token, no secrets. A deleted fork leaves
+        `head.repo: null`: still a fork (its token and secrets are a fork's)."""
+        if not self.pull_request:
+            return False
+        head = _field(self.pull_request, "head", "repo", "full_name")
+        base = _field(self.pull_request, "base", "repo", "full_name")
+        return head is None or head != base
+
+    @property
+    def closed(self) -> bool:
+        """The event's pull request is closed (or merged): its comments are left as they are."""
+        return self.pull_request.get("state") == "closed" or (
+            bool(self.pull_request) and self.event.get("action") == "closed"
+        )
 
     @property
     def commit(self) -> str | None:
@@ -213,6 +265,126 @@ class Runner:
         return "register" if self.event_name == "push" else "compare"
 
 
+def _field(data: Any, *keys: str) -> Any:
+    """data[k1][k2]…, or None where the (hostile) payload has no such object."""
+    for key in keys:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    return data
+
+
+def _number(value: Any) -> int | None:
+    """A pull request number from a payload: a positive int (not a bool), else None."""
+    ok = isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_PULL_REQUEST
+    return value if ok else None
+
+
+# -- which pull request a comment goes to ----------------------------------------------------
+_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    """The pull request a comment goes to. `check_head` is set while GitHub has yet to confirm
+    that its head is this run's commit: nothing is ever posted to it before."""
+
+    number: int
+    closed: bool = False
+    check_head: str | None = None
+    unchecked: str = ""  # why the check could not be made: no comment
+
+
+class PullRequestMismatch(HokusaiError):
+    """The `pull-request` input names a pull request whose head is another commit (exit 1)."""
+
+
+def event_pull_request(runner: Runner, wanted: int | None) -> PullRequest | None:
+    """The pull request of this event, from the payload and the `pull-request` input.
+
+    Under workflow_run the input comes from an artifact the triggering run wrote, which a fork
+    controls. It is taken as it is only when GitHub lists it in `workflow_run.pull_requests`
+    for the run's head commit and this repository; otherwise GitHub must confirm its head
+    commit first (`check_head`). Without an input, the first listed pull request is used."""
+    if runner.event_name != "workflow_run":
+        own = _number(runner.pull_request.get("number")) or _number(runner.event.get("number"))
+        number = wanted or own
+        if number is None:
+            return None
+        return PullRequest(number, closed=number == own and runner.closed)
+    head = _field(runner.event, "workflow_run", "head_sha")
+    head = head.lower() if isinstance(head, str) and _SHA.fullmatch(head.lower()) else None
+    listed = _listed_pull_requests(runner, head)
+    if wanted is None:
+        return PullRequest(listed[0]) if listed else None
+    if wanted in listed:
+        return PullRequest(wanted)
+    if head is None:
+        raise PullRequestMismatch(
+            "the workflow_run event has no head_sha, so the `pull-request` input "
+            f"(#{wanted}) cannot be checked against the run that triggered this workflow: "
+            "nothing was posted"
+        )
+    return PullRequest(wanted, check_head=head)
+
+
+def _listed_pull_requests(runner: Runner, head: str | None) -> list[int]:
+    """Numbers in `workflow_run.pull_requests` (GitHub fills it for branches of this
+    repository, not for forks) whose head is the run's commit and whose base is this
+    repository: a fork's run can list the fork's own pull requests."""
+    items = _field(runner.event, "workflow_run", "pull_requests")
+    if head is None or not runner.repository or not isinstance(items, list):
+        return []
+    base_url = f"/repos/{runner.repository}".lower()
+    numbers = []
+    for item in items:
+        number = _number(_field(item, "number"))
+        sha, url = _field(item, "head", "sha"), _field(item, "base", "repo", "url")
+        if (
+            number is not None
+            and isinstance(sha, str)
+            and sha.lower() == head
+            and isinstance(url, str)
+            and url.lower().endswith(base_url)
+        ):
+            numbers.append(number)
+    return numbers
+
+
+def check_pull_request(client: Any, repository: str, target: PullRequest) -> PullRequest:
+    """The target once GitHub confirms (`GET /repos/{owner}/{repo}/pulls/{n}`) that its head
+    is the run's commit; PullRequestMismatch when it is another commit."""
+    if target.check_head is None:
+        return target
+    found = client.pull_request(repository, target.number)
+    if found.head_sha.lower() != target.check_head:
+        raise PullRequestMismatch(
+            f"input `pull-request` is #{target.number}, whose head commit is "
+            f"{found.head_sha[:12]}, but the workflow_run that triggered this workflow is for "
+            f"{target.check_head[:12]}: the number does not belong to that run, so nothing was "
+            "posted. Pass the number the triggering run recorded for its own pull request (if "
+            "the pull request got a new commit since, that commit's run comments)"
+        )
+    return PullRequest(target.number, closed=found.state == "closed")
+
+
+def comment_target(settings: Settings, runner: Runner) -> PullRequest | None:
+    """Where the comment goes, checked with GitHub when it must be. Raises
+    PullRequestMismatch (the step fails, nothing is posted); a check GitHub could not answer
+    leaves the target `unchecked` (a warning, no comment)."""
+    target = event_pull_request(runner, settings.pull_request)
+    if target is None or target.check_head is None or not settings.github_token:
+        return target  # without a token nothing is posted, and the run says why
+    from hokusai_action.github.client import GitHubClient, GitHubError
+
+    try:
+        client = GitHubClient(settings.github_token, runner.api_url)
+        return check_pull_request(client, runner.repository or "", target)
+    except GitHubError as e:
+        reason = f"could not check that pull request #{target.number} is this run's: {e}"
+        return PullRequest(target.number, check_head=target.check_head, unchecked=reason)
+
+
 @dataclass
 class RunResult:
     """What the run produced, for outputs and the exit status."""
@@ -221,7 +393,9 @@ class RunResult:
     errors: list[str] = field(default_factory=list)
     validation: Any = None
     comment_url: str = ""
+    comment_id: str = ""
     failed: bool = False
+    pull_request: PullRequest | None = None  # where the comment goes
 
 
 # -- output to the runner ---------------------------------------------------------------------
@@ -352,13 +526,18 @@ def _run_in_workspace(mode: str, settings: Settings, runner: Runner, result: Run
         append_summary(runner.summary_file, "### Hokusai\n\nNo `hokusai.yaml` in the repository.")
         command("warning", "no hokusai.yaml or hokusai.yml found in the repository")
         return
-    validation, manifests = check_paths(paths, Options(root=Path.cwd()))
+    missing = {"error": Severity.ERROR, "warn": Severity.WARNING, "ignore": None}
+    options = Options(missing_paths=missing[settings.missing_paths], root=Path.cwd())
+    validation, manifests = check_paths(paths, options, strict=settings.strict)
     result.validation = validation
     annotate(validation.problems)
     if not validation.valid:
         append_summary(runner.summary_file, "\n".join(problems_section(validation.problems)))
         errors = validation.count(Severity.ERROR)
-        log(f"{errors} error(s) in the manifests: nothing was compared or registered")
+        if settings.strict:
+            errors += validation.count(Severity.WARNING)
+        kind = "problem(s) (strict: warnings count)" if settings.strict else "error(s)"
+        log(f"{errors} {kind} in the manifests: nothing was compared or registered")
         result.failed = True
         return
     if mode == "validate":
@@ -366,6 +545,8 @@ def _run_in_workspace(mode: str, settings: Settings, runner: Runner, result: Run
             runner.summary_file, f"### Hokusai\n\n✅ {len(validation.files)} manifest(s) valid."
         )
         return
+    if settings.comment:  # checked before anything is judged: a mismatch does nothing
+        result.pull_request = comment_target(settings, runner)
     _judge(mode, settings, runner, manifests, result)
     _publish(mode, settings, runner, result)
 
@@ -379,11 +560,11 @@ def _judge(
 
     if settings.api_key:
         os.environ["HOKUSAI_API_KEY"] = settings.api_key  # MLflow's client reads it from here
-    registry_settings = resolve_settings(settings.tracking_uri, os.environ)
-    plans = [plan(m, runner.commit) for m in manifests]
-    decision = registration.Decision(
-        threshold=settings.threshold, require_significance=settings.require_significance
+    registry_settings = resolve_settings(
+        settings.tracking_uri, os.environ, retries=settings.retries, timeout=settings.timeout
     )
+    plans = [plan(m, runner.commit) for m in manifests]
+    decision = _decision(settings, plans)
     if settings.dry_run:
         uri = registry_settings.display_uri
         result.reports = [registration.dry_run(p, uri, decision) for p in plans]
@@ -412,6 +593,49 @@ def _judge(
         result.failed = True
 
 
+def _decision(settings: Settings, plans: list[Any]) -> Any:
+    """How to judge, as the command line's options say; a rule that means nothing for a
+    manifest's metric is a usage error naming the input."""
+    from hokusai_action.registry import register as registration
+    from hokusai_action.registry.deltaone import Rule, rule_problem
+
+    rule = {"auto": None, "points": Rule.POINTS, "relative": Rule.RELATIVE}[settings.rule]
+    for p in plans:
+        if problem := rule_problem(p.metric, rule, settings.threshold):
+            problem = problem.replace("--rule ", "rule: ")
+            raise InputError(f"input `rule` (or `deltaone-threshold`): {p.manifest}: {problem}")
+    return registration.Decision(
+        threshold=settings.threshold,
+        rule=rule,
+        promote=registration.Promote(settings.promote),
+        require_significance=settings.require_significance,
+    )
+
+
+def _may_comment(settings: Settings, target: PullRequest) -> bool:
+    """Whether to post: only to a pull request that is open, confirmed to be this run's, with
+    a token. Otherwise the run says why (the result is in the step summary either way)."""
+    if target.unchecked:
+        command("warning", f"{target.unchecked}; no comment was posted")
+        return False
+    if target.closed:
+        command(
+            "notice",
+            f"pull request #{target.number} is closed: its comment is left as it is; the "
+            "result is in the step summary",
+        )
+        return False
+    if not settings.github_token:
+        command(
+            "warning",
+            "input `github-token` is empty, so no pull-request comment was posted (a secret "
+            "that does not exist here, or on a fork's pull request, is empty); the result is "
+            "in the step summary",
+        )
+        return False
+    return target.check_head is None  # never post where GitHub has not confirmed the head
+
+
 def _publish(mode: str, settings: Settings, runner: Runner, result: RunResult) -> None:
     from hokusai_action.github import comment as rendering
 
@@ -423,12 +647,15 @@ def _publish(mode: str, settings: Settings, runner: Runner, result: RunResult) -
     summary += "".join(f"\n\n> ⚠️ {rendering.text(e)}" for e in result.errors)
     append_summary(runner.summary_file, summary)
 
-    number = settings.pull_request or runner.pull_request.get("number")
     if not bodies or not settings.comment:
         return
-    if not number:
+    target = result.pull_request
+    if target is None:
         log("no pull request for this event: the result is in the step summary, not a comment")
         return
+    if not _may_comment(settings, target):
+        return
+    number = target.number
     from hokusai_action.github.client import GitHubClient, GitHubError
 
     try:
@@ -449,6 +676,7 @@ def _publish(mode: str, settings: Settings, runner: Runner, result: RunResult) -
                 command("notice", f"pull-request comment: {notice}")
                 append_summary(runner.summary_file, f"> ⚠️ {rendering.text(notice)}")
             result.comment_url = result.comment_url or posted.comment.url
+            result.comment_id = result.comment_id or str(posted.comment.id)
     except GitHubError as e:  # a comment never fails the registration
         command("warning", f"could not post the pull-request comment: {e}")
         if runner.from_fork or e.status in (403, 404):
@@ -493,6 +721,8 @@ def _outputs(result: RunResult, results_file: str) -> dict[str, str]:
         "delta": "" if not verdict or verdict.delta is None else repr(verdict.delta),
         "baseline-version": str(baseline.version) if baseline and baseline.version else "",
         "comment-url": result.comment_url,
+        "comment-id": result.comment_id,
+        "models": str(len(result.reports)),
         "results-json": results_file,
     }
 

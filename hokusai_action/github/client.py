@@ -41,6 +41,7 @@ MAX_REDIRECTS = 5
 CHUNK = 64 * 1024
 _REDIRECTS = (301, 302, 303, 307, 308)
 _DIGITS = re.compile(r"[0-9]{1,12}")  # ASCII only: "²".isdigit() is True
+_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # a commit: SHA-1, or SHA-256 repositories
 _LINK = re.compile(r"<([^>]*)>([^<]*)")  # RFC 8288: <target>; rel="next", <...>; ...
 
 T = TypeVar("T")
@@ -69,6 +70,16 @@ class CommentResult:
     comment: Comment
     notices: tuple[str, ...] = ()  # the listing stopped early: a new comment was posted
     warnings: tuple[str, ...] = ()  # comments of an unexpected shape were skipped
+
+
+@dataclass(frozen=True, slots=True)
+class PullRequestHead:
+    """What GitHub says about a pull request: enough to check that a number belongs to a run."""
+
+    number: int
+    state: str  # "open" or "closed" (merged pull requests are closed)
+    head_sha: str
+    head_repository: str | None  # None: the fork was deleted
 
 
 @dataclass
@@ -379,6 +390,22 @@ class GitHubClient:
             raise GitHubError("GitHub's /user answer has no login")
         return login
 
+    def pull_request(self, repository: str, number: int) -> PullRequestHead:
+        """`GET /repos/{owner}/{repo}/pulls/{n}`: its state and head commit, each checked for
+        shape, since a wrong answer here would decide where a comment goes."""
+        answer = self.request("GET", f"repos/{repository}/pulls/{number}")
+        found = _pull_request(self._json(answer, dict))
+        if found is None or found.number != number:
+            raise GitHubError(
+                self._say(
+                    f"GitHub answered {answer.status} to {answer.method} {answer.url} with "
+                    f"something that is not pull request #{number} (a number, a state of open "
+                    "or closed and a head commit SHA were expected)"
+                ),
+                answer.status,
+            )
+        return found
+
     def comments(self, repository: str, number: int) -> Listing[Comment]:
         return self.paginate(f"repos/{repository}/issues/{number}/comments", _comment)
 
@@ -545,3 +572,17 @@ def _comment(item: Any) -> Comment | None:
         author_is_bot=user.get("type") == "Bot",
         url=url if isinstance(url, str) and re.fullmatch(r"https?://[!-~]{1,2000}", url) else "",
     )
+
+
+def _pull_request(item: dict[str, Any]) -> PullRequestHead | None:
+    """A pull request from the API, or None when a field that matters has the wrong shape."""
+    number, state, head = item.get("number"), item.get("state"), item.get("head")
+    if not isinstance(number, int) or isinstance(number, bool) or state not in ("open", "closed"):
+        return None
+    if not isinstance(head, dict) or not isinstance(head.get("sha"), str):
+        return None
+    if not _SHA.fullmatch(head["sha"]):
+        return None
+    repo = head.get("repo")
+    name = repo.get("full_name") if isinstance(repo, dict) else None
+    return PullRequestHead(number, state, head["sha"], name if isinstance(name, str) else None)

@@ -14,10 +14,14 @@ import yaml
 
 from hokusai_action.github.action import (
     INPUT_DEFAULTS,
-    REQUIRED_INPUTS,
     InputError,
+    PullRequest,
+    PullRequestMismatch,
     Runner,
+    RunResult,
     Settings,
+    _outputs,
+    event_pull_request,
     read_inputs,
 )
 from tests.conftest import PROJECT
@@ -84,7 +88,42 @@ def test_entrypoint_knows_every_input_with_action_ymls_default():
         if not default.startswith("${{"):  # expressions are evaluated by the runner
             assert INPUT_DEFAULTS[name] == default, name
     required = {name for name, spec in ACTION["inputs"].items() if spec.get("required")}
-    assert required == set(REQUIRED_INPUTS)
+    assert required == set()  # every input has a default; the runner does not enforce it
+
+
+def readme_table(kind: str) -> dict[str, list[str]]:
+    """The README's table of action inputs or outputs (`kind`): name -> the other cells."""
+    readme = (PROJECT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Inputs and outputs", 1)[1].split("\n### ", 1)[0]
+    table = section.split(f"\n| {kind} |", 1)[1].split("\n\n", 1)[0]
+    rows: dict[str, list[str]] = {}
+    for line in table.splitlines()[2:]:  # after the header's rest and the --- line
+        name, *cells = (cell.strip() for cell in line.strip().strip("|").split(" | "))
+        rows[name.strip("`")] = cells
+    return rows
+
+
+def test_action_yml_the_entrypoint_and_the_readme_tables_list_the_same_inputs():
+    declared = list(ACTION["inputs"])
+    assert declared == list(INPUT_DEFAULTS)  # the same names, in the same order
+    table = readme_table("input")
+    assert list(table) == declared
+    for name, spec in ACTION["inputs"].items():
+        default = str(spec.get("default", ""))
+        if default:  # an empty default is described in words (`the event's`, ...)
+            assert table[name][0] == f"`{default}`", name
+
+
+def test_action_yml_the_entrypoint_and_the_readme_tables_list_the_same_outputs():
+    written = list(_outputs(RunResult(), ".hokusai/action-results.json"))
+    assert sorted(ACTION["outputs"]) == sorted(written)
+    assert list(readme_table("output")) == list(ACTION["outputs"])
+    assert all(spec.get("description") for spec in ACTION["outputs"].values())
+
+
+def test_outputs_of_a_run_that_judged_nothing_say_so():
+    outputs = _outputs(RunResult(), ".hokusai/action-results.json")
+    assert (outputs["models"], outputs["comment-id"], outputs["deltaone"]) == ("0", "", "false")
 
 
 def runner_env(overrides: dict[str, str] | None = None) -> dict[str, str]:
@@ -110,12 +149,12 @@ def test_runner_defaults_alone_are_enough():
     assert inputs["comment"] == "true"
 
 
-@pytest.mark.parametrize("name", REQUIRED_INPUTS)
-def test_a_missing_required_input_is_a_clear_error(name):
-    env = runner_env()
-    del env[f"INPUT_{name.upper()}"]
-    with pytest.raises(InputError, match=f"required input `{name}` is empty"):
-        read_inputs(env)
+def test_an_empty_mode_means_auto():
+    assert read_inputs(runner_env({"INPUT_MODE": ""}))["mode"] == "auto"
+
+
+def test_an_empty_github_token_is_no_error_until_a_comment_needs_it():
+    assert read_inputs(runner_env({"INPUT_GITHUB-TOKEN": ""}))["github-token"] == ""
 
 
 def settings(**overrides: str) -> Settings:
@@ -133,6 +172,12 @@ def settings(**overrides: str) -> Settings:
         ("deltaone-threshold", "lots", "above 0"),
         ("mode", "deploy", "must be one of"),
         ("comment", "maybe", "true or false"),
+        ("rule", "percent", "one of auto, points, relative"),
+        ("promote", "king", "one of challenger, champion"),
+        ("missing-paths", "skip", "one of error, warn, ignore"),
+        ("strict", "very", "true or false"),
+        ("retries", "11", "from 0 to 10"),
+        ("timeout", "0", "from 1 to 600"),
     ],
 )
 def test_every_input_is_checked_before_anything_runs(name, value, says):
@@ -155,6 +200,11 @@ def test_inputs_become_typed_settings():
 
 def runner(event_name: str, event: dict) -> Runner:
     return Runner(Path(), event_name, event, "d" * 40, "o/r", "http://api", None, None)
+
+
+def test_a_deleted_fork_is_a_fork():
+    event = {"pull_request": {"head": {"repo": None}, "base": {"repo": {"full_name": "o/r"}}}}
+    assert runner("pull_request", event).from_fork
 
 
 def test_a_pull_request_from_another_repository_is_a_fork():
@@ -182,3 +232,39 @@ def test_under_workflow_run_the_commit_is_the_runs_head_not_github_sha():
 )
 def test_auto_mode_registers_on_push_and_compares_otherwise(event, mode):
     assert runner(event, {}).default_mode() == mode
+
+
+def workflow_run(pull_requests: list, head_sha: str | None = "e" * 40) -> Runner:
+    run = {"head_sha": head_sha, "pull_requests": pull_requests}
+    return runner("workflow_run", {"workflow_run": run})
+
+
+def listed(number: int, sha: str = "e" * 40, base: str = "o/r") -> dict:
+    repo = {"url": f"https://api.github.com/repos/{base}"}
+    return {"number": number, "head": {"sha": sha}, "base": {"repo": repo}}
+
+
+def test_workflow_run_takes_a_listed_pull_request_without_a_check():
+    assert event_pull_request(workflow_run([listed(4)]), None) == PullRequest(4)
+    both = workflow_run([listed(4), listed(5)])  # one branch into two bases
+    assert event_pull_request(both, 5) == PullRequest(5)
+
+
+def test_workflow_run_checks_an_input_github_does_not_list_for_the_run():
+    stale = workflow_run([listed(4, sha="f" * 40), listed(6, base="mallory/r")])
+    assert event_pull_request(stale, None) is None
+    assert event_pull_request(stale, 4) == PullRequest(4, check_head="e" * 40)
+    assert event_pull_request(workflow_run([listed(4)]), 9).check_head == "e" * 40
+
+
+def test_workflow_run_without_a_head_commit_cannot_check_the_input():
+    with pytest.raises(PullRequestMismatch, match="cannot be checked"):
+        event_pull_request(workflow_run([], head_sha=None), 4)
+
+
+def test_a_pull_request_event_is_its_own_and_closed_says_so():
+    event = {"action": "closed", "number": 3, "pull_request": {"number": 3, "state": "closed"}}
+    assert event_pull_request(runner("pull_request", event), None) == PullRequest(3, closed=True)
+    # another pull request named by the input is not the closed one
+    assert event_pull_request(runner("pull_request", event), 8) == PullRequest(8)
+    assert event_pull_request(runner("push", {}), None) is None

@@ -26,6 +26,12 @@ KEY = "hk-live-0f9e8d7c6b5a4321"
         ("deltaone-threshold", "infinity"),
         ("comment", "\uff54\uff52\uff55\uff45"),
         ("dry-run", "1\u0301"),
+        ("retries", "\u0663"),
+        ("retries", "²"),
+        ("timeout", "\uff16\uff10"),
+        ("timeout", "6.0"),
+        ("rule", "\uff50oints"),
+        ("strict", "\uff54rue"),
     ],
 )
 def test_numbers_and_flags_are_ascii_only(name, value):

@@ -277,10 +277,10 @@ def test_invalid_manifests_are_annotated_at_most_ten_per_type(ws, github, server
     assert github.comments == []
 
 
-def test_a_missing_required_input_fails_clearly(ws):
-    run = ws.run("push", PUSH, {"mode": ""})
+def test_a_wrong_input_fails_clearly(ws):
+    run = ws.run("push", PUSH, {"mode": "deploy"})
     assert run.code == 2  # a usage error
-    assert "::error::required input `mode` is empty" in run.log
+    assert "::error::input `mode` must be one of" in run.log
 
 
 def test_dry_run_contacts_no_registry(ws, github):
@@ -336,6 +336,7 @@ def test_comment_input_false_posts_nothing(ws, github, server_inputs):
 
 def test_workflow_run_comments_on_the_pull_request_input(ws, github, server_inputs):
     event = {"workflow_run": {"head_sha": "f" * 40, "pull_requests": []}}
+    github.add_pull(31, "f" * 40)  # GitHub confirms the pull request's head is the run's
     inputs = {**server_inputs, "pull-request": "31", "manifests": "churn-classifier/hokusai.yaml"}
     run = ws.run("workflow_run", event, inputs, github.url)
     assert run.code == 0, run.log

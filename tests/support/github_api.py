@@ -2,8 +2,9 @@
 
 It answers with the shapes GitHub documents: issue comments listed page by page with `Link`
 headers, created with POST and updated with PATCH, `/user` refused to an installation token
-(403, as GitHub does for a workflow's GITHUB_TOKEN), and a read-only mode that refuses writes
-the way a fork's pull request token is refused.
+(403, as GitHub does for a workflow's GITHUB_TOKEN), a read-only mode that refuses writes
+the way a fork's pull request token is refused, and `GET /repos/{owner}/{repo}/pulls/{n}` for
+the pull requests added with `add_pull` (404 for others, as GitHub answers).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from werkzeug import Request, Response
 BOT = "github-actions[bot]"
 _LIST = re.compile(r"^/repos/(?P<repo>[^/]+/[^/]+)/issues/(?P<number>\d+)/comments$")
 _ONE = re.compile(r"^/repos/(?P<repo>[^/]+/[^/]+)/issues/comments/(?P<id>\d+)$")
+_PULL = re.compile(r"^/repos/(?P<repo>[^/]+/[^/]+)/pulls/(?P<number>\d+)$")
 
 
 @dataclass
@@ -29,6 +31,8 @@ class FakeGitHub:
     comments: list[dict[str, Any]] = field(default_factory=list)
     writes: list[tuple[str, str]] = field(default_factory=list)  # (method, path)
     authorizations: list[str] = field(default_factory=list)
+    pulls: dict[int, dict[str, Any]] = field(default_factory=dict)
+    reads: list[str] = field(default_factory=list)  # paths of pull requests read
     _next_id: int = 1000
 
     def __post_init__(self) -> None:
@@ -36,6 +40,7 @@ class FakeGitHub:
         self.server.expect_request(_LIST, method="GET").respond_with_handler(self._list)
         self.server.expect_request(_LIST, method="POST").respond_with_handler(self._create)
         self.server.expect_request(_ONE, method="PATCH").respond_with_handler(self._update)
+        self.server.expect_request(_PULL, method="GET").respond_with_handler(self._pull)
 
     @property
     def url(self) -> str:
@@ -53,6 +58,30 @@ class FakeGitHub:
         }
         self.comments.append(comment)
         return comment
+
+    def add_pull(
+        self,
+        number: int,
+        head_sha: str,
+        *,
+        state: str = "open",
+        head_repo: str | None = "octo/models",
+        base_repo: str = "octo/models",
+    ) -> dict[str, Any]:
+        """A pull request as `GET /repos/{owner}/{repo}/pulls/{n}` shows it; `head_repo`
+        None is a deleted fork (GitHub answers `head.repo: null`)."""
+
+        def repo(name: str) -> dict[str, Any]:
+            return {"full_name": name, "url": f"https://api.github.example/repos/{name}"}
+
+        self.pulls[number] = {
+            "number": number,
+            "state": state,
+            "merged": False,
+            "head": {"sha": head_sha, "ref": "feature", "repo": head_repo and repo(head_repo)},
+            "base": {"sha": "b" * 40, "ref": "main", "repo": repo(base_repo)},
+        }
+        return self.pulls[number]
 
     def on(self, number: int) -> list[dict[str, Any]]:
         return [c for c in self.comments if c["number"] == number]
@@ -83,6 +112,14 @@ class FakeGitHub:
                 f'<{base}?per_page={size}&page={last}>; rel="last"'
             )
         return self._json(chunk, headers=headers)
+
+    def _pull(self, request: Request) -> Response:
+        self.authorizations.append(request.headers.get("Authorization", ""))
+        self.reads.append(request.path)
+        number = int(_PULL.match(request.path)["number"])  # type: ignore[index]
+        if number not in self.pulls:
+            return self._json({"message": "Not Found"}, 404)
+        return self._json(self.pulls[number])
 
     def _create(self, request: Request) -> Response:
         self.authorizations.append(request.headers.get("Authorization", ""))

@@ -203,3 +203,30 @@ def test_unreachable_api_is_a_clear_error(sleeps):
     dead = GitHubClient(TOKEN, "http://127.0.0.1:9", sleep=sleeps, timeout=2)
     with pytest.raises(GitHubError, match=r"cannot reach GitHub at http://127\.0\.0\.1:9"):
         list(dead.comments(REPO, 1))
+
+
+def test_a_pull_request_is_read_with_its_state_head_commit_and_head_repository(httpserver, client):
+    github = FakeGitHub(httpserver)
+    github.add_pull(31, "a" * 40, head_repo="mallory/models")
+    github.add_pull(32, "b" * 40, state="closed", head_repo=None)  # a deleted fork
+    found = client.pull_request(REPO, 31)
+    assert (found.number, found.state, found.head_sha) == (31, "open", "a" * 40)
+    assert found.head_repository == "mallory/models"
+    deleted = client.pull_request(REPO, 32)
+    assert (deleted.state, deleted.head_repository) == ("closed", None)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"number": 31, "state": "open", "head": {"sha": "not-a-sha"}},
+        {"number": 31, "state": "draft", "head": {"sha": "a" * 40}},
+        {"number": 31, "state": "open", "head": None},
+        {"number": 99, "state": "open", "head": {"sha": "a" * 40}},  # another pull request
+        {"number": True, "state": "open", "head": {"sha": "a" * 40}},
+    ],
+)
+def test_a_pull_request_answer_of_another_shape_is_a_github_error(httpserver, client, answer):
+    httpserver.expect_request(f"/repos/{REPO}/pulls/31").respond_with_json(answer)
+    with pytest.raises(GitHubError, match="not pull request #31"):
+        client.pull_request(REPO, 31)
