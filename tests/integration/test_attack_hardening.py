@@ -1,0 +1,231 @@
+"""Attacks on issue 9's hardening (secrets, forged workflow commands, special paths, hostile
+payloads and registry answers). Each test here failed on the branch it was written against:
+it states what should happen."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import cmarkgfm
+import pytest
+from cmarkgfm.cmark import Options as CmarkOptions
+
+from tests.integration.test_action_entrypoint import Workspace, pr_event
+from tests.support.cli import run_cli
+from tests.support.github_api import FakeGitHub
+
+PASSWORD = "Zq7wXv9Kp2Lm"  # the secret part of the URIs below
+
+
+def manifest(path: str, name: str = "attack-model", token: str = "ATTACK-001") -> str:
+    return (
+        f"version: 1\nmodel:\n  name: {name}\n  token_id: {token}\n  path: {path}\n"
+        "benchmark:\n  metric: accuracy\n  value: 0.9\n"
+    )
+
+
+def git_repo(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["git", "init", "-q"], cwd=path, check=True)
+    return path
+
+
+def unmasked(log: str) -> str:
+    """The log as shown: the runner consumes `::add-mask::` lines."""
+    return "\n".join(line for line in log.splitlines() if not line.startswith("::add-mask::"))
+
+
+def forged_lines(text: str) -> list[str]:
+    """Lines a runner would read as a workflow command."""
+    return [line for line in text.splitlines() if line.lstrip().startswith("::")]
+
+
+# -- secrets: a tracking URI whose user part the redaction does not recognise ---------------
+@pytest.mark.parametrize(
+    "uri",
+    [
+        f"http://admin:Pa#{PASSWORD}@mlflow.internal:5000",  # `#` in a password, not encoded
+        f"http://admin:Pa/{PASSWORD}@mlflow.internal:5000",  # `/` in a password
+        f"https://admin:Pa?{PASSWORD}@mlflow.internal",  # `?` in a password
+        f"admin:{PASSWORD}@mlflow.internal:5000",  # the scheme forgotten
+    ],
+    ids=["hash", "slash", "question-mark", "no-scheme"],
+)
+def test_a_malformed_tracking_uri_never_prints_its_password(tmp_path: Path, uri: str):
+    repo = git_repo(tmp_path / "repo")
+    for env, args in (
+        ({"MLFLOW_TRACKING_URI": uri}, ("doctor",)),
+        ({}, ("doctor", "--tracking-uri", uri)),
+        ({"MLFLOW_TRACKING_URI": uri}, ("--debug", "doctor")),
+    ):
+        result = run_cli(*args, cwd=repo, env=env)
+        assert result.returncode == 2, result.stderr  # a usage error, as now
+        assert PASSWORD not in result.stdout + result.stderr
+
+
+def test_the_action_never_prints_the_password_of_a_tracking_uri_without_scheme(tmp_path: Path):
+    (tmp_path / "ws").mkdir()
+    ws = Workspace(tmp_path / "ws", tmp_path)
+    inputs = {"tracking-uri": f"admin:{PASSWORD}@mlflow.internal:5000"}
+    run = ws.run("push", {"ref": "refs/heads/main"}, inputs)
+    assert run.code == 2, run.log
+    shown = unmasked(run.log)
+    for text in (shown, run.summary, *run.files.values()):
+        assert PASSWORD not in text
+
+
+# -- the action: hostile event payloads and inputs end in a message, never exit 3 -----------
+DRY = {"dry-run": "true", "manifests": "churn-classifier/hokusai.yaml"}
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Workspace:
+    (tmp_path / "ws").mkdir()
+    return Workspace(tmp_path / "ws", tmp_path)
+
+
+@pytest.fixture
+def github(httpserver) -> FakeGitHub:
+    return FakeGitHub(httpserver)
+
+
+def _event(case: str) -> tuple[str, dict, dict[str, str]]:
+    event, inputs = pr_event(), dict(DRY)
+    if case == "number-string":
+        event["pull_request"]["number"] = "abc"
+    elif case == "number-object":
+        event["pull_request"]["number"] = {"id": 7}
+    elif case == "pull-request-string":
+        event["pull_request"] = "7"
+    elif case == "workflow-run-string":
+        return "workflow_run", {"workflow_run": "abc"}, {**inputs, "pull-request": "3"}
+    return "pull_request", event, inputs
+
+
+@pytest.mark.parametrize(
+    "case", ["number-string", "number-object", "pull-request-string", "workflow-run-string"]
+)
+def test_a_malformed_event_payload_is_not_an_internal_error(ws, github, case):
+    name, event, inputs = _event(case)
+    run = ws.run(name, event, inputs, github.url)
+    assert run.code != 3, run.log
+    assert "internal error" not in run.log
+
+
+@pytest.mark.parametrize("pattern", ["models**", "**x/hokusai.yaml"])
+def test_a_manifests_glob_python_refuses_is_a_usage_error(ws, github, pattern):
+    run = ws.run("pull_request", pr_event(), {**DRY, "manifests": pattern}, github.url)
+    assert run.code == 2, run.log  # a wrong input, named
+    assert "internal error" not in run.log
+    assert "input `manifests`" in run.log
+
+
+def test_a_github_token_outside_latin_1_is_a_usage_error_not_a_crash(ws, github):
+    token = "ghs_" + "a" * 10 + "\u20ac" + "b" * 10  # e.g. a token pasted through a word processor
+    run = ws.run("pull_request", pr_event(), {**DRY, "github-token": token}, github.url)
+    assert run.code != 3, run.log
+    assert "internal error" not in run.log
+    assert token not in unmasked(run.log)
+
+
+# -- what a model is: any repository's `.git`, not only the root's ---------------------------
+@pytest.fixture
+def nested_clone(tmp_path: Path) -> Path:
+    """A repository with a second repository checked out inside it (actions/checkout with
+    `path:` does this, and keeps its token in that clone's .git/config)."""
+    root = git_repo(tmp_path / "repo")
+    other = git_repo(root / "vendor" / "other")
+    subprocess.run(
+        ["git", "config", "http.extraheader", "AUTHORIZATION: basic c2VjcmV0LXRva2Vu"],
+        cwd=other,
+        check=True,
+    )
+    model = root / "models" / "m"
+    model.mkdir(parents=True)
+    (model / "model.bin").write_bytes(b"weights")
+    return root
+
+
+@pytest.mark.parametrize(
+    "path", ["vendor/other/.git", "vendor/other/.git/config", "models/m"], ids=str
+)
+def test_a_nested_repositorys_git_folder_is_never_a_model(nested_clone: Path, path: str):
+    if path == "models/m":  # the model directory holds a symlink to the nested clone's config
+        (nested_clone / "models" / "m" / "cfg").symlink_to("../../vendor/other/.git/config")
+    (nested_clone / "hokusai.yaml").write_text(manifest(path))
+    result = run_cli("validate", "hokusai.yaml", cwd=nested_clone)
+    assert result.returncode == 1, result.stdout
+    assert "[path-git]" in result.stdout
+
+
+def test_register_never_uploads_a_nested_clones_git_config(nested_clone: Path):
+    (nested_clone / "models" / "m" / "cfg").symlink_to("../../vendor/other/.git/config")
+    (nested_clone / "hokusai.yaml").write_text(manifest("models/m"))
+    run_cli("register", "hokusai.yaml", cwd=nested_clone)
+    artifacts = nested_clone / ".hokusai" / "artifacts"
+    uploaded = [p for p in artifacts.rglob("*") if p.is_file()] if artifacts.exists() else []
+    assert not [p for p in uploaded if b"extraheader" in p.read_bytes()]
+
+
+# -- forged workflow commands through text nobody escaped ------------------------------------
+def test_init_prints_no_workflow_command_from_a_directory_name(tmp_path: Path):
+    repo = git_repo(tmp_path / "repo")
+    hostile = repo / "m\n::error file=README.md,line=1::FORGED"
+    hostile.mkdir()
+    (hostile / "MLmodel").write_text("flavors: {}\n")
+    (hostile / "metrics.json").write_text('{"accuracy": 0.9}')
+    result = run_cli("init", "--name", "n", "--token", "N-1", cwd=repo)
+    assert forged_lines(result.stdout + "\n" + result.stderr) == []
+
+
+def test_unexpected_extra_arguments_print_no_workflow_command(tmp_path: Path):
+    result = run_cli("show", "model", "extra\n::error file=README.md::FORGED", cwd=tmp_path)
+    assert result.returncode == 2
+    assert forged_lines(result.stdout + "\n" + result.stderr) == []
+
+
+# -- hostile registry answers ----------------------------------------------------------------
+@pytest.fixture
+def registered(tmp_path: Path) -> tuple[Path, str]:
+    """An embedded registry holding one registration of `attack-model`."""
+    repo = git_repo(tmp_path / "repo")
+    (repo / "model.bin").write_bytes(b"weights")
+    (repo / "hokusai.yaml").write_text(manifest("model.bin"))
+    first = run_cli("register", "hokusai.yaml", cwd=repo)
+    assert first.returncode == 0, first.stderr
+    return repo, f"sqlite:///{repo / '.hokusai' / 'mlflow.db'}"
+
+
+def _set_tag(uri: str, key: str, value: str) -> None:
+    from mlflow import MlflowClient
+
+    MlflowClient(tracking_uri=uri, registry_uri=uri).set_model_version_tag(
+        "attack-model", "1", key, value
+    )
+
+
+def test_show_survives_a_superscript_digit_in_a_baseline_version_tag(registered):
+    repo, uri = registered
+    _set_tag(uri, "baseline_version", "\u00b2")  # "²".isdigit() is True, int("²") fails
+    for fmt in ("json", "text"):
+        result = run_cli("show", "attack-model", "--format", fmt, cwd=repo)
+        assert result.returncode == 0, result.stderr
+        assert "internal error" not in result.stderr
+
+
+def _html(markdown: str) -> str:
+    return cmarkgfm.github_flavored_markdown_to_html(
+        markdown, options=CmarkOptions.CMARK_OPT_UNSAFE
+    )
+
+
+def test_an_attestation_tag_from_the_registry_cannot_put_a_link_in_the_comment(registered):
+    repo, uri = registered
+    _set_tag(uri, "hokusai_attestation_sha256", "x` [verify here](https://evil.example) @octo `")
+    result = run_cli("register", "hokusai.yaml", "--format", "markdown", cwd=repo)
+    assert result.returncode == 0, result.stderr
+    html = _html(result.stdout)
+    assert "evil.example" not in re.sub(r"<code>.*?</code>", "", html)
+    assert "<a " not in html.replace('<a href="https://registry', "")
