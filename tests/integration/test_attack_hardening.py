@@ -229,3 +229,34 @@ def test_an_attestation_tag_from_the_registry_cannot_put_a_link_in_the_comment(r
     html = _html(result.stdout)
     assert "evil.example" not in re.sub(r"<code>.*?</code>", "", html)
     assert "<a " not in html.replace('<a href="https://registry', "")
+
+
+# -- paths escaping the repository: what the action writes -----------------------------------
+@pytest.mark.parametrize("link", [".hokusai", ".hokusai/action-results.json"])
+def test_the_action_writes_nothing_outside_the_workspace_through_a_committed_symlink(
+    ws, github, tmp_path: Path, link: str
+):
+    """A pull request can commit `.hokusai` (or the results file) as a symlink; the action
+    then writes its results (and the embedded registry) wherever it points."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    target = outside / "victim.txt"
+    target.write_text("precious\n")
+    if link == ".hokusai":
+        (ws.root / link).symlink_to(outside)
+    else:
+        (ws.root / ".hokusai").mkdir()
+        (ws.root / link).symlink_to(target)
+    before = sorted(p.name for p in outside.iterdir())
+    ws.run("pull_request", pr_event(), {**DRY, "mode": "compare"}, github.url)
+    assert sorted(p.name for p in outside.iterdir()) == before
+    assert target.read_text() == "precious\n"
+
+
+# -- numbers on the command line ----------------------------------------------------------------
+def test_a_max_model_size_too_large_for_a_float_is_a_usage_error(tmp_path: Path):
+    repo = git_repo(tmp_path / "repo")
+    (repo / "hokusai.yaml").write_text(manifest("model.bin"))
+    result = run_cli("validate", "--max-model-size", "9" * 400, cwd=repo)
+    assert result.returncode == 2, result.stderr
+    assert "internal error" not in result.stderr
