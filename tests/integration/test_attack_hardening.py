@@ -4,6 +4,7 @@ it states what should happen."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -260,3 +261,19 @@ def test_a_max_model_size_too_large_for_a_float_is_a_usage_error(tmp_path: Path)
     result = run_cli("validate", "--max-model-size", "9" * 400, cwd=repo)
     assert result.returncode == 2, result.stderr
     assert "internal error" not in result.stderr
+
+
+# -- special files: the manifest itself ------------------------------------------------------
+@pytest.mark.parametrize("args", [("models",), ("models/hokusai.yaml",)], ids=["search", "named"])
+def test_a_fifo_named_hokusai_yaml_is_refused_without_being_opened(tmp_path: Path, args):
+    """The pre-commit hook and the action search directories for hokusai.yaml: a FIFO by that
+    name (a build step's leftover) must be an error, not a hook that never returns."""
+    repo = git_repo(tmp_path / "repo")
+    (repo / "models").mkdir()
+    os.mkfifo(repo / "models" / "hokusai.yaml")
+    try:
+        result = run_cli("validate", *args, cwd=repo, timeout=30)
+    except subprocess.TimeoutExpired:
+        pytest.fail("validate blocked reading a FIFO named hokusai.yaml")
+    assert result.returncode in (1, 2), result.stderr
+    assert "FIFO" in result.stdout + result.stderr
