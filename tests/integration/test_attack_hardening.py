@@ -277,3 +277,17 @@ def test_a_fifo_named_hokusai_yaml_is_refused_without_being_opened(tmp_path: Pat
         pytest.fail("validate blocked reading a FIFO named hokusai.yaml")
     assert result.returncode in (1, 2), result.stderr
     assert "FIFO" in result.stdout + result.stderr
+
+
+# -- numbers: a valid manifest whose model.version has more digits than int() reads ----------
+def test_register_takes_a_valid_semver_with_a_very_long_number(tmp_path: Path):
+    repo = git_repo(tmp_path / "repo")
+    (repo / "model.bin").write_bytes(b"weights")
+    text = manifest("model.bin").replace(
+        "  path: model.bin\n", f'  path: model.bin\n  version: "1.0.{"9" * 4400}"\n'
+    )
+    (repo / "hokusai.yaml").write_text(text)
+    assert run_cli("validate", "hokusai.yaml", cwd=repo).returncode == 0  # the schema takes it
+    result = run_cli("register", "hokusai.yaml", cwd=repo)
+    assert result.returncode != 3, result.stderr  # registered, or refused with a message
+    assert "internal error" not in result.stderr
