@@ -15,6 +15,7 @@ from cmarkgfm.cmark import Options as CmarkOptions
 
 from tests.integration.test_action_entrypoint import Workspace, pr_event
 from tests.support.cli import run_cli
+from tests.support.dropping_proxy import DroppingProxy
 from tests.support.github_api import FakeGitHub
 
 PASSWORD = "Zq7wXv9Kp2Lm"  # the secret part of the URIs below
@@ -290,4 +291,47 @@ def test_register_takes_a_valid_semver_with_a_very_long_number(tmp_path: Path):
     assert run_cli("validate", "hokusai.yaml", cwd=repo).returncode == 0  # the schema takes it
     result = run_cli("register", "hokusai.yaml", cwd=repo)
     assert result.returncode != 3, result.stderr  # registered, or refused with a message
+    assert "internal error" not in result.stderr
+
+
+# -- a registry whose answers are not what MLflow sends ---------------------------------------
+class RewritingProxy(DroppingProxy):
+    """Forwards to a real server, and answers every `model-versions/create` with a version
+    that is not a number (same length, so Content-Length still holds)."""
+
+    def _serve(self, client) -> None:  # type: ignore[no-untyped-def]
+        import socket
+
+        from tests.support.dropping_proxy import _read_message
+
+        lines, body = _read_message(client)
+        head = [line for line in lines if not line.lower().startswith(b"connection:")]
+        head.append(b"Connection: close")
+        with socket.create_connection(("127.0.0.1", self.upstream_port), timeout=60) as up:
+            up.sendall(b"\r\n".join(head) + b"\r\n\r\n" + body)
+            answer = bytearray()
+            while chunk := up.recv(65536):
+                answer.extend(chunk)
+        if b"model-versions/create" in lines[0]:
+            answer = bytearray(
+                re.sub(
+                    rb'("version": ?")([0-9]+)"',
+                    lambda m: m.group(1) + b"x" * len(m.group(2)) + b'"',
+                    bytes(answer),
+                )
+            )
+        client.sendall(bytes(answer))
+
+
+def test_a_registry_answering_a_version_that_is_not_a_number_is_not_an_internal_error(
+    mlflow_server, tmp_path: Path
+):
+    repo = git_repo(tmp_path / "repo")
+    (repo / "model.bin").write_bytes(b"weights")
+    suffix = os.urandom(4).hex().upper()
+    (repo / "hokusai.yaml").write_text(manifest("model.bin", f"odd-{suffix}", f"ODD-{suffix}"))
+    port = int(mlflow_server.uri.rsplit(":", 1)[1])
+    with RewritingProxy(port) as proxy:
+        result = run_cli("register", "hokusai.yaml", "--tracking-uri", proxy.uri, cwd=repo)
+    assert result.returncode == 1, result.stderr  # the registry's fault: a message, exit 1
     assert "internal error" not in result.stderr
