@@ -335,3 +335,27 @@ def test_a_registry_answering_a_version_that_is_not_a_number_is_not_an_internal_
         result = run_cli("register", "hokusai.yaml", "--tracking-uri", proxy.uri, cwd=repo)
     assert result.returncode == 1, result.stderr  # the registry's fault: a message, exit 1
     assert "internal error" not in result.stderr
+
+
+# -- tracking URIs the settings accept, then MLflow cannot open -------------------------------
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "file:///tmp/hokusai-attack-mlruns",  # the form our own usage message suggests
+        "postgresql://user@127.0.0.1:9/db",  # a database whose driver is not installed
+        "mysql://user@127.0.0.1:9/db",
+        "postgresql+nodriver://127.0.0.1:9/db",
+        "sqlite:////dev/zero",
+    ],
+)
+def test_a_tracking_uri_mlflow_cannot_open_is_a_message_not_an_internal_error(
+    tmp_path: Path, uri: str
+):
+    repo = git_repo(tmp_path / "repo")
+    (repo / "model.bin").write_bytes(b"weights")
+    (repo / "hokusai.yaml").write_text(manifest("model.bin"))
+    args = ("--tracking-uri", uri, "--retries", "0", "--timeout", "2")
+    for command in ("compare", "doctor"):
+        result = run_cli(command, *args, cwd=repo, timeout=120)
+        assert result.returncode in (1, 2), result.stderr
+        assert "internal error" not in result.stderr
