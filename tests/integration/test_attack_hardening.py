@@ -4,6 +4,7 @@ it states what should happen."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -107,11 +108,33 @@ def _event(case: str) -> tuple[str, dict, dict[str, str]]:
 
 
 @pytest.mark.parametrize(
-    "case", ["number-string", "number-object", "pull-request-string", "workflow-run-string"]
+    "case",
+    [
+        "number-string",
+        "number-object",
+        "pull-request-string",
+        "workflow-run-string",
+    ],
 )
 def test_a_malformed_event_payload_is_not_an_internal_error(ws, github, case):
     name, event, inputs = _event(case)
     run = ws.run(name, event, inputs, github.url)
+    assert run.code != 3, run.log
+    assert "internal error" not in run.log
+
+
+def test_a_deeply_nested_event_payload_is_not_an_internal_error(ws, github, monkeypatch):
+    import tests.integration.test_action_entrypoint as entrypoint
+
+    class NestedJson:  # what Workspace.run writes as the event file
+        @staticmethod
+        def dumps(data: object) -> str:
+            return '{"pull_request": {"labels": ' + "[" * 100_000 + "]" * 100_000 + "}}"
+
+        loads = staticmethod(json.loads)
+
+    monkeypatch.setattr(entrypoint, "json", NestedJson)
+    run = ws.run("pull_request", {}, DRY, github.url)
     assert run.code != 3, run.log
     assert "internal error" not in run.log
 
