@@ -382,3 +382,12 @@ def test_a_tracking_uri_mlflow_cannot_open_is_a_message_not_an_internal_error(
         result = run_cli(command, *args, cwd=repo, timeout=120)
         assert result.returncode in (1, 2), result.stderr
         assert "internal error" not in result.stderr
+
+
+@pytest.mark.parametrize("sha", [123, {"sha": "f" * 40}], ids=["number", "object"])
+def test_a_workflow_run_head_sha_that_is_not_text_is_not_an_internal_error(ws, github, sha):
+    event = {"workflow_run": {"head_sha": sha}}
+    inputs = {"mode": "register", "pull-request": "3", "manifests": DRY["manifests"]}
+    run = ws.run("workflow_run", event, inputs, github.url)
+    assert run.code != 3, run.log
+    assert "internal error" not in run.log
