@@ -364,7 +364,7 @@ def test_a_registry_answering_a_version_that_is_not_a_number_is_not_an_internal_
 @pytest.mark.parametrize(
     "uri",
     [
-        "file:///tmp/hokusai-attack-mlruns",  # the form our own usage message suggests
+        "file:./mlruns",  # a file store, which our usage message offers (file:///PATH)
         "postgresql://user@127.0.0.1:9/db",  # a database whose driver is not installed
         "mysql://user@127.0.0.1:9/db",
         "postgresql+nodriver://127.0.0.1:9/db",
