@@ -391,3 +391,19 @@ def test_a_workflow_run_head_sha_that_is_not_text_is_not_an_internal_error(ws, g
     run = ws.run("workflow_run", event, inputs, github.url)
     assert run.code != 3, run.log
     assert "internal error" not in run.log
+
+
+def test_a_usage_error_naming_a_manifest_prints_no_workflow_command(tmp_path: Path):
+    """A pull request can add a directory whose name holds a line break; `compare` finds the
+    manifest in it and names it in click's usage error, which is printed as it is."""
+    repo = git_repo(tmp_path / "repo")
+    hostile = repo / "x\n::error file=README.md::FORGED"
+    hostile.mkdir()
+    (hostile / "model.bin").write_bytes(b"weights")
+    (hostile / "hokusai.yaml").write_text(
+        manifest("model.bin").replace("metric: accuracy", "metric: rmse")
+    )
+    dead = ("--tracking-uri", "http://127.0.0.1:9")
+    result = run_cli("compare", "--rule", "points", *dead, cwd=repo)
+    assert result.returncode == 2, result.stderr
+    assert forged_lines(result.stdout + "\n" + result.stderr) == []
