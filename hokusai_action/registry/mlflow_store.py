@@ -106,7 +106,8 @@ class MlflowRegistry:
             logging.getLogger(noisy).setLevel(logging.WARNING)
         self._mlflow = mlflow
         if settings.lock_file is None:
-            self.client = self._client()
+            with self._errors(f"open the registry at {settings.display_uri}"):
+                self.client = self._client()
             return
         # One process at a time creates (migrates) the embedded database: MLflow's table
         # migrations race otherwise.

@@ -38,7 +38,7 @@ _CONTROL_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
 _LINE_BREAKS = frozenset("\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029")
 _SCHEME = re.compile(r"[a-z][a-z0-9+.-]*")
 _HOST_LIKE = re.compile(r"[A-Za-z0-9.-]+(:[0-9]+)?(/|$)")
-_URI_AUTHORITY = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://([^/?#]*)")
+_SCHEME_PREFIX = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 LOCK_LEASE = 60  # seconds a registration's lock outlives its last renewal (see lock.py)
 LOCK_WAIT = 600  # seconds to wait for other registrations of the token (HOKUSAI_LOCK_WAIT)
 
@@ -323,8 +323,15 @@ def _base64_forms(text: str) -> set[str]:
 
 
 def _userinfo(uri: str) -> str | None:
-    match = _URI_AUTHORITY.match(uri.strip())
-    return match.group(1).rpartition("@")[0] if match and "@" in match.group(1) else None
+    """Everything before a URI's last `@` (after `scheme://`): its user part, also when a
+    password holds an unencoded `#`, `/` or `?`, or the scheme is missing, so a URI that does
+    not parse is masked all the same."""
+    text = uri.strip()
+    if "@" not in text:
+        return None
+    head = text.rpartition("@")[0]
+    scheme = _SCHEME_PREFIX.match(head)
+    return head[scheme.end() :] if scheme else head or None
 
 
 def _userinfo_parts(uri: str) -> list[str]:

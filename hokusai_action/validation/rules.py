@@ -386,6 +386,12 @@ def _reserved_place(resolved: Path, root: Path) -> tuple[str, str] | None:
             return rule, place
         if resolved.is_relative_to(root / name):
             return rule, f"a place inside {place}"
+        # a nested clone's `.git` (actions/checkout with `path:` keeps its token there too)
+        parts = resolved.relative_to(root).parts if resolved.is_relative_to(root) else ()
+        if name in parts:
+            nested = Path(*parts[: parts.index(name) + 1]).as_posix()
+            kind = "a nested clone's Git folder" if name == ".git" else "a registry's folder"
+            return rule, f"a place inside `{nested}`, {kind}"
     return None
 
 
