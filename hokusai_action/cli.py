@@ -39,7 +39,10 @@ class ByteSize(click.ParamType):
         unit = (match.group(2) or "").lower().removesuffix("b") if match else ""
         if not match or unit not in _UNITS:
             self.fail(f"{value!r} is not a size; write e.g. 100MB, 1.5GB or 512MiB", param, ctx)
-        return int(float(match.group(1)) * _UNITS[unit])
+        size = float(match.group(1)) * _UNITS[unit]
+        if size > 2**63:
+            self.fail(f"{value!r} is larger than any disk; write e.g. 100MB or 2GB", param, ctx)
+        return int(size)
 
 
 def _use_color(choice: str, stream: Any) -> bool:
@@ -148,7 +151,9 @@ def _main(argv: list[str] | None, debug: bool) -> None:
     except click.exceptions.Exit as e:
         sys.exit(e.exit_code)
     except click.ClickException as e:
-        e.show()
+        shown = io.StringIO()
+        e.show(file=shown)  # click's own layout; the message may quote a name or an argument
+        _echo(shown.getvalue().rstrip("\n"), err=True)
         sys.exit(e.exit_code)
     except click.Abort:
         click.echo("Aborted.", err=True)
@@ -668,7 +673,7 @@ def init(
     directory.mkdir(parents=True, exist_ok=True)
     found = starter.detect(directory)
     for line in found.describe():
-        click.echo(f"init: {line}", err=True)
+        _echo(f"init: {line}", err=True)
     ask = sys.stdin.isatty()
     missing: list[str] = []
 
@@ -706,7 +711,7 @@ def init(
     ))  # fmt: skip
     target = directory / "hokusai.yaml"
     target.write_text(text, encoding="utf-8")
-    click.echo(f"wrote {target}", err=True)
+    _echo(f"wrote {target}", err=True)
     # A model built later (in CI) is a warning here, as in the pre-commit hook.
     result = run_validation((target,), Options(missing_paths=Severity.WARNING), strict=False)
     TextReporter(sys.stdout, color=_use_color("auto", sys.stdout)).report(result)

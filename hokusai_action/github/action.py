@@ -214,9 +214,9 @@ class Runner:
         if env.get("GITHUB_EVENT_PATH"):
             try:
                 event = json.loads(Path(env["GITHUB_EVENT_PATH"]).read_text(encoding="utf-8"))
-            except (OSError, ValueError) as e:
+            except (OSError, ValueError, RecursionError) as e:  # nested past Python's limit
                 raise HokusaiError(
-                    f"cannot read the event payload at GITHUB_EVENT_PATH: {e}"
+                    f"cannot read the event payload at GITHUB_EVENT_PATH: {type(e).__name__}"
                 ) from e
 
         def path(name: str) -> Path | None:
@@ -235,7 +235,8 @@ class Runner:
 
     @property
     def pull_request(self) -> dict[str, Any]:
-        return self.event.get("pull_request") or {}
+        found = self.event.get("pull_request")
+        return found if isinstance(found, dict) else {}  # a hostile payload: no object
 
     @property
     def from_fork(self) -> bool:
@@ -258,8 +259,10 @@ class Runner:
     def commit(self) -> str | None:
         """The commit whose files are checked out: under workflow_run, GITHUB_SHA is the
         default branch's head, not the run's."""
-        run = self.event.get("workflow_run") or {}
-        return run.get("head_sha") or self.sha
+        head = _field(self.event, "workflow_run", "head_sha")
+        if isinstance(head, str) and re.fullmatch(r"[0-9a-f]{40}", head):
+            return head
+        return self.sha if self.sha and re.fullmatch(r"[0-9a-f]{40}", self.sha) else None
 
     def default_mode(self) -> str:
         return "register" if self.event_name == "push" else "compare"
@@ -486,7 +489,10 @@ def find_manifests(patterns: tuple[str, ...]) -> list[Path]:
         return sorted(every_manifest(Path()))
     chosen: list[Path] = []
     for pattern in patterns:
-        matches = sorted(p for p in Path().glob(pattern) if p.is_file())
+        try:
+            matches = sorted(p for p in Path().glob(pattern) if p.is_file())
+        except ValueError as e:  # a pattern pathlib refuses (`models**`)
+            raise InputError(f"input `manifests`: `{pattern}` is not a valid glob: {e}") from e
         if not matches:
             raise InputError(f"input `manifests`: `{pattern}` matches no file in the workspace")
         chosen += [m for m in matches if m not in chosen]
@@ -508,11 +514,33 @@ def run(env: Mapping[str, str]) -> int:
     result = RunResult()
     # Annotations and the results file name files from the repository root.
     with contextlib.chdir(runner.workspace):
+        unsafe = _state_outside_workspace()
         try:
-            _run_in_workspace(mode, settings, runner, result)
+            if unsafe:
+                command("error", unsafe)
+                result.failed = True
+            else:
+                _run_in_workspace(mode, settings, runner, result)
         finally:  # outputs even when something failed half-way
-            write_outputs(runner.output_file, _outputs(result, _write_results(result)))
+            written = "" if unsafe else _write_results(result)
+            write_outputs(runner.output_file, _outputs(result, written))
     return 1 if result.failed else 0
+
+
+def _state_outside_workspace() -> str:
+    """Why the action must not write its state (`.hokusai/`: the throwaway registry, the
+    results file) here, or "". A pull request can commit `.hokusai` as a symlink; following
+    it would write, or overwrite, a file anywhere the runner may."""
+    state = Path(RESULTS_FILE).parent
+    for path in (state, Path(RESULTS_FILE), state / "mlflow.db", state / "artifacts"):
+        if path.is_symlink() or (
+            path.exists() and not path.resolve().is_relative_to(Path.cwd().resolve())
+        ):
+            return (
+                f"`{path.as_posix()}` in the workspace is a symlink: hokusai-action writes its "
+                "registry and results there and follows no link; remove it from the repository"
+            )
+    return ""
 
 
 def _run_in_workspace(mode: str, settings: Settings, runner: Runner, result: RunResult) -> None:

@@ -197,7 +197,7 @@ def report_section(r: Report, *, heading: str = "###") -> list[str]:
     if r.aliases:
         rows.append(("Aliases", ", ".join(user_value(a) for a in r.aliases)))
     if r.attestation_sha256:
-        rows.append(("Attestation (SHA-256)", f"`{r.attestation_sha256}`"))
+        rows.append(("Attestation (SHA-256)", code(r.attestation_sha256)))  # a registry tag
     lines = [f"{heading} {headline(r)}", "", "| | |", "| --- | --- |"]
     lines += [f"| {key} | {value} |" for key, value in rows]
     lines += ["", *chart(r)]

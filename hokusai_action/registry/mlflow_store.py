@@ -415,12 +415,20 @@ class MlflowRegistry:
 
 def _record(mv: Any) -> VersionRecord:
     """MLflow's ModelVersion as plain data: versions are strings over REST, ints in SQLite."""
+    try:
+        version = int(mv.version)
+        created = int(mv.creation_timestamp or 0)
+    except (TypeError, ValueError) as e:
+        raise RegistryError(
+            f"the registry answered a model version numbered {str(mv.version)[:40]!r}, not a "
+            "number: check that the tracking URI points at an MLflow registry"
+        ) from e
     return VersionRecord(
         name=mv.name,
-        version=int(mv.version),
+        version=version,
         run_id=mv.run_id or None,
         source=mv.source or "",
-        created_ms=int(mv.creation_timestamp or 0),
+        created_ms=created,
         tags=dict(mv.tags or {}),
         aliases=tuple(getattr(mv, "aliases", None) or ()),
         description=mv.description or "",

@@ -7,6 +7,7 @@ same values.
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -213,7 +214,9 @@ def version_json(record: VersionRecord) -> dict[str, Any]:
         "value": record.benchmark_value,
         "delta": _float_tag(tags.get("delta")),
         "deltaone": {"true": True, "false": False}.get(tags.get("deltaone_achieved", "")),
-        "baseline_version": int(b) if (b := tags.get("baseline_version", "")).isdigit() else None,
+        "baseline_version": int(b)
+        if re.fullmatch(r"[0-9]{1,12}", b := tags.get("baseline_version", ""))
+        else None,
         "rule": tags.get("hokusai_rule"),
         "contributor": tags.get("hokusai_contributor_address") or tags.get("hokusai_contributor"),
         "aliases": list(record.aliases),

@@ -307,14 +307,23 @@ def plan(manifest: Manifest, commit: str | None, notes: tuple[str, ...] = ()) ->
     return dataclasses.replace(result, registration_key=key)
 
 
-def semver_key(text: str) -> tuple[int, int, int, int, tuple[Any, ...]] | None:
+def _numeric(digits: str) -> tuple[int, str]:
+    """A numeric identifier ordered as a number without reading it as one: semver allows
+    any number of digits, more than Python turns into an int."""
+    return (len(digits), digits)
+
+
+def semver_key(text: str) -> tuple[Any, ...] | None:
     """Order semantic versions (semver.org, section 11): a pre-release sorts before its
     release, numeric identifiers numerically and before alphanumeric ones."""
     if not SEMVER.search(text):
         return None
     core, _, pre = text.partition("+")[0].partition("-")
-    major, minor, patch = (int(part) for part in core.split("."))
+    major, minor, patch = (_numeric(part) for part in core.split("."))
     if not pre:
         return (major, minor, patch, 1, ())
-    parts = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in pre.split("."))
+    parts = tuple(
+        (0, _numeric(p), "") if re.fullmatch(r"[0-9]+", p) else (1, (0, ""), p)
+        for p in pre.split(".")
+    )
     return (major, minor, patch, 0, parts)

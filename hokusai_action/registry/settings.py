@@ -162,6 +162,11 @@ def clean_secret(name: str, value: str) -> str:
             f"characters; set {name} again with just the key (spaces and line breaks around it "
             "are removed)"
         )
+    if not value.isascii():  # it travels in an HTTP header, which holds no such character
+        raise SettingsError(
+            f"{name} holds a character that is not ASCII: keys and tokens are ASCII; set {name} "
+            "again, copied from where it was issued"
+        )
     return value
 
 

@@ -13,6 +13,7 @@ import json
 import math
 import os
 import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -122,7 +123,16 @@ def load_manifest(path: Path, display: str) -> tuple[Manifest | None, list[Probl
         return Problem(display, at.line, at.column, Severity.ERROR, rule, message)
 
     try:
-        size = path.stat().st_size
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):  # a FIFO would block the read for good
+            return None, [
+                problem(
+                    "path-special",
+                    "not a regular file (a FIFO, socket or device): a manifest must be a file; "
+                    "remove it, or rename it if it is not a manifest",
+                )
+            ]
+        size = info.st_size
         if size > MAX_FILE_BYTES:
             return None, [
                 problem(
