@@ -265,7 +265,7 @@ class MlflowRegistry:
                     raise
             token = name.removeprefix(lock.LOCK_MODEL_PREFIX)
             mv = self.client.create_model_version(name, f"hokusai-lock:/{token}", tags=tags)
-        return int(mv.version)
+        return _record(mv).version
 
     def tickets(self, name: str) -> list[lock.Ticket]:
         records = self._search_versions(
@@ -396,7 +396,8 @@ class MlflowRegistry:
     def aliases_of(self, name: str) -> dict[str, int]:
         with self._errors(f"read aliases of `{name}`"):
             model = self.client.get_registered_model(name)
-        return {alias: int(v) for alias, v in (getattr(model, "aliases", None) or {}).items()}
+        aliases = getattr(model, "aliases", None) or {}
+        return {a: int(v) for a, v in aliases.items() if re.fullmatch(r"[0-9]{1,12}", str(v))}
 
     def links(
         self, experiment_id: str | None, run_id: str | None, name: str, version: int | None
