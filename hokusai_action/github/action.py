@@ -36,6 +36,7 @@ INPUT_DEFAULTS: dict[str, str] = {
     "fail-on-regression": "false",
     "dry-run": "false",
     "pull-request": "",
+    "changed-only": "true",
 }
 REQUIRED_INPUTS = ("mode", "github-token")
 SECRET_INPUTS = ("api-key", "github-token")
@@ -95,6 +96,7 @@ class Settings:
     fail_on_regression: bool
     dry_run: bool
     pull_request: int | None
+    changed_only: bool = True  # on a pull request, judge only the models it changes
 
     @classmethod
     def from_inputs(cls, inputs: Mapping[str, str]) -> Settings:
@@ -150,6 +152,7 @@ class Settings:
             fail_on_regression=_flag(inputs, "fail-on-regression"),
             dry_run=_flag(inputs, "dry-run"),
             pull_request=int(number) if number else None,
+            changed_only=_flag(inputs, "changed-only"),
         )
 
 
@@ -222,6 +225,8 @@ class RunResult:
     validation: Any = None
     comment_url: str = ""
     failed: bool = False
+    selected: bool = False  # changed-only chose the models from the pull request's files
+    untouched: list[Any] = field(default_factory=list)  # manifests it does not change
 
 
 # -- output to the runner ---------------------------------------------------------------------
@@ -366,6 +371,7 @@ def _run_in_workspace(mode: str, settings: Settings, runner: Runner, result: Run
             runner.summary_file, f"### Hokusai\n\n✅ {len(validation.files)} manifest(s) valid."
         )
         return
+    manifests = _changed_only(mode, settings, runner, manifests, result)
     _judge(mode, settings, runner, manifests, result)
     _publish(mode, settings, runner, result)
 
@@ -377,6 +383,8 @@ def _judge(
     from hokusai_action.registry.plan import plan
     from hokusai_action.registry.settings import resolve_settings
 
+    if not manifests:  # the pull request changes no model: no registry request at all
+        return
     if settings.api_key:
         os.environ["HOKUSAI_API_KEY"] = settings.api_key  # MLflow's client reads it from here
     registry_settings = resolve_settings(settings.tracking_uri, os.environ)
@@ -424,7 +432,7 @@ def _publish(mode: str, settings: Settings, runner: Runner, result: RunResult) -
     append_summary(runner.summary_file, summary)
 
     number = settings.pull_request or runner.pull_request.get("number")
-    if not bodies or not settings.comment:
+    if not (bodies or result.selected) or not settings.comment:
         return
     if not number:
         log("no pull request for this event: the result is in the step summary, not a comment")
@@ -449,6 +457,8 @@ def _publish(mode: str, settings: Settings, runner: Runner, result: RunResult) -
                 command("notice", f"pull-request comment: {notice}")
                 append_summary(runner.summary_file, f"> ⚠️ {rendering.text(notice)}")
             result.comment_url = result.comment_url or posted.comment.url
+        if result.selected:
+            _mark_no_longer_changed(client, author, int(number), mode, settings, runner, result)
     except GitHubError as e:  # a comment never fails the registration
         command("warning", f"could not post the pull-request comment: {e}")
         if runner.from_fork or e.status in (403, 404):
@@ -458,6 +468,117 @@ def _publish(mode: str, settings: Settings, runner: Runner, result: RunResult) -
                 "action from a separate workflow_run workflow (README: 'Pull requests from "
                 "forks'); the result is in this run's step summary.",
             )
+
+
+# -- changed-only: the models a pull request changes ------------------------------------------
+def _pull_request_number(settings: Settings, runner: Runner) -> int | None:
+    number = settings.pull_request or runner.pull_request.get("number")
+    valid = isinstance(number, int) and not isinstance(number, bool)
+    return number if valid and 0 < number <= MAX_PULL_REQUEST else None
+
+
+def _repository_path(manifest: Any) -> str:
+    """A manifest's path from the repository root (the workspace, the current directory)."""
+    path = Path(manifest.path)
+    if path.is_absolute():
+        with contextlib.suppress(ValueError):
+            path = path.relative_to(Path.cwd())
+    return path.as_posix()
+
+
+def _model_name(manifest: Any) -> str | None:
+    name = manifest.get("model", "name")
+    return name if isinstance(name, str) else None
+
+
+def _changed_only(
+    mode: str, settings: Settings, runner: Runner, manifests: list[Any], result: RunResult
+) -> list[Any]:
+    """The manifests to judge: on a pull request with `changed-only`, those it touches (the
+    others get a line in the step summary); every one on a push, or when the pull request's
+    files cannot all be listed."""
+    from hokusai_action.github.changed import split_touched
+    from hokusai_action.github.comment import untouched_section
+
+    number = _pull_request_number(settings, runner)
+    if not settings.changed_only or mode == "validate" or runner.event_name == "push":
+        return manifests
+    if number is None:
+        return manifests
+    changed = _changed_files(settings, runner, number)
+    if changed is None:
+        return manifests
+    touched, untouched = split_touched(manifests, changed, _repository_path)
+    result.selected, result.untouched = True, untouched
+    log(
+        f"changed-only: pull request #{number} changes {len(touched)} of "
+        f"{len(manifests)} model(s); the others are not compared"
+    )
+    if untouched:
+        entries = [(_repository_path(m), _model_name(m)) for m in untouched]
+        append_summary(runner.summary_file, "\n".join(untouched_section(entries)))
+    if not touched:
+        append_summary(runner.summary_file, "### Hokusai\n\nThis pull request changes no model.")
+    return touched
+
+
+def _changed_files(settings: Settings, runner: Runner, number: int) -> frozenset[str] | None:
+    """The paths the pull request changes, or None (with a notice) when they cannot all be
+    known: then every manifest is judged, as without `changed-only`."""
+    from hokusai_action.github.client import GitHubClient, GitHubError
+
+    fallback = "changed-only: every model is compared, because "
+    if not settings.github_token or not runner.repository:
+        command("notice", f"{fallback}there is no github-token to list the pull request's files")
+        return None
+    try:
+        client = GitHubClient(settings.github_token, runner.api_url)
+        files = client.pull_request_files(runner.repository, number)
+    except GitHubError as e:
+        command("notice", f"{fallback}the pull request's files could not be listed: {e}")
+        return None
+    if not files.complete:
+        command("notice", f"{fallback}{files.reason}")
+        return None
+    return files.paths
+
+
+def _mark_no_longer_changed(
+    client: Any,
+    author: str | None,
+    number: int,
+    mode: str,
+    settings: Settings,
+    runner: Runner,
+    result: RunResult,
+) -> None:
+    """Our earlier comments on models this pull request no longer changes say so, rather
+    than showing an out-of-date result. A model no manifest names any more counts only when
+    every manifest was considered (another job may handle other `manifests`)."""
+    from hokusai_action.github import comment as rendering
+
+    judged = {rendering.marker(r.plan.model_name) for r in result.reports}
+    untouched = {
+        rendering.marker(name): name
+        for m in result.untouched
+        if (name := _model_name(m)) is not None
+    }
+    combined = rendering.marker(None)
+
+    def rewrite(c: Any) -> str | None:
+        if c.body.split("\n", 1)[0] == combined:
+            stale = settings.combine_comments and not result.reports
+            return rendering.no_model_changed_body(mode) if stale else None
+        line = rendering.model_marker_of(c.body)
+        if line is None or line in judged:
+            return None
+        if line not in untouched and settings.manifests:
+            return None
+        return _clean(rendering.no_longer_changed_body(line, untouched.get(line), mode))
+
+    for done in client.rewrite_comments(runner.repository or "", number, author, rewrite):
+        if done.action == "updated":
+            log(f"comment updated (no longer changed by this pull request): {done.comment.url}")
 
 
 def _write_results(result: RunResult) -> str:
