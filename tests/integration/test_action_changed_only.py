@@ -154,3 +154,9 @@ def test_push_registers_every_manifest_without_listing_files(ws, github, mlflow_
     assert not any("/pulls/" in path for path in github.reads)
     results = json.loads((ws.root / run.outputs["results-json"]).read_text())["results"]
     assert [r["status"] for r in results] == ["registered"] * 3
+
+
+def test_a_changed_only_input_that_is_not_a_switch_is_a_usage_error(ws):
+    run = ws.run("pull_request", pr_event(), {**DRY_RUN, "changed-only": "sometimes"})
+    assert run.code == 2, run.log
+    assert "::error::input `changed-only` must be true or false, not 'sometimes'" in run.log
