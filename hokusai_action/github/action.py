@@ -226,6 +226,7 @@ class RunResult:
     comment_url: str = ""
     failed: bool = False
     selected: bool = False  # changed-only chose the models from the pull request's files
+    touched: list[Any] = field(default_factory=list)  # manifests it changes
     untouched: list[Any] = field(default_factory=list)  # manifests it does not change
 
 
@@ -509,7 +510,7 @@ def _changed_only(
     if changed is None:
         return manifests
     touched, untouched = split_touched(manifests, changed, _repository_path)
-    result.selected, result.untouched = True, untouched
+    result.selected, result.touched, result.untouched = True, touched, untouched
     log(
         f"changed-only: pull request #{number} changes {len(touched)} of "
         f"{len(manifests)} model(s); the others are not compared"
@@ -557,7 +558,10 @@ def _mark_no_longer_changed(
     every manifest was considered (another job may handle other `manifests`)."""
     from hokusai_action.github import comment as rendering
 
+    # Changed models keep their comment, judged or not (a registry error may have stopped
+    # the run before them).
     judged = {rendering.marker(r.plan.model_name) for r in result.reports}
+    judged |= {rendering.marker(n) for m in result.touched if (n := _model_name(m)) is not None}
     untouched = {
         rendering.marker(name): name
         for m in result.untouched

@@ -280,19 +280,20 @@ def no_longer_changed_body(marker_line: str, model_name: str | None, mode: str) 
     """What replaces an earlier result once the pull request no longer changes the model
     (`model_name` None: its manifest is gone or names another model now). Nothing
     run-specific, so a later run leaves it alone."""
-    name = user_value(model_name) if model_name is not None else "a model"
-    return "\n".join(
-        [
-            marker_line,
-            f"### ⚪ No longer changed by this pull request: {name}",
-            "",
+    if model_name is None:
+        heading = "### ⚪ No longer in this pull request's results"
+        why = (
+            "No manifest names this model any more (the pull request removed or renamed it), "
+            "so it was not compared: the result that was here is out of date."
+        )
+    else:
+        heading = f"### ⚪ No longer changed by this pull request: {user_value(model_name)}"
+        why = (
             "This pull request no longer changes this model's manifest, model files, metrics "
             "file or dataset, so it was not compared again: the result that was here is out "
-            "of date. It comes back when a commit changes the model again.",
-            "",
-            footer(mode),
-        ]
-    )
+            "of date. It comes back when a commit changes the model again."
+        )
+    return "\n".join([marker_line, heading, "", why, "", footer(mode)])
 
 
 def no_model_changed_body(mode: str) -> str:

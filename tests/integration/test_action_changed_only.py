@@ -20,7 +20,7 @@ from tests.integration.test_action_entrypoint import (
     pr_event,
 )
 from tests.support.counting_proxy import counting_proxy
-from tests.support.github_api import FakeGitHub
+from tests.support.github_api import BOT, FakeGitHub
 
 FILES = f"/repos/{REPO}/pulls/7/files"
 DRY_RUN = {"tracking-uri": "http://127.0.0.1:9", "dry-run": "true"}  # no registry at all
@@ -160,3 +160,38 @@ def test_a_changed_only_input_that_is_not_a_switch_is_a_usage_error(ws):
     run = ws.run("pull_request", pr_event(), {**DRY_RUN, "changed-only": "sometimes"})
     assert run.code == 2, run.log
     assert "::error::input `changed-only` must be true or false, not 'sometimes'" in run.log
+
+
+def gone_comment(github: FakeGitHub) -> dict:
+    """Our earlier comment on a model no manifest names any more."""
+    from hokusai_action.github.comment import marker
+
+    return github.add(7, f"{marker('model-removed-by-the-pr')}\n### old result", BOT)
+
+
+def test_a_comment_for_a_model_no_manifest_names_any_more_says_so(ws, github):
+    github.change(7, "churn-classifier/hokusai.yaml", "gone/hokusai.yaml")
+    gone = gone_comment(github)
+    run = ws.run("pull_request", pr_event(), DRY_RUN, github.url)
+    assert run.code == 0, run.log
+    assert gone["body"].splitlines()[1] == "### ⚪ No longer in this pull request's results"
+
+
+def test_with_a_manifests_glob_other_models_comments_are_left_to_their_own_job(ws, github):
+    github.change(7, "churn-classifier/hokusai.yaml")
+    gone = gone_comment(github)
+    inputs = {**DRY_RUN, "manifests": "churn-*/hokusai.yaml"}
+    run = ws.run("pull_request", pr_event(), inputs, github.url)
+    assert run.code == 0, run.log
+    assert gone["body"].endswith("### old result")
+    assert commented_models(ws, github) == {"churn-classifier"}
+
+
+def test_a_changed_model_keeps_its_comment_when_the_registry_fails(ws, github):
+    github.change(7, "churn-classifier/hokusai.yaml")
+    ws.run("pull_request", pr_event(), DRY_RUN, github.url)  # the comment with a result
+    (ours,) = github.on(7)
+    before = ours["body"]
+    run = ws.run("pull_request", pr_event(), {"tracking-uri": "http://127.0.0.1:9"}, github.url)
+    assert run.code == 1  # the registry cannot be reached
+    assert ours["body"] == before  # not called "no longer changed"
