@@ -1,4 +1,5 @@
-"""GitHub's REST API, for the one thing the action posts: a sticky pull-request comment.
+"""GitHub's REST API, for what the action needs: the files a pull request changes, and the
+one thing it posts, a sticky pull-request comment.
 
 The only module that talks to GitHub. It uses `requests` against `GITHUB_API_URL` (set by
 runners, GitHub Enterprise included), follows `Link` pagination, and retries 5xx answers
