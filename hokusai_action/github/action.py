@@ -43,6 +43,7 @@ INPUT_DEFAULTS: dict[str, str] = {
     "strict": "false",
     "retries": str(DEFAULT_RETRIES),  # as the command line
     "timeout": str(DEFAULT_TIMEOUT),
+    "changed-only": "true",
 }
 # Choices of the inputs that take one word, as the command line's options.
 CHOICES: dict[str, tuple[str, ...]] = {
@@ -131,6 +132,7 @@ class Settings:
     strict: bool = False
     retries: int = DEFAULT_RETRIES
     timeout: int = DEFAULT_TIMEOUT
+    changed_only: bool = True  # on a pull request, judge only the models it changes
 
     @classmethod
     def from_inputs(cls, inputs: Mapping[str, str]) -> Settings:
@@ -192,6 +194,7 @@ class Settings:
             strict=_flag(inputs, "strict"),
             retries=_integer(inputs, "retries"),
             timeout=_integer(inputs, "timeout"),
+            changed_only=_flag(inputs, "changed-only"),
         )
 
 
@@ -399,6 +402,9 @@ class RunResult:
     comment_id: str = ""
     failed: bool = False
     pull_request: PullRequest | None = None  # where the comment goes
+    selected: bool = False  # changed-only chose the models from the pull request's files
+    touched: list[Any] = field(default_factory=list)  # manifests it changes
+    untouched: list[Any] = field(default_factory=list)  # manifests it does not change
 
 
 # -- output to the runner ---------------------------------------------------------------------
@@ -575,6 +581,7 @@ def _run_in_workspace(mode: str, settings: Settings, runner: Runner, result: Run
         return
     if settings.comment:  # checked before anything is judged: a mismatch does nothing
         result.pull_request = comment_target(settings, runner)
+    manifests = _changed_only(mode, settings, runner, manifests, result)
     _judge(mode, settings, runner, manifests, result)
     _publish(mode, settings, runner, result)
 
@@ -586,6 +593,8 @@ def _judge(
     from hokusai_action.registry.plan import plan
     from hokusai_action.registry.settings import resolve_settings
 
+    if not manifests:  # the pull request changes no model: no registry request at all
+        return
     if settings.api_key:
         os.environ["HOKUSAI_API_KEY"] = settings.api_key  # MLflow's client reads it from here
     registry_settings = resolve_settings(
@@ -675,7 +684,7 @@ def _publish(mode: str, settings: Settings, runner: Runner, result: RunResult) -
     summary += "".join(f"\n\n> ⚠️ {rendering.text(e)}" for e in result.errors)
     append_summary(runner.summary_file, summary)
 
-    if not bodies or not settings.comment:
+    if not (bodies or result.selected) or not settings.comment:
         return
     target = result.pull_request
     if target is None:
@@ -705,6 +714,8 @@ def _publish(mode: str, settings: Settings, runner: Runner, result: RunResult) -
                 append_summary(runner.summary_file, f"> ⚠️ {rendering.text(notice)}")
             result.comment_url = result.comment_url or posted.comment.url
             result.comment_id = result.comment_id or str(posted.comment.id)
+        if result.selected:
+            _mark_no_longer_changed(client, author, int(number), mode, settings, runner, result)
     except GitHubError as e:  # a comment never fails the registration
         command("warning", f"could not post the pull-request comment: {e}")
         if runner.from_fork or e.status in (403, 404):
@@ -714,6 +725,122 @@ def _publish(mode: str, settings: Settings, runner: Runner, result: RunResult) -
                 "action from a separate workflow_run workflow (README: 'Pull requests from "
                 "forks'); the result is in this run's step summary.",
             )
+
+
+# -- changed-only: the models a pull request changes ------------------------------------------
+def _pull_request_number(settings: Settings, runner: Runner) -> int | None:
+    number = settings.pull_request or runner.pull_request.get("number")
+    valid = isinstance(number, int) and not isinstance(number, bool)
+    return number if valid and 0 < number <= MAX_PULL_REQUEST else None
+
+
+def _repository_path(manifest: Any) -> str:
+    """A manifest's path from the repository root (the workspace, the current directory)."""
+    path = Path(manifest.path)
+    if path.is_absolute():
+        with contextlib.suppress(ValueError):
+            path = path.relative_to(Path.cwd())
+    return path.as_posix()
+
+
+def _model_name(manifest: Any) -> str | None:
+    name = manifest.get("model", "name")
+    return name if isinstance(name, str) else None
+
+
+def _changed_only(
+    mode: str, settings: Settings, runner: Runner, manifests: list[Any], result: RunResult
+) -> list[Any]:
+    """The manifests to judge: on a pull request with `changed-only`, those it touches (the
+    others get a line in the step summary); every one on a push, or when the pull request's
+    files cannot all be listed."""
+    from hokusai_action.github.changed import split_touched
+    from hokusai_action.github.comment import untouched_section
+
+    # the pull request the comment goes to, once checked; else the event's own
+    checked = result.pull_request.number if result.pull_request else None
+    number = checked or _pull_request_number(settings, runner)
+    if not settings.changed_only or mode == "validate" or runner.event_name == "push":
+        return manifests
+    if number is None:
+        return manifests
+    changed = _changed_files(settings, runner, number)
+    if changed is None:
+        return manifests
+    touched, untouched = split_touched(manifests, changed, _repository_path)
+    result.selected, result.touched, result.untouched = True, touched, untouched
+    log(
+        f"changed-only: pull request #{number} changes {len(touched)} of "
+        f"{len(manifests)} model(s); the others are not compared"
+    )
+    if untouched:
+        entries = [(_repository_path(m), _model_name(m)) for m in untouched]
+        append_summary(runner.summary_file, "\n".join(untouched_section(entries)))
+    if not touched:
+        append_summary(runner.summary_file, "### Hokusai\n\nThis pull request changes no model.")
+    return touched
+
+
+def _changed_files(settings: Settings, runner: Runner, number: int) -> frozenset[str] | None:
+    """The paths the pull request changes, or None (with a notice) when they cannot all be
+    known: then every manifest is judged, as without `changed-only`."""
+    from hokusai_action.github.client import GitHubClient, GitHubError
+
+    fallback = "changed-only: every model is compared, because "
+    if not settings.github_token or not runner.repository:
+        command("notice", f"{fallback}there is no github-token to list the pull request's files")
+        return None
+    try:
+        client = GitHubClient(settings.github_token, runner.api_url)
+        files = client.pull_request_files(runner.repository, number)
+    except GitHubError as e:
+        command("notice", f"{fallback}the pull request's files could not be listed: {e}")
+        return None
+    if not files.complete:
+        command("notice", f"{fallback}{files.reason}")
+        return None
+    return files.paths
+
+
+def _mark_no_longer_changed(
+    client: Any,
+    author: str | None,
+    number: int,
+    mode: str,
+    settings: Settings,
+    runner: Runner,
+    result: RunResult,
+) -> None:
+    """Our earlier comments on models this pull request no longer changes say so, rather
+    than showing an out-of-date result. A model no manifest names any more counts only when
+    every manifest was considered (another job may handle other `manifests`)."""
+    from hokusai_action.github import comment as rendering
+
+    # Changed models keep their comment, judged or not (a registry error may have stopped
+    # the run before them).
+    judged = {rendering.marker(r.plan.model_name) for r in result.reports}
+    judged |= {rendering.marker(n) for m in result.touched if (n := _model_name(m)) is not None}
+    untouched = {
+        rendering.marker(name): name
+        for m in result.untouched
+        if (name := _model_name(m)) is not None
+    }
+    combined = rendering.marker(None)
+
+    def rewrite(c: Any) -> str | None:
+        if c.body.split("\n", 1)[0] == combined:
+            stale = settings.combine_comments and not result.reports
+            return rendering.no_model_changed_body(mode) if stale else None
+        line = rendering.model_marker_of(c.body)
+        if line is None or line in judged:
+            return None
+        if line not in untouched and settings.manifests:
+            return None
+        return _clean(rendering.no_longer_changed_body(line, untouched.get(line), mode))
+
+    for done in client.rewrite_comments(runner.repository or "", number, author, rewrite):
+        if done.action == "updated":
+            log(f"comment updated (no longer changed by this pull request): {done.comment.url}")
 
 
 def _write_results(result: RunResult) -> str:

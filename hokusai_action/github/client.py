@@ -1,4 +1,5 @@
-"""GitHub's REST API, for the one thing the action posts: a sticky pull-request comment.
+"""GitHub's REST API, for what the action needs: the files a pull request changes, and the
+one thing it posts, a sticky pull-request comment.
 
 The only module that talks to GitHub. It uses `requests` against `GITHUB_API_URL` (set by
 runners, GitHub Enterprise included), follows `Link` pagination, and retries 5xx answers
@@ -38,6 +39,7 @@ MAX_PAGES = 100  # of 100 comments each: 10,000 comments
 PER_PAGE = 100
 MAX_BODY = 32 * 1024 * 1024  # bytes: a full page of the longest comments is about 7 MB
 MAX_REDIRECTS = 5
+MAX_PULL_FILES = 3000  # GitHub lists at most this many files of a pull request
 CHUNK = 64 * 1024
 _REDIRECTS = (301, 302, 303, 307, 308)
 _DIGITS = re.compile(r"[0-9]{1,12}")  # ASCII only: "²".isdigit() is True
@@ -80,6 +82,17 @@ class PullRequestHead:
     state: str  # "open" or "closed" (merged pull requests are closed)
     head_sha: str
     head_repository: str | None  # None: the fork was deleted
+
+
+@dataclass(frozen=True, slots=True)
+class ChangedFiles:
+    """The paths a pull request changes (renamed files under both names). `complete` is False
+    when the listing may miss some: GitHub's 3,000-file limit, a listing cut short, or
+    entries of an unexpected shape; `reason` then says which."""
+
+    paths: frozenset[str]
+    complete: bool
+    reason: str = ""
 
 
 @dataclass
@@ -434,6 +447,53 @@ class GitHubClient:
         updated = self._posted(self.request("PATCH", path, json_body={"body": body}))
         return CommentResult("updated", updated, (), warnings)
 
+    def pull_request_files(self, repository: str, number: int) -> ChangedFiles:
+        """`GET /repos/{owner}/{repo}/pulls/{n}/files`, every page (GitHub lists at most
+        3,000 files: a listing that long may be incomplete, and says so)."""
+        path = f"repos/{repository}/pulls/{number}/files"
+        listing = self.paginate(path, _changed_file)
+        paths: set[str] = set()
+        for count, names in enumerate(listing, 1):
+            paths.update(names)
+            if count >= MAX_PULL_FILES:
+                return ChangedFiles(
+                    frozenset(paths),
+                    False,
+                    f"GitHub lists at most {MAX_PULL_FILES:,} files of a pull request, and this "
+                    "one has that many or more",
+                )
+        if listing.cut:
+            reason = f"the listing of {path} could not be read to its end"
+            return ChangedFiles(frozenset(paths), False, reason)
+        if listing.skipped:
+            reason = f"{listing.skipped} entries of {path} have no file name"
+            return ChangedFiles(frozenset(paths), False, reason)
+        return ChangedFiles(frozenset(paths), True)
+
+    def rewrite_comments(
+        self,
+        repository: str,
+        number: int,
+        author: str | None,
+        rewrite: Callable[[Comment], str | None],
+    ) -> list[CommentResult]:
+        """Update our comments (as in `upsert_comment`) that `rewrite` gives a new body, after
+        one listing; a comment whose body is already that is left alone. Never creates one."""
+        listing = self.comments(repository, number)
+        ours = [c for c in listing if (c.author == author if author else c.author_is_bot)]
+        results: list[CommentResult] = []
+        for c in ours:
+            body = rewrite(c)
+            if body is None:
+                continue
+            if body == c.body:
+                results.append(CommentResult("unchanged", c))
+                continue
+            path = f"repos/{repository}/issues/comments/{c.id}"
+            updated = self._posted(self.request("PATCH", path, json_body={"body": body}))
+            results.append(CommentResult("updated", updated))
+        return results
+
     def _posted(self, answer: Answer) -> Comment:
         comment = _comment(self._json(answer, dict))
         if comment is None:
@@ -552,6 +612,16 @@ def _json_kind(data: Any) -> str:
     if isinstance(data, dict):
         return "an object"
     return f"a {type(data).__name__}"
+
+
+def _changed_file(item: Any) -> tuple[str, ...] | None:
+    """A changed file's path, and its old path when it was renamed; None without a path."""
+    if not isinstance(item, dict):
+        return None
+    name, previous = item.get("filename"), item.get("previous_filename")
+    if not isinstance(name, str) or not name:
+        return None
+    return (name, previous) if isinstance(previous, str) and previous else (name,)
 
 
 def _comment(item: Any) -> Comment | None:

@@ -265,3 +265,58 @@ def problems_section(problems: Sequence[Problem]) -> list[str]:
         for p in problems
     ]
     return lines
+
+
+_MODEL_MARKER = re.compile(re.escape(MARKER_PREFIX) + r" model=[0-9a-f]{16} -->")
+
+
+def model_marker_of(body: str) -> str | None:
+    """The per-model marker that starts a body this action wrote, or None."""
+    first = body.split("\n", 1)[0].rstrip("\r")
+    return first if _MODEL_MARKER.fullmatch(first) else None
+
+
+def no_longer_changed_body(marker_line: str, model_name: str | None, mode: str) -> str:
+    """What replaces an earlier result once the pull request no longer changes the model
+    (`model_name` None: its manifest is gone or names another model now). Nothing
+    run-specific, so a later run leaves it alone."""
+    if model_name is None:
+        heading = "### ⚪ No longer in this pull request's results"
+        why = (
+            "No manifest names this model any more (the pull request removed or renamed it), "
+            "so it was not compared: the result that was here is out of date."
+        )
+    else:
+        heading = f"### ⚪ No longer changed by this pull request: {user_value(model_name)}"
+        why = (
+            "This pull request no longer changes this model's manifest, model files, metrics "
+            "file or dataset, so it was not compared again: the result that was here is out "
+            "of date. It comes back when a commit changes the model again."
+        )
+    return "\n".join([marker_line, heading, "", why, "", footer(mode)])
+
+
+def no_model_changed_body(mode: str) -> str:
+    """The combined comment once the pull request changes no model any more."""
+    return "\n".join(
+        [
+            marker(None),
+            "### Hokusai DeltaOne results",
+            "",
+            "This pull request no longer changes any model: the results that were here are "
+            "out of date.",
+            "",
+            footer(mode),
+        ]
+    )
+
+
+def untouched_section(entries: Sequence[tuple[str, str | None]]) -> list[str]:
+    """One line per model the pull request does not change (manifest file, model name)."""
+    lines = ["### Not changed by this pull request", ""]
+    lines += [
+        f"- {user_value(name) if name is not None else 'a model'} ({text(file)}): "
+        "not compared (`changed-only`)"
+        for file, name in entries
+    ]
+    return lines

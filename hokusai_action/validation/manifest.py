@@ -124,7 +124,8 @@ def load_manifest(path: Path, display: str) -> tuple[Manifest | None, list[Probl
 
     try:
         info = path.stat()
-        if not stat.S_ISREG(info.st_mode):  # a FIFO would block the read for good
+        special = (stat.S_ISFIFO, stat.S_ISSOCK, stat.S_ISCHR, stat.S_ISBLK)
+        if any(kind(info.st_mode) for kind in special):  # a FIFO would block the read for good
             return None, [
                 problem(
                     "path-special",

@@ -14,6 +14,7 @@ DRY_RUN = {
     "tracking-uri": "http://127.0.0.1:9",
     "dry-run": "true",
     "manifests": "churn-classifier/hokusai.yaml",
+    "changed-only": "false",  # these servers answer the comment endpoints only
 }
 LIST = f"/repos/{REPO}/issues/7/comments"
 

@@ -19,6 +19,7 @@ from werkzeug import Request, Response
 
 BOT = "github-actions[bot]"
 _LIST = re.compile(r"^/repos/(?P<repo>[^/]+/[^/]+)/issues/(?P<number>\d+)/comments$")
+_FILES = re.compile(r"^/repos/(?P<repo>[^/]+/[^/]+)/pulls/(?P<number>\d+)/files$")
 _ONE = re.compile(r"^/repos/(?P<repo>[^/]+/[^/]+)/issues/comments/(?P<id>\d+)$")
 _PULL = re.compile(r"^/repos/(?P<repo>[^/]+/[^/]+)/pulls/(?P<number>\d+)$")
 
@@ -32,7 +33,11 @@ class FakeGitHub:
     writes: list[tuple[str, str]] = field(default_factory=list)  # (method, path)
     authorizations: list[str] = field(default_factory=list)
     pulls: dict[int, dict[str, Any]] = field(default_factory=dict)
-    reads: list[str] = field(default_factory=list)  # paths of pull requests read
+    # A pull request's changed files, as `pulls/{n}/files` lists them; a pull request not
+    # in here answers 404, so the action falls back to every manifest.
+    files: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    files_page_size: int = 100
+    reads: list[str] = field(default_factory=list)  # paths of every GET
     _next_id: int = 1000
 
     def __post_init__(self) -> None:
@@ -41,6 +46,7 @@ class FakeGitHub:
         self.server.expect_request(_LIST, method="POST").respond_with_handler(self._create)
         self.server.expect_request(_ONE, method="PATCH").respond_with_handler(self._update)
         self.server.expect_request(_PULL, method="GET").respond_with_handler(self._pull)
+        self.server.expect_request(_FILES, method="GET").respond_with_handler(self._files)
 
     @property
     def url(self) -> str:
@@ -83,6 +89,14 @@ class FakeGitHub:
         }
         return self.pulls[number]
 
+    def change(self, number: int, *paths: str, renamed_from: str | None = None) -> None:
+        """Files the pull request changes (the last one renamed from `renamed_from`)."""
+        listed = self.files.setdefault(number, [])
+        for path in paths:
+            listed.append({"filename": path, "status": "modified", "changes": 1})
+        if renamed_from is not None:
+            listed[-1] |= {"status": "renamed", "previous_filename": renamed_from}
+
     def on(self, number: int) -> list[dict[str, Any]]:
         return [c for c in self.comments if c["number"] == number]
 
@@ -98,10 +112,22 @@ class FakeGitHub:
 
     def _list(self, request: Request) -> Response:
         self.authorizations.append(request.headers.get("Authorization", ""))
+        self.reads.append(request.path)
         number = int(_LIST.match(request.path)["number"])  # type: ignore[index]
+        return self._page(request, self.on(number), self.page_size)
+
+    def _files(self, request: Request) -> Response:
+        """GitHub lists at most 3,000 files of a pull request, whatever it changes."""
+        self.authorizations.append(request.headers.get("Authorization", ""))
+        self.reads.append(request.path)
+        number = int(_FILES.match(request.path)["number"])  # type: ignore[index]
+        if number not in self.files:
+            return self._json({"message": "Not Found"}, 404)
+        return self._page(request, self.files[number][:3000], self.files_page_size)
+
+    def _page(self, request: Request, items: list[dict[str, Any]], page_size: int) -> Response:
         page = int(request.args.get("page", "1"))
-        size = min(int(request.args.get("per_page", "30")), self.page_size)
-        items = self.on(number)
+        size = min(int(request.args.get("per_page", "30")), page_size)
         chunk = items[(page - 1) * size : page * size]
         headers = {}
         if page * size < len(items):

@@ -230,3 +230,47 @@ def test_a_pull_request_answer_of_another_shape_is_a_github_error(httpserver, cl
     httpserver.expect_request(f"/repos/{REPO}/pulls/31").respond_with_json(answer)
     with pytest.raises(GitHubError, match="not pull request #31"):
         client.pull_request(REPO, 31)
+
+
+def test_pull_request_files_are_read_across_pages_with_renames_under_both_names(httpserver, client):
+    github = FakeGitHub(httpserver, files_page_size=2)
+    github.change(7, "a.txt", "b/c.txt", "d.txt")
+    github.change(7, "new/hokusai.yaml", renamed_from="old/hokusai.yaml")
+    files = client.pull_request_files(REPO, 7)
+    assert files.complete
+    assert files.paths == {"a.txt", "b/c.txt", "d.txt", "new/hokusai.yaml", "old/hokusai.yaml"}
+    assert github.reads.count(f"/repos/{REPO}/pulls/7/files") == 2  # two pages of two, one more
+
+
+def test_pull_request_files_at_githubs_3000_limit_are_incomplete(httpserver, client):
+    github = FakeGitHub(httpserver)
+    github.change(7, *(f"f{i}.txt" for i in range(3005)))
+    files = client.pull_request_files(REPO, 7)
+    assert not files.complete
+    assert "at most 3,000 files" in files.reason
+    assert len(files.paths) == 3000
+
+
+def test_pull_request_files_with_an_entry_without_a_name_are_incomplete(httpserver, client):
+    httpserver.expect_request(f"/repos/{REPO}/pulls/7/files").respond_with_json(
+        [{"filename": "a.txt"}, {"status": "modified"}]
+    )
+    files = client.pull_request_files(REPO, 7)
+    assert not files.complete
+    assert "1 entries" in files.reason
+
+
+def test_rewrite_comments_updates_only_ours_and_leaves_an_equal_body(httpserver, client):
+    github = FakeGitHub(httpserver, page_size=1)
+    stale = github.add(7, f"{MARKER}\nold result", BOT)
+    done = github.add(7, f"{MARKER}\nno longer changed", BOT)
+    theirs = github.add(7, f"{MARKER}\nquoted by a person", "someone")
+
+    results = client.rewrite_comments(REPO, 7, None, lambda c: f"{MARKER}\nno longer changed")
+    assert [(r.action, r.comment.id) for r in results] == [
+        ("updated", stale["id"]),
+        ("unchanged", done["id"]),
+    ]
+    assert stale["body"] == f"{MARKER}\nno longer changed"
+    assert theirs["body"] == f"{MARKER}\nquoted by a person"
+    assert [m for m, _ in github.writes] == ["PATCH"]
