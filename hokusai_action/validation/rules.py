@@ -500,7 +500,7 @@ def save_model_call(flavor: str, value: str, is_file: bool) -> str:
     if is_file:
         stem = posixpath.splitext(directory)[0]
         directory = stem if stem and stem != directory else f"{directory}-mlflow"
-    target = shown(json_string(directory))
+    target = shown(json.dumps(directory, ensure_ascii=False))  # a string literal, quotes escaped
     if flavor == "pyfunc":
         return f"mlflow.pyfunc.save_model({target}, python_model=model)"
     return f"mlflow.{flavor}.save_model(model, {target})"
@@ -510,16 +510,11 @@ def not_mlflow_model(flavor: Any, value: str, target: Path) -> tuple[str, str] |
     """(what is wrong, the `save_model` call that fixes it) when a model with a flavor has no
     `MLmodel` file: MLflow registers it as plain files, which will not load after registration.
     None for `flavor: file` and for MLflow models."""
-    if flavor not in FLAVORS or (target / "MLmodel").is_file():
+    if not isinstance(flavor, str) or flavor not in FLAVORS or (target / "MLmodel").is_file():
         return None
     is_file = target.is_file()
     what = "is a bare file with no `MLmodel`" if is_file else "holds no `MLmodel` file"
     return f"model path `{shown(value)}` {what}", save_model_call(flavor, value, is_file)
-
-
-def json_string(text: str) -> str:
-    """`text` as a double-quoted Python (and JSON) string literal."""
-    return json.dumps(text, ensure_ascii=False)
 
 
 def check_reserved(

@@ -310,3 +310,9 @@ def test_an_mlflow_model_directory_with_a_flavor_passes(repo):
         )
         == []
     )
+
+
+@pytest.mark.parametrize("flavor", ["[sklearn]", "{a: 1}", "sklern"])
+def test_a_flavor_the_schema_refuses_gets_no_save_model_advice(repo, flavor):
+    text = VALID.replace("  path: models/churn\n", f"  path: models/churn\n  flavor: {flavor}\n")
+    assert "model-not-mlflow" not in rules_of(repo.check(text))
