@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,12 +41,20 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     assert result.stdout.count("registered version 1") == len(NAMES), result.stdout
     assert "not loadable" not in result.stdout  # no example is a bare file
     uri = f"sqlite:///{root / '.hokusai' / 'mlflow.db'}"
-    before = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+    # MLflow keeps the URIs in globals and in the environment (for subprocesses): both are put
+    # back, or later tests' subprocesses would write to a default ./mlflow.db.
+    variables = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+    before = {name: os.environ.get(name) for name in variables}
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     yield uri
-    mlflow.set_tracking_uri(before[0])
-    mlflow.set_registry_uri(before[1])
+    mlflow.set_tracking_uri(None)
+    mlflow.set_registry_uri(None)
+    for name, value in before.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @pytest.fixture(scope="module")
