@@ -32,6 +32,7 @@ from hokusai_action.validation.manifest import (
 from hokusai_action.validation.rules import (
     SEMVER,
     find_root,
+    not_mlflow_model,
     special_file,
     special_file_message,
 )
@@ -228,6 +229,10 @@ def plan(manifest: Manifest, commit: str | None, notes: tuple[str, ...] = ()) ->
     except HokusaiError as e:
         raise HokusaiError(f"{manifest.file}: {e}") from e
 
+    if found := not_mlflow_model(model.get("flavor"), model["path"], model_path):
+        notes = (*notes, f"this version is not loadable with mlflow.pyfunc: {found[0]}, so it is "
+                 f"registered as plain files; save the model with `{found[1]}` to make it "
+                 "loadable")  # fmt: skip
     extra = {
         metrics.lookup(k, custom).alias_of or k: float(v)
         for k, v in data.get("metrics", {}).items()

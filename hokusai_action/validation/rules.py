@@ -6,6 +6,7 @@ drops schema problems at the same path, since the rule's message is the more hel
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import posixpath
@@ -32,6 +33,8 @@ from hokusai_action.validation.schema import load_schema
 TOKEN_ID = re.compile(load_schema()["$defs"]["tokenId"]["pattern"])
 TOKEN_ID_MAX = load_schema()["$defs"]["tokenId"]["maxLength"]
 SEMVER = re.compile(load_schema()["$defs"]["semver"]["pattern"])
+# Flavors MLflow saves with `mlflow.<flavor>.save_model`; `file` registers files as they are.
+FLAVORS = frozenset(load_schema()["properties"]["model"]["properties"]["flavor"]["enum"]) - {"file"}
 # Tags hokusai-action writes itself on registered versions and runs.
 RESERVED_TAGS = frozenset(
     {
@@ -500,8 +503,37 @@ def _check_path(
                  f"{_human(options.max_model_bytes)} limit; shrink it (quantise, prune, "
                  "compress) or keep files not needed to load it out of this path",
                  Severity.WARNING)  # fmt: skip
+    if what == "model" and (found := not_mlflow_model(m.get("model", "flavor"), value, target)):
+        yield at(path, "model-not-mlflow", f"{found[0]}: MLflow registers it as plain files, "
+                 f"which `mlflow.pyfunc.load_model` cannot load; save the model with "
+                 f"`{found[1]}` and point `model.path` at that directory, or set `flavor: file` "
+                 "to register the files as they are", Severity.WARNING)  # fmt: skip
     if what == "metrics file":
         yield from _check_value_from(m, target.resolve())
+
+
+def save_model_call(flavor: str, value: str, is_file: bool) -> str:
+    """The call that saves a model as an MLflow model directory for `flavor`, e.g.
+    `mlflow.sklearn.save_model(model, "models/churn")` for `models/churn.pkl`."""
+    directory = value.rstrip("/")
+    if is_file:
+        stem = posixpath.splitext(directory)[0]
+        directory = stem if stem and stem != directory else f"{directory}-mlflow"
+    target = shown(json.dumps(directory, ensure_ascii=False))  # a string literal, quotes escaped
+    if flavor == "pyfunc":
+        return f"mlflow.pyfunc.save_model({target}, python_model=model)"
+    return f"mlflow.{flavor}.save_model(model, {target})"
+
+
+def not_mlflow_model(flavor: Any, value: str, target: Path) -> tuple[str, str] | None:
+    """(what is wrong, the `save_model` call that fixes it) when a model with a flavor has no
+    `MLmodel` file: MLflow registers it as plain files, which will not load after registration.
+    None for `flavor: file` and for MLflow models."""
+    if not isinstance(flavor, str) or flavor not in FLAVORS or (target / "MLmodel").is_file():
+        return None
+    is_file = target.is_file()
+    what = "is a bare file with no `MLmodel`" if is_file else "holds no `MLmodel` file"
+    return f"model path `{shown(value)}` {what}", save_model_call(flavor, value, is_file)
 
 
 def check_reserved(

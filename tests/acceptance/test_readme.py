@@ -39,8 +39,9 @@ def test_readme_manifest_example_is_valid(tmp_path):
 
 
 def test_readme_names_every_example_directory():
-    for example in sorted((PROJECT / "examples").iterdir()):
+    for example in sorted(p for p in (PROJECT / "examples").iterdir() if p.is_dir()):
         assert f"`{example.name}`" in README
+    assert "python examples/build_models.py" in README  # how the example models are rebuilt
 
 
 def test_readme_main_job_runs_on_a_copy_of_the_examples(tmp_path):

@@ -93,3 +93,15 @@ def test_github_sha_is_the_commit_on_a_runner(repo):
 )
 def test_semver_ordering(lower, higher):
     assert semver_key(lower) < semver_key(higher)  # type: ignore[operator]
+
+
+def test_a_flavored_bare_file_is_planned_with_a_note_that_pyfunc_cannot_load_it(repo):
+    text = VALID.replace(
+        "  path: models/churn\n", "  path: models/churn/model.pkl\n  flavor: sklearn\n"
+    )
+    (note,) = make_plan(repo, text).notes
+    assert note.startswith("this version is not loadable with mlflow.pyfunc")
+    assert '`mlflow.sklearn.save_model(model, "models/churn/model")`' in note
+    (repo.root / "models" / "churn" / "MLmodel").write_text("flavors: {}\n")
+    text = VALID.replace("  path: models/churn\n", "  path: models/churn\n  flavor: sklearn\n")
+    assert make_plan(repo, text).notes == ()

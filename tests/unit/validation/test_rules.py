@@ -268,3 +268,51 @@ def test_benchmark_needs_exactly_one_of_value_and_value_from(repo):
     problems = repo.check(neither)
     assert rules_of(problems) == ["benchmark-value"]
     assert (problems[0].line, problems[0].column) == (6, 1)  # at the `benchmark:` key
+
+
+# -- model format -----------------------------------------------------------------------
+
+
+def test_a_flavor_on_a_bare_file_warns_with_the_flavors_save_model_call(repo):
+    text = VALID.replace(
+        "  path: models/churn\n", "  path: models/churn/model.pkl\n  flavor: sklearn\n"
+    )
+    problems = repo.check(text)
+    assert rules_of(problems) == ["model-not-mlflow"]
+    assert problems[0].severity is Severity.WARNING
+    assert (problems[0].line, problems[0].column) == (5, 9)
+    assert "bare file with no `MLmodel`" in problems[0].message
+    assert '`mlflow.sklearn.save_model(model, "models/churn/model")`' in problems[0].message
+    assert "or set `flavor: file`" in problems[0].message
+
+
+def test_a_pyfunc_directory_without_mlmodel_gets_pyfuncs_own_save_call(repo):
+    problems = repo.check(
+        VALID.replace("  path: models/churn\n", "  path: models/churn\n  flavor: pyfunc\n")
+    )
+    assert rules_of(problems) == ["model-not-mlflow"]
+    assert "holds no `MLmodel` file" in problems[0].message
+    assert '`mlflow.pyfunc.save_model("models/churn", python_model=model)`' in problems[0].message
+
+
+@pytest.mark.parametrize("flavor", ["file", None])
+def test_flavor_file_or_none_registers_bare_files_without_a_warning(repo, flavor):
+    extra = f"  flavor: {flavor}\n" if flavor else ""
+    text = VALID.replace("  path: models/churn\n", f"  path: models/churn/model.pkl\n{extra}")
+    assert repo.check(text) == []
+
+
+def test_an_mlflow_model_directory_with_a_flavor_passes(repo):
+    (repo.root / "models" / "churn" / "MLmodel").write_text("flavors: {}\n")
+    assert (
+        repo.check(
+            VALID.replace("  path: models/churn\n", "  path: models/churn\n  flavor: onnx\n")
+        )
+        == []
+    )
+
+
+@pytest.mark.parametrize("flavor", ["[sklearn]", "{a: 1}", "sklern"])
+def test_a_flavor_the_schema_refuses_gets_no_save_model_advice(repo, flavor):
+    text = VALID.replace("  path: models/churn\n", f"  path: models/churn\n  flavor: {flavor}\n")
+    assert "model-not-mlflow" not in rules_of(repo.check(text))
