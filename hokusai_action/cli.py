@@ -342,6 +342,23 @@ def _settings(tracking_uri: str | None, retries: int, timeout: int) -> Any:
     return resolve_settings(tracking_uri, retries=retries, timeout=timeout)
 
 
+def _open_registry(settings: Any, *, create: bool = False) -> Any:
+    """The registry. Only `register` creates the embedded one (and says where); a command
+    that only reads says there is none yet rather than leave an empty database behind."""
+    from hokusai_action.registry.mlflow_store import MlflowRegistry
+
+    if settings.embedded:
+        database = Path(settings.tracking_uri.removeprefix("sqlite:///"))
+        if create:
+            _echo(f"embedded registry: {database}", err=True)
+        elif not database.is_file():
+            raise HokusaiError(
+                f"no embedded registry at {database} yet: `hokusai-action register` creates "
+                "it, or pass --tracking-uri to use another registry"
+            )
+    return MlflowRegistry(settings)
+
+
 def _plans(paths: tuple[Path, ...]) -> list[Any]:
     """Validate (missing model files are errors here), then plan each manifest."""
     from hokusai_action.registry.plan import git_commit, plan
@@ -448,11 +465,10 @@ def register(
 
         reports = [dry(p, settings.display_uri, decision) for p in plans]
     else:
-        from hokusai_action.registry.mlflow_store import MlflowRegistry
         from hokusai_action.registry.register import compare as compare_plan
         from hokusai_action.registry.register import register as register_plan
 
-        registry = MlflowRegistry(settings)
+        registry = _open_registry(settings, create=True)
         if fail_on_regression:  # judge everything first: a regression registers nothing
             checks = _run_each(plans, output_format, lambda p: compare_plan(p, registry, decision))
             if _regressed(checks):
@@ -474,13 +490,12 @@ def compare(
     """Compare the models of MANIFESTS with their registered baselines and print the DeltaOne
     verdict. Writes nothing: what a pull request runs. A baseline pinned in a manifest
     (benchmark.baseline) is used here, as a what-if."""
-    from hokusai_action.registry.mlflow_store import MlflowRegistry
     from hokusai_action.registry.register import compare as compare_plan
 
     settings = _settings(tracking_uri, retries, timeout)
     plans = _plans(manifests)
     decision = _decision(plans, deltaone_threshold, rule, require_significance)
-    registry = MlflowRegistry(settings)
+    registry = _open_registry(settings)
     reports = _run_each(plans, output_format, lambda p: compare_plan(p, registry, decision))
     _emit(reports, output_format, fail_on_regression)
 
@@ -513,10 +528,9 @@ def show(
     output_format: str,
 ) -> None:
     """Show a registered version of model NAME with its Hokusai tags."""
-    from hokusai_action.registry.mlflow_store import MlflowRegistry
     from hokusai_action.registry.output import show_text, version_json
 
-    registry = MlflowRegistry(_settings(tracking_uri, retries, timeout))
+    registry = _open_registry(_settings(tracking_uri, retries, timeout))
     if version is None:
         versions = registry.versions_of_model(name)
         version = max(r.version for r in versions) if versions else None
@@ -547,9 +561,8 @@ def list_versions(
 ) -> None:
     """List the registry's tokens with their models, latest version and best rewarded value;
     with --token, that token's versions, newest first."""
-    from hokusai_action.registry.mlflow_store import MlflowRegistry
 
-    registry = MlflowRegistry(_settings(tracking_uri, retries, timeout))
+    registry = _open_registry(_settings(tracking_uri, retries, timeout))
     if token_id is not None:
         records = registry.versions_for_token(token_id)
         _print_versions(list(reversed(records)), output_format, _unknown_token(token_id, registry))
@@ -586,9 +599,8 @@ def lineage(
         token_id = token_argument
     if token_id is None:
         raise click.UsageError("which token? give --token TOKEN (see `hokusai-action list`)")
-    from hokusai_action.registry.mlflow_store import MlflowRegistry
 
-    registry = MlflowRegistry(_settings(tracking_uri, retries, timeout))
+    registry = _open_registry(_settings(tracking_uri, retries, timeout))
     records = registry.versions_for_token(token_id)
     _print_versions(records, output_format, _unknown_token(token_id, registry))
 
@@ -620,9 +632,7 @@ def doctor(tracking_uri: str | None, retries: int, timeout: int, output_format: 
     }
     ok = True
     try:
-        from hokusai_action.registry.mlflow_store import MlflowRegistry
-
-        registry = MlflowRegistry(settings)
+        registry = _open_registry(settings)
         found["registered_models_visible"] = registry.probe() > 0
         found["status"] = "ok: the registry answered and accepted the credentials"
     except HokusaiError as e:

@@ -320,3 +320,40 @@ def test_doctor_says_yes_and_no_not_python_values(repo):
     assert "embedded: yes" in result.stdout
     assert "True" not in result.stdout
     assert "False" not in result.stdout
+
+
+@pytest.mark.parametrize("command", [["list"], ["lineage", "--token", "X-1"], ["show", "m"],
+                                     ["doctor"], ["compare", "churn"]])  # fmt: skip
+def test_only_register_creates_the_embedded_registry(repo, command):
+    result = run(*command, cwd=repo)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "no embedded registry at" in result.stdout + result.stderr
+    assert not (repo / ".hokusai").exists()
+    registered = run("register", "churn", cwd=repo)
+    assert registered.returncode == 0, registered.stderr
+    assert f"embedded registry: {repo / '.hokusai' / 'mlflow.db'}" in registered.stderr
+
+
+COMMANDS = [
+    ["register", "churn"], ["compare", "churn"], ["show", "m"], ["list"],
+    ["lineage", "--token", "X-1"], ["doctor"], ["validate", "churn"], ["init", "churn"],
+]  # fmt: skip
+MISTAKES = {
+    "uri": (["--tracking-uri", "htps://registry.example"], {}),
+    "key": ([], {"HOKUSAI_API_KEY": "hk-key\x1bwith-escape"}),
+    "path": (["no/such/dir"], {}),
+    "option": (["--no-such-option"], {}),
+}
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: c[0])
+@pytest.mark.parametrize("mistake", MISTAKES, ids=str)
+def test_a_users_mistake_is_never_reported_as_a_bug(repo, command, mistake):
+    """Exit 3 is for our own bugs: a wrong URI, key, path or option is the user's."""
+    extra, env = MISTAKES[mistake]
+    if mistake == "uri" and command[0] in ("validate", "init"):
+        extra = []  # these take no registry
+    result = run(*command, *extra, cwd=repo, env=env)
+    assert result.returncode != 3, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert "This is a bug" not in result.stderr
