@@ -345,8 +345,11 @@ def _settings(tracking_uri: str | None, retries: int, timeout: int) -> Any:
 def _open_registry(settings: Any, *, create: bool = False) -> Any:
     """The registry. Only `register` creates the embedded one (and says where); a command
     that only reads says there is none yet rather than leave an empty database behind."""
+    from hokusai_action.errors import require
     from hokusai_action.registry.mlflow_store import MlflowRegistry
 
+    # without MLflow's client, how to install it is the first thing to say
+    require("mlflow", extra="registry", feature="Talking to the MLflow registry")
     if settings.embedded:
         database = Path(settings.tracking_uri.removeprefix("sqlite:///"))
         if create:

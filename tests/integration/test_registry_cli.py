@@ -185,6 +185,7 @@ def test_lineage_lists_oldest_first_and_survives_malformed_tags(repo, mlflow_ser
 
 
 def test_unknown_token_is_a_clear_error(repo):
+    assert run("register", "churn", cwd=repo).returncode == 0
     result = run("lineage", "--token", "NOPE-404", cwd=repo)
     assert result.returncode == 1
     assert "no registered version carries token `NOPE-404`" in result.stderr
