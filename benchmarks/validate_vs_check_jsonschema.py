@@ -157,7 +157,7 @@ model:
   name: {domain}-regressor-{i:03d}
   token_id: {domain.upper()}-REG-{i:03d}
   path: models/regressor.onnx
-  flavor: onnx
+  flavor: file  # a bare file: registered as it is (no model-not-mlflow warning)
   version: {rnd.randint(1, 5)}.{rnd.randint(0, 9)}.0
 benchmark:
   metric: rmse
@@ -199,7 +199,7 @@ model:
   name: {domain}-analyzer-{i:03d}
   token_id: {domain.upper()}-AI-{i:03d}
   path: model/{domain}.pt
-  flavor: pytorch
+  flavor: file
   version: {rnd.randint(1, 4)}.{rnd.randint(0, 9)}.{rnd.randint(0, 9)}
 benchmark:
   metric: f1_score
