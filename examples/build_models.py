@@ -9,6 +9,9 @@ version loads with `mlflow.pyfunc.load_model("models:/<name>@champion")`. The ML
 creation time and UUID are fixed too: with the same library versions, a rerun writes the same
 bytes. The manifests' benchmark values are what these models score on the holdout sets below;
 house-prices reads its value from `reports/metrics.json`, which this script writes.
+
+It also writes the history that `hokusai-action demo` registers
+(`hokusai_action/demo/history/`): four versions of the churn model and their manifests.
 """
 
 from __future__ import annotations
@@ -305,11 +308,107 @@ def build_house() -> dict:
     return scores
 
 
+# -- the demo's history -----------------------------------------------------------------------
+DEMO = HERE.parent / "hokusai_action" / "demo" / "history"
+DEMO_CONTRIBUTOR = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
+# (folder, model.version, what changed, training rows, feature dropped, C, contributed rows)
+DEMO_STEPS = (
+    ("1-baseline", "1.0.0", "The first model, trained on the first 100 labelled accounts.",
+     100, None, 1.0, 0),
+    ("2-more-data", "1.1.0", "Retrained with 4,900 more labelled accounts from a contributor.",
+     5000, None, 1.0, 4900),
+    ("3-tuned", "1.1.1", "Regularisation tuned (C from 1.0 to 0.03) on the same data.",
+     5000, None, 0.03, 0),
+    ("4-feature-lost", "1.2.0", "A refactor of the feature pipeline lost the late-payments column.",
+     5000, "late_payments", 1.0, 0),
+)  # fmt: skip
+DEMO_MANIFEST = """\
+# yaml-language-server: $schema=../../../../schemas/hokusai.schema.json
+# Step {step} of the demo's history (`hokusai-action demo`), written by examples/build_models.py:
+# the model beside this file, and the scores below, which it measured on the holdout.
+version: 1
+model:
+  name: customer-churn-predictor
+  token_id: CHURN-001
+  path: model
+  flavor: sklearn
+  version: {version}
+  description: {description}
+benchmark:
+  metric: accuracy
+  value: {accuracy}
+  dataset: {{name: churn-holdout, version: v2.1, samples: 5000}}
+metrics:
+  f1_score: {f1_score}
+  auroc: {auroc}
+params:
+  model_type: logistic-regression
+  training_rows: {rows}
+  features: {features}
+  C: {c}
+tags:
+  author: data-science-team
+{contribution}"""
+DEMO_CONTRIBUTION = f"""\
+contribution:
+  contributor_address: "{DEMO_CONTRIBUTOR}"
+  additional_samples: {{rows}}
+  improvement_method: additional_labelled_data
+"""
+
+
+def build_demo_history() -> dict:
+    """The churn model's history that `hokusai-action demo` registers, one real model per
+    step, all scored on the same 5,000-account holdout: a first version, a contributor's data
+    (a DeltaOne), a tuning step below the threshold, and a regression."""
+    import mlflow.sklearn
+    from mlflow.models import infer_signature
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    train_x, train_y, test_x, test_y = churn_data()
+    _fresh(DEMO).mkdir(parents=True)
+    scores = {}
+    for step, (folder, version, description, rows, dropped, c, contributed) in enumerate(
+        DEMO_STEPS, 1
+    ):
+        columns = [name for name in train_x.columns if name != dropped]
+        x, holdout = train_x[columns][:rows], test_x[columns]
+        model = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=1000))
+        model.fit(x, train_y[:rows])
+        path = DEMO / folder / "model"
+        mlflow.sklearn.save_model(
+            model,
+            str(path),
+            signature=infer_signature(holdout[:5], model.predict(holdout[:5])),
+            input_example=holdout[:1],
+            pip_requirements=_pins("scikit-learn", "cloudpickle", "numpy", "pandas"),
+            serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_CLOUDPICKLE,
+        )
+        _fix_metadata(path, f"demo-{folder}")
+        found = classification_scores(
+            test_y, model.predict(holdout), model.predict_proba(holdout)[:, 1]
+        )
+        contribution = DEMO_CONTRIBUTION.format(rows=contributed) if contributed else ""
+        (DEMO / folder / "hokusai.yaml").write_text(
+            DEMO_MANIFEST.format(
+                step=step, version=version, description=description, rows=rows, c=c,
+                features=len(columns), contribution=contribution,
+                **{k: round(v, 4) for k, v in found.items()},
+            ),
+            encoding="utf-8",
+        )  # fmt: skip
+        scores[f"{folder}: accuracy"] = found["accuracy"]
+    return scores
+
+
 def main() -> int:
     for name, build in (
         ("churn-classifier", build_churn),
         ("sentiment-improvement", build_sentiment),
         ("house-prices", build_house),
+        ("demo history", build_demo_history),
     ):
         scores = build()
         print(f"{name}: " + ", ".join(f"{k} {v:.4f}" for k, v in scores.items()))

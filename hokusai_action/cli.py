@@ -298,9 +298,9 @@ def registry_options(fn: Any) -> Any:
     return fn
 
 
-def format_option(*choices: str) -> Any:
+def format_option(*choices: str, default: str = "text") -> Any:
     return click.option(
-        "--format", "output_format", type=click.Choice(choices), default="text", show_default=True,
+        "--format", "output_format", type=click.Choice(choices), default=default, show_default=True,
         help="json: a stable structure for machines (docs/json-output.md)"
         + ("; markdown: the pull-request comment the GitHub Action posts" * ("markdown" in choices))
         + ".",
@@ -654,6 +654,42 @@ def doctor(tracking_uri: str | None, retries: int, timeout: int, output_format: 
 
 
 # -- starting a manifest -----------------------------------------------------------------
+@cli.command()
+@format_option("text", "json", "markdown", default="markdown")
+def demo(output_format: str) -> None:
+    """Show the whole job on a short history of one model: four versions, each a real model
+    scored on the same holdout (a first version, a contributor's data, a tuning step, a lost
+    feature), registered in order into a throw-away embedded registry with the DeltaOne verdict,
+    each followed by the comment the GitHub Action posts. Writes nothing outside a temporary
+    folder, so every run starts afresh."""
+    from hokusai_action.demo import output, story
+    from hokusai_action.errors import require
+
+    require("mlflow", extra="registry", feature="The demo, which registers into MLflow,")
+
+    def where(home: Path) -> None:
+        _echo(f"registry: a throw-away embedded registry in {home} (deleted afterwards)", err=True)
+
+    steps = []
+    if output_format == "markdown":
+        _echo(["# hokusai-action demo", "", output.intro(len(story.step_folders())), ""])
+    for step in story.run(on_registry=where):
+        steps.append(step)
+        if output_format == "markdown":
+            _echo(output.step_markdown(step))
+        elif output_format == "text":
+            _echo(output.step_text(step))
+    if output_format == "json":
+        from hokusai_action.registry.output import reports_json
+
+        doc = reports_json(s.report for s in steps)
+        click.echo(inert_json(json.dumps(doc, indent=2, ensure_ascii=False)))
+    elif output_format == "markdown":
+        _echo(output.summary_markdown(steps))
+    else:
+        _echo(output.summary_text(steps))
+
+
 @cli.command()
 @click.argument("directory", default=".", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--name", help="Registered model name [default: from the folder's name].")

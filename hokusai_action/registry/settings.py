@@ -126,9 +126,23 @@ def resolve_settings(
     if uri:
         return RegistrySettings(uri, False, None, auth, retries, timeout, secrets, lock_wait=wait)
     home = find_root(cwd or Path.cwd()) / EMBEDDED_DIR
+    return embedded_settings(
+        home, retries=retries, timeout=timeout, secrets=secrets, lock_wait=wait
+    )
+
+
+def embedded_settings(
+    home: Path,
+    *,
+    retries: int = DEFAULT_RETRIES,
+    timeout: int = DEFAULT_TIMEOUT,
+    secrets: tuple[str, ...] = (),
+    lock_wait: float = LOCK_WAIT,
+) -> RegistrySettings:
+    """An embedded SQLite registry kept in `home` (the database, its lock and artifacts)."""
     return RegistrySettings(
         f"sqlite:///{(home / 'mlflow.db').as_posix()}", True, home / "artifacts", "none (local)",
-        retries, timeout, secrets, lock_wait=wait,
+        retries, timeout, secrets, lock_wait=lock_wait,
     )  # fmt: skip
 
 

@@ -24,11 +24,17 @@ def test_ci_runs_the_readme_test_command_verbatim():
     assert test_command in (PROJECT / ".ci" / "run").read_text(encoding="utf-8")
 
 
-def test_readme_main_command_registers_the_examples():
-    main_command = next(b.strip() for b in _blocks("sh") if "hokusai-action register examples" in b)
+def test_readme_main_command_installs_and_runs_the_demo():
+    """The first command: a fresh install, then the demo (tests/integration/test_demo.py runs
+    it and keeps the README's copy of its output equal to it)."""
+    main_command = next(b.strip() for b in _blocks("sh") if "'.[registry]'" in b)
     assert main_command.startswith("python3 -m venv .venv")
-    assert "'.[registry]'" in main_command
-    assert main_command.endswith("--format markdown")  # the comment, printed instead of posted
+    assert main_command.endswith("&& .venv/bin/hokusai-action demo")
+
+
+def test_readme_register_command_prints_comments_instead_of_posting():
+    command = next(b.strip() for b in _blocks("sh") if "hokusai-action register examples" in b)
+    assert command.endswith("--format markdown")  # the comment, printed instead of posted
 
 
 def test_readme_manifest_example_is_valid(tmp_path):
@@ -80,3 +86,14 @@ def test_readme_syntax_error_example_is_the_real_output(tmp_path):
     )
     assert result.returncode == 1
     assert result.stdout == example
+
+
+def test_readme_module_map_names_every_module():
+    (tree,) = [b for b in _blocks("text") if b.startswith("hokusai_action/\n")]
+    listed = {line.split()[0] for line in tree.splitlines()[1:] if line.strip()}
+    package = PROJECT / "hokusai_action"
+    for module in package.rglob("*.py"):
+        if module.name != "__init__.py" and "history" not in module.parts:
+            assert module.name in listed, module.relative_to(PROJECT)
+    for folder in (p for p in package.iterdir() if (p / "__init__.py").is_file()):
+        assert f"{folder.name}/" in listed, folder.name

@@ -338,6 +338,7 @@ def test_only_register_creates_the_embedded_registry(repo, command):
 COMMANDS = [
     ["register", "churn"], ["compare", "churn"], ["show", "m"], ["list"],
     ["lineage", "--token", "X-1"], ["doctor"], ["validate", "churn"], ["init", "churn"],
+    ["demo"],
 ]  # fmt: skip
 MISTAKES = {
     "uri": (["--tracking-uri", "htps://registry.example"], {}),

@@ -1,0 +1,106 @@
+"""`hokusai-action demo`, the README's main command: a short history of one real model,
+registered step by step by the real code path into a throw-away registry."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+from pathlib import Path
+
+import mlflow
+import pytest
+import yaml
+
+from hokusai_action.demo.story import HISTORY, step_folders
+from tests.conftest import PROJECT
+from tests.support.cli import run_cli
+
+README = (PROJECT / "README.md").read_text(encoding="utf-8")
+RUN_ID = re.compile(r"\b[0-9a-f]{32}\b")
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.InconsistentVersionWarning")
+
+
+def _without_run_ids(text: str) -> str:
+    return RUN_ID.sub("RUN_ID", text)
+
+
+def _readme_demo_output() -> str:
+    (block,) = re.findall(r"````markdown\n(.*?)````", README, flags=re.S)
+    return block
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path, Path]:
+    """One run of the demo, in an empty folder, with its own temporary directory."""
+    cwd, tmp = tmp_path_factory.mktemp("cwd"), tmp_path_factory.mktemp("tmp")
+    result = run_cli("demo", cwd=cwd, env={"TMPDIR": str(tmp)})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"in {tmp}" in result.stderr  # where the throw-away registry was
+    return result.stdout, cwd, tmp
+
+
+def test_demo_judges_each_step_against_the_rewarded_baseline(tmp_path):
+    result = run_cli("demo", "--format", "json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    results = json.loads(result.stdout)["results"]
+    outcomes = [r["outcome"] for r in results]
+    assert outcomes == ["first_registration", "deltaone", "improved_below_threshold", "regression"]
+    baselines = [r["baseline_version"] for r in results]
+    assert baselines == [None, 1, 2, 2]  # the high-water mark: v3 below threshold is not one
+    assert [r["version"] for r in results] == [1, 2, 3, 4]
+    assert [r["deltaone"] for r in results] == [False, True, False, False]
+
+
+def test_demo_prints_each_step_as_the_action_comment_with_the_history_chart(first_run):
+    out, _, _ = first_run
+    assert out.count("<!-- hokusai-action:deltaone model=") == 4
+    assert "### ✅ DeltaOne achieved: customer-churn-predictor" in out
+    assert "### 🔴 regression: worse than the baseline" in out
+    assert "x-axis [v1, v2, v3, v4]" in out  # the chart of the last step
+    assert "Paid: 1 DeltaOne, v2 (+1.20 pp)." in out
+
+
+def test_readme_shows_the_demo_output_as_it_is(first_run):
+    out, _, _ = first_run
+    assert _without_run_ids(_readme_demo_output()) == _without_run_ids(out)
+
+
+def test_demo_second_run_prints_the_same_but_for_run_ids(first_run, tmp_path):
+    out, _, _ = first_run
+    second = run_cli("demo", cwd=tmp_path)
+    assert second.returncode == 0, second.stderr
+    assert _without_run_ids(second.stdout) == _without_run_ids(out)
+    assert RUN_ID.findall(second.stdout) != RUN_ID.findall(out)  # what the intro says differs
+
+
+def test_demo_leaves_nothing_behind(first_run):
+    _, cwd, tmp = first_run
+    assert list(cwd.iterdir()) == []  # no .hokusai/ where it ran
+    assert list(tmp.iterdir()) == []  # and its registry is gone
+
+
+def test_demo_text_format_is_the_register_report(tmp_path):
+    result = run_cli("demo", "--format", "text", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "+1.20 pp -> DeltaOne achieved" in result.stdout
+    assert "== What the history paid" in result.stdout
+
+
+def test_demo_history_values_are_what_its_models_score():
+    """Nothing shown is made up: each step's value is its model's accuracy on the holdout."""
+    spec = importlib.util.spec_from_file_location(
+        "build_models", PROJECT / "examples" / "build_models.py"
+    )
+    assert spec
+    assert spec.loader
+    build_models = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build_models)
+    _, _, test_x, test_y = build_models.churn_data()
+    assert len(step_folders()) == len(build_models.DEMO_STEPS) == 4
+    for folder in step_folders(HISTORY):
+        manifest = yaml.safe_load((folder / "hokusai.yaml").read_text(encoding="utf-8"))
+        model = mlflow.pyfunc.load_model(str(folder / "model"))
+        columns = list(model.metadata.get_input_schema().input_names())
+        accuracy = float((model.predict(test_x[columns]) == test_y).mean())
+        assert round(accuracy, 4) == manifest["benchmark"]["value"], folder.name
