@@ -218,9 +218,24 @@ def _fresh(path: Path) -> Path:
     return path
 
 
-def build_churn() -> dict:
+def _save_churn_model(model: Any, path: Path, holdout: pd.DataFrame, name: str) -> None:
+    """A churn pipeline as an MLflow model directory, with a signature, an input example and
+    pinned requirements, its metadata fixed (see `_fix_metadata`)."""
     import mlflow.sklearn
     from mlflow.models import infer_signature
+
+    mlflow.sklearn.save_model(
+        model,
+        str(path),
+        signature=infer_signature(holdout[:5], model.predict(holdout[:5])),
+        input_example=holdout[:1],
+        pip_requirements=_pins("scikit-learn", "cloudpickle", "numpy", "pandas"),
+        serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_CLOUDPICKLE,  # skops: 25x larger
+    )
+    _fix_metadata(path, name)
+
+
+def build_churn() -> dict:
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
@@ -228,16 +243,9 @@ def build_churn() -> dict:
     train_x, train_y, test_x, test_y = churn_data()
     model = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=1000))
     model.fit(train_x, train_y)
-    path = _fresh(HERE / "churn-classifier" / "models" / "churn")
-    mlflow.sklearn.save_model(
-        model,
-        str(path),
-        signature=infer_signature(test_x[:5], model.predict(test_x[:5])),
-        input_example=test_x[:1],
-        pip_requirements=_pins("scikit-learn", "cloudpickle", "numpy", "pandas"),
-        serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_CLOUDPICKLE,  # skops: 25x larger
+    _save_churn_model(
+        model, _fresh(HERE / "churn-classifier" / "models" / "churn"), test_x, "churn"
     )
-    _fix_metadata(path, "churn")
     predicted, proba = model.predict(test_x), model.predict_proba(test_x)[:, 1]
     return classification_scores(test_y, predicted, proba)
 
@@ -361,8 +369,6 @@ def build_demo_history() -> dict:
     """The churn model's history that `hokusai-action demo` registers, one real model per
     step, all scored on the same 5,000-account holdout: a first version, a contributor's data
     (a DeltaOne), a tuning step below the threshold, and a regression."""
-    import mlflow.sklearn
-    from mlflow.models import infer_signature
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
@@ -377,16 +383,7 @@ def build_demo_history() -> dict:
         x, holdout = train_x[columns][:rows], test_x[columns]
         model = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=1000))
         model.fit(x, train_y[:rows])
-        path = DEMO / folder / "model"
-        mlflow.sklearn.save_model(
-            model,
-            str(path),
-            signature=infer_signature(holdout[:5], model.predict(holdout[:5])),
-            input_example=holdout[:1],
-            pip_requirements=_pins("scikit-learn", "cloudpickle", "numpy", "pandas"),
-            serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_CLOUDPICKLE,
-        )
-        _fix_metadata(path, f"demo-{folder}")
+        _save_churn_model(model, DEMO / folder / "model", holdout, f"demo-{folder}")
         found = classification_scores(
             test_y, model.predict(holdout), model.predict_proba(holdout)[:, 1]
         )

@@ -435,6 +435,12 @@ class _Builder:
         self._active: set[int] = set()
         self._built: set[int] = set()
 
+    def _error(self, at: Position, rule: str, message: str, path: JsonPath) -> None:
+        """An error that does not stop loading (the rest of the file is still checked)."""
+        self.problems.append(
+            Problem(self.display, at.line, at.column, Severity.ERROR, rule, message, path)
+        )
+
     def build(self, node: yaml.Node, path: JsonPath) -> Any:
         self._nodes += 1
         if self._nodes > MAX_NODES:
@@ -504,11 +510,7 @@ class _Builder:
                 at,
             ) from e
         if not node.style and (why := _yaml_versions_differ(node.tag, node.value)):  # plain
-            self.problems.append(
-                Problem(
-                    self.display, at.line, at.column, Severity.ERROR, "yaml-ambiguous", why, path
-                )
-            )
+            self._error(at, "yaml-ambiguous", why, path)
         return value
 
     def _mapping(self, node: yaml.MappingNode, path: JsonPath) -> dict[str, Any]:
@@ -534,17 +536,12 @@ class _Builder:
             at = Position.of(key_node.start_mark)
             key = self._key(key_node, path, at)
             if key in seen:
-                self.problems.append(
-                    Problem(
-                        self.display,
-                        at.line,
-                        at.column,
-                        Severity.ERROR,
-                        "yaml-duplicate-key",
-                        f"duplicate key `{shown(key)}` (first at line {seen[key].line}); YAML "
-                        "would silently keep only this last value: remove one of them",
-                        (*path, key),
-                    )
+                self._error(
+                    at,
+                    "yaml-duplicate-key",
+                    f"duplicate key `{shown(key)}` (first at line {seen[key].line}); YAML "
+                    "would silently keep only this last value: remove one of them",
+                    (*path, key),
                 )
             seen[key] = at
             child = (*path, key)
@@ -576,30 +573,20 @@ class _Builder:
         text: str = node.value
         if node.tag != "tag:yaml.org,2002:str":
             kind = _TYPE_NAMES.get(node.tag, node.tag)
-            self.problems.append(
-                Problem(
-                    self.display,
-                    at.line,
-                    at.column,
-                    Severity.ERROR,
-                    "yaml-key-type",
-                    f"key `{shown(text)}` is read by YAML as a {kind}, not text; quote it: "
-                    f'`"{shown(text)}":`',
-                    (*path, text),
-                )
+            self._error(
+                at,
+                "yaml-key-type",
+                f"key `{shown(text)}` is read by YAML as a {kind}, not text; quote it: "
+                f'`"{shown(text)}":`',
+                (*path, text),
             )
         elif not node.style and _yaml_versions_differ(node.tag, text):
-            self.problems.append(
-                Problem(
-                    self.display,
-                    at.line,
-                    at.column,
-                    Severity.ERROR,
-                    "yaml-ambiguous",
-                    f"key `{text}` is text to YAML 1.1 but a number to YAML 1.2 tools; "
-                    f'quote it: `"{text}":`',
-                    (*path, text),
-                )
+            self._error(
+                at,
+                "yaml-ambiguous",
+                f"key `{text}` is text to YAML 1.1 but a number to YAML 1.2 tools; "
+                f'quote it: `"{text}":`',
+                (*path, text),
             )
         return text
 

@@ -20,8 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from pytest_httpserver import HTTPServer
 
 from hokusai_action.registry.settings import RegistrySettings, resolve_settings
+from tests.integration.test_action_entrypoint import Workspace
+from tests.support.github_api import FakeGitHub
 
 MLFLOW = str(Path(sys.executable).parent / "mlflow")
 ADMIN_PASSWORD = "hokusai-test-admin-pw-1"  # a throwaway test server's
@@ -114,3 +117,16 @@ def server_settings(mlflow_server: Server) -> RegistrySettings:
 def unique() -> str:
     """A suffix that keeps model names and tokens apart on the shared server."""
     return uuid.uuid4().hex[:8].upper()
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Workspace:
+    """A GitHub workspace holding two examples under names and tokens of its own."""
+    (tmp_path / "ws").mkdir()
+    return Workspace(tmp_path / "ws", tmp_path)
+
+
+@pytest.fixture
+def github(httpserver: HTTPServer) -> FakeGitHub:
+    """GitHub's REST API, played on loopback."""
+    return FakeGitHub(httpserver)

@@ -159,17 +159,6 @@ PUSH = {"ref": "refs/heads/main", "after": SHA, "repository": {"full_name": REPO
 
 
 @pytest.fixture
-def ws(tmp_path: Path) -> Workspace:
-    (tmp_path / "ws").mkdir()
-    return Workspace(tmp_path / "ws", tmp_path)
-
-
-@pytest.fixture
-def github(httpserver) -> FakeGitHub:
-    return FakeGitHub(httpserver)
-
-
-@pytest.fixture
 def server_inputs(mlflow_server) -> dict[str, str]:
     return {"tracking-uri": mlflow_server.uri, "api-key": API_KEY}
 

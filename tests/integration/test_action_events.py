@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +17,6 @@ from tests.integration.test_action_entrypoint import (
     API_KEY,
     REPO,
     SHA,
-    Workspace,
     assert_no_secret,
 )
 from tests.support.github_api import FakeGitHub
@@ -116,17 +114,6 @@ def workflow_run_event(
         "repository": repository(REPO),
         "sender": {"login": "mallory", "type": "User"},
     }
-
-
-@pytest.fixture
-def ws(tmp_path: Path) -> Workspace:
-    (tmp_path / "ws").mkdir()
-    return Workspace(tmp_path / "ws", tmp_path)
-
-
-@pytest.fixture
-def github(httpserver) -> FakeGitHub:
-    return FakeGitHub(httpserver)
 
 
 @pytest.fixture

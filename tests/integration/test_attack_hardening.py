@@ -17,7 +17,6 @@ from cmarkgfm.cmark import Options as CmarkOptions
 from tests.integration.test_action_entrypoint import Workspace, pr_event
 from tests.support.cli import run_cli
 from tests.support.dropping_proxy import DroppingProxy
-from tests.support.github_api import FakeGitHub
 
 PASSWORD = "Zq7wXv9Kp2Lm"  # the secret part of the URIs below
 
@@ -81,17 +80,6 @@ def test_the_action_never_prints_the_password_of_a_tracking_uri_without_scheme(t
 
 # -- the action: hostile event payloads and inputs end in a message, never exit 3 -----------
 DRY = {"dry-run": "true", "manifests": "churn-classifier/hokusai.yaml"}
-
-
-@pytest.fixture
-def ws(tmp_path: Path) -> Workspace:
-    (tmp_path / "ws").mkdir()
-    return Workspace(tmp_path / "ws", tmp_path)
-
-
-@pytest.fixture
-def github(httpserver) -> FakeGitHub:
-    return FakeGitHub(httpserver)
 
 
 def _event(case: str) -> tuple[str, dict, dict[str, str]]:
