@@ -262,14 +262,16 @@ def _print_traceback() -> None:
     _echo(_redact(traceback.format_exc()), err=True)
 
 
-def _echo(text: str | list[str], *, err: bool = False) -> None:
+def _echo(text: str | list[str], *, err: bool = False, markdown: bool = False) -> None:
     """Print lines that hold user text (manifest values, registry answers, error messages):
     no control character, no line that a CI runner would read as a workflow command. A list
-    is one line per item (a line break inside one is shown as `\\n`)."""
-    from hokusai_action.inert import inert_line
+    is one line per item (a line break inside one is shown as `\\n`). `markdown`: lines of
+    a comment we rendered, whose zero-width spaces (no mentions, no links) stay invisible."""
+    from hokusai_action.inert import inert_line, inert_markdown_line
 
+    inert = inert_markdown_line if markdown else inert_line
     lines = text.split("\n") if isinstance(text, str) else text
-    click.echo("\n".join(inert_line(line) for line in lines), err=err)
+    click.echo("\n".join(inert(line) for line in lines), err=err)
 
 
 # -- the registry commands ---------------------------------------------------------------
@@ -408,7 +410,7 @@ def _emit(reports: list[Any], output_format: str, fail_on_regression: bool) -> N
         from hokusai_action.github.comment import comment_body, truncate
 
         mode = "compare" if reports and reports[0].status == "compared" else "register"
-        _echo("\n\n".join(truncate(comment_body(r, mode)) for r in reports))
+        _echo("\n\n".join(truncate(comment_body(r, mode)) for r in reports), markdown=True)
     else:
         for i, report in enumerate(reports):
             if i:
@@ -672,11 +674,14 @@ def demo(output_format: str) -> None:
 
     steps = []
     if output_format == "markdown":
-        _echo(["# hokusai-action demo", "", output.intro(len(story.step_folders())), ""])
+        _echo(
+            ["# hokusai-action demo", "", output.intro(len(story.step_folders())), ""],
+            markdown=True,
+        )
     for step in story.run(on_registry=where):
         steps.append(step)
         if output_format == "markdown":
-            _echo(output.step_markdown(step))
+            _echo(output.step_markdown(step), markdown=True)
         elif output_format == "text":
             _echo(output.step_text(step))
     if output_format == "json":
@@ -685,7 +690,7 @@ def demo(output_format: str) -> None:
         doc = reports_json(s.report for s in steps)
         click.echo(inert_json(json.dumps(doc, indent=2, ensure_ascii=False)))
     elif output_format == "markdown":
-        _echo(output.summary_markdown(steps))
+        _echo(output.summary_markdown(steps), markdown=True)
     else:
         _echo(output.summary_text(steps))
 

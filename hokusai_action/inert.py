@@ -105,6 +105,19 @@ def inert_line(line: str) -> str:
     return line
 
 
+# What `github.comment.text()` puts after `@`, `#` and `:` so GitHub makes no mention or link
+# of user text. User text reaches Markdown escaped, so every raw one in a body is ours.
+ZERO_WIDTH_SPACE = "\u200b"
+
+
+def inert_markdown_line(line: str) -> str:
+    """`inert_line` for a line of Markdown we rendered (a comment printed instead of posted):
+    the same, except that our zero-width spaces stay invisible rather than show as `\\u200b`."""
+    first, *rest = line.split(ZERO_WIDTH_SPACE)
+    pieces = [inert_line(first), *(inert_text(piece, MAX_MESSAGE) for piece in rest)]
+    return ZERO_WIDTH_SPACE.join(pieces)
+
+
 def inert_lines(text: str) -> str:
     """`inert_line` for each line of a text we composed from lines."""
     return "\n".join(inert_line(line) for line in text.split("\n"))

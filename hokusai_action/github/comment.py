@@ -14,7 +14,7 @@ import re
 from collections.abc import Sequence
 
 from hokusai_action import __version__
-from hokusai_action.inert import escape_controls, shown
+from hokusai_action.inert import ZERO_WIDTH_SPACE, escape_controls, shown
 from hokusai_action.problems import Problem
 from hokusai_action.registry.deltaone import Outcome, Rule, Verdict
 from hokusai_action.registry.output import OUTCOME_TEXT, baseline_text, number, significance
@@ -40,12 +40,11 @@ _SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 # What GitHub turns into a link, a mention, an issue reference or an emoji after Markdown:
 # `@user` (and `a@b.com`), `#123` (and `owner/repo#1`), `GH-123`, `https://…`, `mailto:…`,
 # `www.…` and `:shortcode:`. A zero-width space breaks each one, and shows nothing.
-_ZWSP = "\u200b"
 _LIVE = re.compile(r"(?i)(@|#(?=\S)|:(?=\S)|w(?=ww\.)|gh(?=-[0-9]))")
 
 
 def _defuse(out: str) -> str:
-    return _LIVE.sub(lambda m: m.group() + _ZWSP, out)
+    return _LIVE.sub(lambda m: m.group() + ZERO_WIDTH_SPACE, out)
 
 
 def text(value: object) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -272,3 +273,14 @@ def test_manifest_symlinked_outside_the_repository_is_refused_and_none_of_it_sho
         assert "name-from-outside" not in output
         assert "CHURN-001" not in output
     assert not (repo.root / "registry.db").exists()
+
+
+def test_markdown_printed_keeps_the_comments_zero_width_spaces_invisible(tmp_path):
+    """`metrics.json:test.rmse` gets a zero-width space after `:` (so GitHub makes no link of
+    it); printed, it must stay invisible, not show as `\\u200b`."""
+    shutil.copytree(PROJECT / "examples" / "house-prices", tmp_path / "house-prices")
+    (tmp_path / ".git").mkdir()
+    result = run_cli("register", "--dry-run", "--format", "markdown", "house-prices", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "(from reports/metrics.json:\u200btest.rmse)" in result.stdout
+    assert "\\u200b" not in result.stdout

@@ -13,6 +13,7 @@ from hokusai_action.inert import (
     inert_json,
     inert_line,
     inert_lines,
+    inert_markdown_line,
     shown,
 )
 
@@ -85,3 +86,15 @@ def test_json_output_keeps_its_data_but_prints_no_raw_control_or_old_command():
     assert "##[" not in text
     assert not any(c in text for c in "\u202e\x85\U000e0041\x1b")
     assert "é 👍" in text
+
+
+def test_markdown_line_keeps_our_zero_width_spaces_and_escapes_the_users():
+    from hokusai_action.github.comment import text
+
+    rendered = text("see @octocat and a\u200bb")  # ours after `@`; the user's escaped
+    line = inert_markdown_line(f"| Note | {rendered} \x1b[31m |")
+    assert "@\u200boctocat" in line
+    assert "a\u200bb" not in line  # the user's own is shown as an escape
+    assert "u200bb" in line
+    assert "\x1b" not in line
+    assert inert_markdown_line("::error::x\u200by").startswith("\\::error")
