@@ -136,7 +136,7 @@ tags:
 
 
 def _regressor(i: int, rnd: random.Random, directory: Path) -> str:
-    """Like examples/house-prices: a single model file, value read from a metrics file."""
+    """A single model file registered as it is (`flavor: file`), value read from a metrics file."""
     domain = DOMAINS[i % len(DOMAINS)]
     _write(directory / "models" / "regressor.onnx", rnd.randbytes(rnd.randint(256, 8192)))
     rmse = round(rnd.uniform(1000, 40000), 1)

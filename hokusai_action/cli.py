@@ -655,15 +655,15 @@ def doctor(tracking_uri: str | None, retries: int, timeout: int, output_format: 
         sys.exit(1)
 
 
-# -- starting a manifest -----------------------------------------------------------------
 @cli.command()
 @format_option("text", "json", "markdown", default="markdown")
 def demo(output_format: str) -> None:
     """Show the whole job on a short history of one model: four versions, each a real model
     scored on the same holdout (a first version, a contributor's data, a tuning step, a lost
-    feature), registered in order into a throw-away embedded registry with the DeltaOne verdict,
-    each followed by the comment the GitHub Action posts. Writes nothing outside a temporary
-    folder, so every run starts afresh."""
+    feature), registered in order with their DeltaOne verdicts into a throw-away embedded
+    registry, each shown as the action's Markdown for it. It never uses your registry
+    (MLFLOW_TRACKING_URI is ignored) and writes nothing outside a temporary folder, so every
+    run starts afresh."""
     from hokusai_action.demo import output, story
     from hokusai_action.errors import require
 
@@ -672,12 +672,11 @@ def demo(output_format: str) -> None:
     def where(home: Path) -> None:
         _echo(f"registry: a throw-away embedded registry in {home} (deleted afterwards)", err=True)
 
-    steps = []
+    steps, count = [], len(story.step_folders())
     if output_format == "markdown":
-        _echo(
-            ["# hokusai-action demo", "", output.intro(len(story.step_folders())), ""],
-            markdown=True,
-        )
+        _echo(output.intro_markdown(count), markdown=True)
+    elif output_format == "text":
+        _echo(output.intro_text(count))
     for step in story.run(on_registry=where):
         steps.append(step)
         if output_format == "markdown":
@@ -695,6 +694,7 @@ def demo(output_format: str) -> None:
         _echo(output.summary_text(steps))
 
 
+# -- starting a manifest -----------------------------------------------------------------
 @cli.command()
 @click.argument("directory", default=".", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--name", help="Registered model name [default: from the folder's name].")

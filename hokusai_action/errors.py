@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import importlib
+import os
 from types import ModuleType
+
+# Set before a library is first imported, unless the user set them: MLflow's client reports
+# usage to MLflow's servers by default, and hokusai-action contacts nothing it was not asked to.
+ENVIRONMENT_BEFORE_IMPORT = {"mlflow": {"MLFLOW_DISABLE_TELEMETRY": "true"}}
 
 
 class HokusaiError(Exception):
@@ -27,6 +32,8 @@ def require(module: str, *, extra: str, feature: str) -> ModuleType:
     The base install stays light for the pre-commit hook; commands that talk to MLflow or
     GitHub import their libraries through here, at the moment they need them.
     """
+    for name, value in ENVIRONMENT_BEFORE_IMPORT.get(module.split(".")[0], {}).items():
+        os.environ.setdefault(name, value)
     try:
         return importlib.import_module(module)
     except ImportError as e:

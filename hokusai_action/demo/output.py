@@ -1,5 +1,6 @@
-"""The demo's output: each step as the comment the action posts (or the `register` report),
-then what the history paid. Everything shown is taken from the reports."""
+"""The demo's output: each step as the Markdown the action writes for a registration (or as
+`register`'s text report), then the verdicts side by side. Everything shown is taken from the
+reports."""
 
 from __future__ import annotations
 
@@ -13,19 +14,36 @@ from hokusai_action.registry.output import OUTCOME_TEXT, number, report_text, ta
 SUMMARY_HEADER = ("step", "model.version", "registry", "value", "baseline", "change", "verdict")
 
 
-def intro(steps: int) -> str:
+def intro(steps: int, output_format: str) -> str:
+    shown_as = (
+        "the Markdown the GitHub Action writes for a registration (its pull-request comment "
+        "with `mode: register`, its step summary on a push)"
+        if output_format == "markdown"
+        else "the report `hokusai-action register` prints"
+    )
+    differs = "MLflow's run IDs" + (
+        "" if output_format == "markdown" else " and the temporary folder's name"
+    )
     return (
         f"{steps} versions of one model, each a real model scored on the same holdout, "
         "registered in order by the code `hokusai-action register` runs, into an embedded "
-        "registry that is thrown away afterwards. After each step, the pull-request comment "
-        "the GitHub Action posts for it. Every run starts afresh, so a second run prints the "
-        "same, but for MLflow's run IDs, which are new each time."
+        f"registry in a temporary folder that is deleted afterwards. After each step, {shown_as}. "
+        f"Every run starts afresh: a second run prints the same, but for {differs}, which are "
+        "new each time."
     )
+
+
+def intro_markdown(steps: int) -> list[str]:
+    return ["# hokusai-action demo", "", intro(steps, "markdown"), ""]
+
+
+def intro_text(steps: int) -> list[str]:
+    return ["hokusai-action demo", "", intro(steps, "text"), ""]
 
 
 def step_title(s: Step) -> str:
     what = s.report.plan.description or s.folder
-    return f"Step {s.number} of {s.of}: {what}"
+    return f"Step {s.position} of {s.total}: {what}"
 
 
 def step_markdown(s: Step) -> list[str]:
@@ -45,7 +63,7 @@ def summary_rows(steps: Iterable[Step]) -> list[tuple[str, ...]]:
         base = v.baseline if v else None
         rows.append(
             (
-                str(s.number),
+                str(s.position),
                 shown(r.plan.semver or "-"),
                 f"v{r.version}",
                 number(r.plan.value),
@@ -57,31 +75,33 @@ def summary_rows(steps: Iterable[Step]) -> list[tuple[str, ...]]:
     return rows
 
 
-def paid(steps: list[Step]) -> str:
-    """What the history paid, from the verdicts: the DeltaOne versions and their changes,
-    and which version each step was judged against."""
-    rewarded = [s for s in steps if s.report.verdict and s.report.verdict.achieved]
+def verdicts(steps: list[Step]) -> str:
+    """The DeltaOne versions and their changes, and the version each step was judged
+    against (the rewarded baseline), as the reports say."""
+    achieved = [s for s in steps if s.report.verdict and s.report.verdict.achieved]
     judged = [
         f"v{s.report.version} against v{s.report.verdict.baseline.version}"
         for s in steps
         if s.report.verdict and s.report.verdict.baseline
     ]
-    if rewarded:
-        each = ", ".join(f"v{s.report.version} ({change(s.report.verdict)})" for s in rewarded)
-        said = f"Paid: {len(rewarded)} DeltaOne{'s' if len(rewarded) > 1 else ''}, {each}."
+    if achieved:
+        each = ", ".join(f"v{s.report.version} ({change(s.report.verdict)})" for s in achieved)
+        plural = "s" if len(achieved) > 1 else ""
+        said = f"DeltaOne achieved by {len(achieved)} version{plural}: {each}."
     else:
-        said = "Paid: no DeltaOne."
+        said = "DeltaOne achieved by no version."
     if judged:
         said += f" Judged: {'; '.join(judged)}."
     return said
 
 
 def summary_markdown(steps: list[Step]) -> list[str]:
-    lines = ["## What the history paid", "", "| " + " | ".join(SUMMARY_HEADER) + " |",
+    lines = ["## The verdicts side by side", "", "| " + " | ".join(SUMMARY_HEADER) + " |",
              "|" + " --- |" * len(SUMMARY_HEADER)]  # fmt: skip
     lines += ["| " + " | ".join(text(cell) for cell in row) + " |" for row in summary_rows(steps)]
-    return [*lines, "", text(paid(steps))]
+    return [*lines, "", text(verdicts(steps))]
 
 
 def summary_text(steps: list[Step]) -> list[str]:
-    return ["== What the history paid", *table(summary_rows(steps), SUMMARY_HEADER), paid(steps)]
+    rows = table(summary_rows(steps), SUMMARY_HEADER)
+    return ["== The verdicts side by side", *rows, verdicts(steps)]

@@ -1,37 +1,74 @@
-"""Run the demo's history through the real code path and render what it did.
+"""Run the demo's history through the real code path.
 
 Each step of `history/` is validated, planned and registered with the same functions
 `hokusai-action register` calls, into an embedded registry in a temporary folder that is
 deleted afterwards. So the demo shows computed verdicts only, and a second run starts from
-nothing and gives the same result (MLflow's run IDs aside, which are new each time).
+nothing and gives the same result (MLflow's run IDs aside, which are new each time). It never
+reads the user's registry settings: whatever MLFLOW_TRACKING_URI says, it writes only there.
 """
 
 from __future__ import annotations
 
+import os
+import re
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hokusai_action.errors import HokusaiError
 from hokusai_action.registry.results import Report
+
+if TYPE_CHECKING:
+    from hokusai_action.validation.manifest import Manifest
 
 HISTORY = Path(__file__).resolve().with_name("history")
 
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """One registered step: its place in the history, what changed, and the report."""
+    """One registered step: its place in the history (`position` of `total`), its folder,
+    and what `register` reported."""
 
-    number: int
-    of: int
+    position: int
+    total: int
     folder: str
     report: Report
 
 
 def step_folders(history: Path = HISTORY) -> list[Path]:
-    """The steps, in order: the folders of `history` that hold a manifest, by name."""
-    return sorted(d for d in history.iterdir() if (d / "hokusai.yaml").is_file())
+    """The steps, in order: the folders of `history` that hold a manifest, by their leading
+    number (`2-…` before `10-…`), then by name."""
+
+    def order(folder: Path) -> tuple[int, str]:
+        found = re.match(r"\d+", folder.name)
+        return (int(found.group()) if found else 0, folder.name)
+
+    return sorted((d for d in history.iterdir() if (d / "hokusai.yaml").is_file()), key=order)
+
+
+def load_steps(history: Path = HISTORY) -> list[Manifest]:
+    """Every step's manifest, validated before anything is registered. The history ships
+    with hokusai-action, so an invalid step is our bug (exit 3)."""
+    from hokusai_action.validation.checker import check_paths
+    from hokusai_action.validation.rules import Options
+
+    manifests = []
+    for folder in step_folders(history):
+        result, found = check_paths((folder,), Options())
+        if not result.valid or len(found) != 1:
+            problems = "; ".join(f"{p.line}:{p.column} {p.message}" for p in result.problems)
+            raise HokusaiError(
+                f"the demo's step {folder.name} is broken: "
+                + (problems or f"{len(found)} manifests where one was expected")
+                + "; reinstall hokusai-action",
+                exit_code=3,
+            )
+        manifests += found
+    if not manifests:
+        raise HokusaiError(f"the demo's history at {history} is empty", exit_code=3)
+    return manifests
 
 
 def run(
@@ -42,11 +79,9 @@ def run(
     from hokusai_action.registry.mlflow_store import MlflowRegistry
     from hokusai_action.registry.plan import plan
     from hokusai_action.registry.register import Decision, register
-    from hokusai_action.registry.settings import embedded_settings
-    from hokusai_action.validation.checker import check_paths
-    from hokusai_action.validation.rules import Options
+    from hokusai_action.registry.settings import collect_secrets, embedded_settings
 
-    folders = step_folders(history)
+    manifests = load_steps(history)
     try:
         workspace = tempfile.TemporaryDirectory(prefix="hokusai-demo-")
     except OSError as e:
@@ -58,16 +93,10 @@ def run(
         home = Path(tmp) / ".hokusai"
         if on_registry is not None:
             on_registry(home)
-        registry = MlflowRegistry(embedded_settings(home))
-        for position, folder in enumerate(folders, 1):
-            result, manifests = check_paths((folder,), Options())
-            if not result.valid or len(manifests) != 1:
-                found = "; ".join(f"{p.line}:{p.column} {p.message}" for p in result.problems)
-                raise HokusaiError(  # the history ships with hokusai-action: our bug
-                    f"the demo's step {folder.name} is not a valid manifest: {found}",
-                    exit_code=3,
-                )
-            manifest = manifests[0]
-            # Not from Git: no commit is recorded, and no note says so at every step.
+        settings = embedded_settings(home, secrets=collect_secrets(os.environ))
+        registry = MlflowRegistry(settings)
+        for position, manifest in enumerate(manifests, 1):
+            # The history is no Git work tree: no commit to record (and no note at each step
+            # saying so: the intro does).
             report = register(plan(manifest, None), registry, Decision())
-            yield Step(position, len(folders), folder.name, report)
+            yield Step(position, len(manifests), manifest.directory.name, report)

@@ -12,7 +12,8 @@ import mlflow
 import pytest
 import yaml
 
-from hokusai_action.demo.story import HISTORY, step_folders
+from hokusai_action.demo.story import HISTORY, load_steps, step_folders
+from hokusai_action.errors import HokusaiError
 from tests.conftest import PROJECT
 from tests.support.cli import run_cli
 
@@ -58,7 +59,8 @@ def test_demo_prints_each_step_as_the_action_comment_with_the_history_chart(firs
     assert "### ✅ DeltaOne achieved: customer-churn-predictor" in out
     assert "### 🔴 regression: worse than the baseline" in out
     assert "x-axis [v1, v2, v3, v4]" in out  # the chart of the last step
-    assert "Paid: 1 DeltaOne, v2 (+1.20 pp)." in out
+    assert "DeltaOne achieved by 1 version: v2 (+1.20 pp)." in out
+    assert "Judged: v2 against v1; v3 against v2; v4 against v2." in out  # the high-water mark
 
 
 def test_readme_shows_the_demo_output_as_it_is(first_run):
@@ -84,7 +86,8 @@ def test_demo_text_format_is_the_register_report(tmp_path):
     result = run_cli("demo", "--format", "text", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "+1.20 pp -> DeltaOne achieved" in result.stdout
-    assert "== What the history paid" in result.stdout
+    assert "== The verdicts side by side" in result.stdout
+    assert "the temporary folder's name" in result.stdout  # why a rerun's text differs
 
 
 def test_demo_history_values_are_what_its_models_score():
@@ -104,3 +107,30 @@ def test_demo_history_values_are_what_its_models_score():
         columns = list(model.metadata.get_input_schema().input_names())
         accuracy = float((model.predict(test_x[columns]) == test_y).mean())
         assert round(accuracy, 4) == manifest["benchmark"]["value"], folder.name
+
+
+def test_demo_never_uses_the_configured_registry_nor_prints_the_key(tmp_path):
+    key = "hk-live-demo-0123456789abcdef"
+    env = {"MLFLOW_TRACKING_URI": "http://127.0.0.1:9", "HOKUSAI_API_KEY": key + "\n",
+           "HOME": str(tmp_path)}  # fmt: skip
+    result = run_cli("demo", "--format", "text", cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stdout + result.stderr  # port 9 was never asked
+    assert "127.0.0.1:9" not in result.stdout + result.stderr
+    assert key not in result.stdout + result.stderr
+    assert not (tmp_path / ".config" / "mlflow").exists()  # MLflow's telemetry stays off
+
+
+def test_demo_steps_run_in_the_order_of_their_numbers(tmp_path):
+    for name in ("10-last", "2-second", "1-first", "notes"):
+        (tmp_path / name).mkdir()
+        if name != "notes":
+            (tmp_path / name / "hokusai.yaml").write_text("version: 1\n")
+    assert [f.name for f in step_folders(tmp_path)] == ["1-first", "2-second", "10-last"]
+
+
+def test_a_broken_demo_history_is_our_bug_and_says_which_step(tmp_path):
+    (tmp_path / "1-broken").mkdir()
+    (tmp_path / "1-broken" / "hokusai.yaml").write_text("version: 1\nmodel: {}\n")
+    with pytest.raises(HokusaiError, match="step 1-broken is broken: ") as caught:
+        load_steps(tmp_path)
+    assert caught.value.exit_code == 3
