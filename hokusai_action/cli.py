@@ -137,6 +137,9 @@ def main(argv: list[str] | None = None) -> None:
     (MLflow's and urllib3's logs included)."""
     args = argv if argv is not None else sys.argv[1:]
     debug = "--debug" in args
+    for stream in (sys.stdout, sys.stderr):  # a terminal or file that cannot show a character
+        if isinstance(stream, io.TextIOWrapper) and stream.errors == "strict":
+            stream.reconfigure(errors="backslashreplace")  # (an emoji in cp1252) shows it escaped
     secrets = _secrets(args)
     if not secrets:
         _main(argv, debug)

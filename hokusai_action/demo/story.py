@@ -9,8 +9,11 @@ reads the user's registry settings: whatever MLFLOW_TRACKING_URI says, it writes
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import signal
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -71,6 +74,25 @@ def load_steps(history: Path = HISTORY) -> list[Manifest]:
     return manifests
 
 
+@contextlib.contextmanager
+def _terminated_cleanly() -> Iterator[None]:
+    """SIGTERM (a cancelled CI job, `timeout`) ends the run as an exception would, so the
+    temporary folder is deleted; by default the process would just die and leave it."""
+
+    def stop(signum: int, frame: object) -> None:
+        sys.exit(128 + signum)
+
+    try:
+        previous = signal.signal(signal.SIGTERM, stop)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def run(
     history: Path = HISTORY, on_registry: Callable[[Path], None] | None = None
 ) -> Iterator[Step]:
@@ -89,7 +111,7 @@ def run(
             f"cannot create a temporary folder for the demo's registry ({e.strerror or e}); "
             "set TMPDIR to a writable folder"
         ) from e
-    with workspace as tmp:
+    with workspace as tmp, _terminated_cleanly():
         home = Path(tmp) / ".hokusai"
         if on_registry is not None:
             on_registry(home)

@@ -139,7 +139,14 @@ def embedded_settings(
     secrets: tuple[str, ...] = (),
     lock_wait: float = LOCK_WAIT,
 ) -> RegistrySettings:
-    """An embedded SQLite registry kept in `home` (the database, its lock and artifacts)."""
+    """An embedded SQLite registry kept in `home` (the database, its lock and artifacts).
+    A `?` or `%` in its path would be read as a URL's query or escape (SQLite would open
+    another file, outside `home`): refused."""
+    if found := sorted(set("?%") & set(str(home))):
+        raise SettingsError(
+            f"the embedded registry's folder {home} holds `{found[0]}`, which a SQLite URL "
+            "cannot carry; work in a folder without it, or pass --tracking-uri"
+        )
     return RegistrySettings(
         f"sqlite:///{(home / 'mlflow.db').as_posix()}", True, home / "artifacts", "none (local)",
         retries, timeout, secrets, lock_wait=lock_wait,
@@ -275,7 +282,9 @@ def secret_forms(values: Iterable[str], pairs: Iterable[tuple[str, str]] = ()) -
         for value in {raw, raw.strip(), *(line.strip() for line in raw.splitlines())}:
             if not value:
                 continue
-            forms |= {value, repr(value)[1:-1], json.dumps(value)[1:-1], quote(value, safe="")}
+            # (a byte that is not UTF-8 reaches os.environ as a lone surrogate: kept as a byte)
+            quoted = quote(value, safe="", errors="surrogateescape")
+            forms |= {value, repr(value)[1:-1], json.dumps(value)[1:-1], quoted}
             pairs += [(value, ""), ("", value)]
             forms |= _base64_forms(value)
     for user, password in pairs:

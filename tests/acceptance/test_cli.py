@@ -284,3 +284,10 @@ def test_markdown_printed_keeps_the_comments_zero_width_spaces_invisible(tmp_pat
     assert result.returncode == 0, result.stdout + result.stderr
     assert "(from reports/metrics.json:\u200btest.rmse)" in result.stdout
     assert "\\u200b" not in result.stdout
+
+
+def test_a_secret_with_a_byte_that_is_not_utf8_is_no_traceback(tmp_path):
+    key = "hk_live_SECRET\udcffKEY0123"  # os.environ's form of the byte 0xff
+    result = run_cli("--version", cwd=tmp_path, env={"HOKUSAI_API_KEY": key})
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr

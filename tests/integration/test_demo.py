@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import mlflow
@@ -134,3 +138,50 @@ def test_a_broken_demo_history_is_our_bug_and_says_which_step(tmp_path):
     with pytest.raises(HokusaiError, match="step 1-broken is broken: ") as caught:
         load_steps(tmp_path)
     assert caught.value.exit_code == 3
+
+
+def test_a_temporary_folder_a_sqlite_url_cannot_carry_is_refused(tmp_path):
+    odd = tmp_path / "q?x"
+    odd.mkdir()
+    result = run_cli("demo", cwd=tmp_path, env={"TMPDIR": str(odd)})
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "holds `?`, which a SQLite URL cannot carry" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["q?x"]  # no database at `q`
+    assert list(odd.iterdir()) == []
+
+
+def _clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "HOKUSAI_"))}
+    return {**env, **extra}
+
+
+def test_sigterm_ends_the_demo_without_leaving_its_registry(tmp_path):
+    with subprocess.Popen(
+        [sys.executable, "-m", "hokusai_action", "demo"],
+        cwd=tmp_path,
+        env=_clean_env(TMPDIR=str(tmp_path)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as demo:
+        assert demo.stderr is not None
+        assert demo.stderr.readline().startswith("registry: ")  # the folder exists from here
+        assert list(tmp_path.glob("hokusai-demo-*"))
+        demo.send_signal(signal.SIGTERM)
+        demo.communicate(timeout=60)
+    assert demo.returncode == 128 + signal.SIGTERM
+    assert list(tmp_path.glob("hokusai-demo-*")) == []
+
+
+def test_markdown_on_a_terminal_that_cannot_show_emoji_is_escaped_not_a_crash(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "hokusai_action", "demo"],
+        cwd=tmp_path,
+        env=_clean_env(PYTHONIOENCODING="cp1252"),
+        capture_output=True,
+        encoding="cp1252",
+        timeout=180,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "\\U0001f195 first registration" in result.stdout
