@@ -687,10 +687,7 @@ def demo(output_format: str) -> None:
         elif output_format == "text":
             _echo(output.step_text(step))
     if output_format == "json":
-        from hokusai_action.registry.output import reports_json
-
-        doc = reports_json(s.report for s in steps)
-        click.echo(inert_json(json.dumps(doc, indent=2, ensure_ascii=False)))
+        _emit([s.report for s in steps], "json", fail_on_regression=False)
     elif output_format == "markdown":
         _echo(output.summary_markdown(steps), markdown=True)
     else:

@@ -6,6 +6,7 @@ No MLflow import here: `register --dry-run` shows the target without loading MLf
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import json
 import os
@@ -282,9 +283,8 @@ def secret_forms(values: Iterable[str], pairs: Iterable[tuple[str, str]] = ()) -
         for value in {raw, raw.strip(), *(line.strip() for line in raw.splitlines())}:
             if not value:
                 continue
-            # (a byte that is not UTF-8 reaches os.environ as a lone surrogate: kept as a byte)
-            quoted = quote(value, safe="", errors="surrogateescape")
-            forms |= {value, repr(value)[1:-1], json.dumps(value)[1:-1], quoted}
+            quoted = {quote(data, safe="") for data in _encodings(value)}
+            forms |= {value, repr(value)[1:-1], json.dumps(value)[1:-1], *quoted}
             pairs += [(value, ""), ("", value)]
             forms |= _base64_forms(value)
     for user, password in pairs:
@@ -340,14 +340,25 @@ def _base64_forms(text: str) -> set[str]:
     """The base64 of `text`, and the part of it that stays the same whatever precedes it
     (at each of the three byte alignments) or follows it: `user:password` masked through its
     password alone, with the 8-character fragment rule."""
-    data = text.encode("utf-8", "surrogatepass")
-    whole = base64.b64encode(data).decode()
-    forms = {whole, whole.rstrip("=")}
-    for shift in range(3):
-        encoded = base64.b64encode(b"\0" * shift + data).decode()
-        end = len(encoded) - 4 if (shift + len(data)) % 3 else len(encoded)
-        forms.add(encoded[4 if shift else 0 : end])
+    forms = set()
+    for data in _encodings(text):
+        whole = base64.b64encode(data).decode()
+        forms |= {whole, whole.rstrip("=")}
+        for shift in range(3):
+            encoded = base64.b64encode(b"\0" * shift + data).decode()
+            end = len(encoded) - 4 if (shift + len(data)) % 3 else len(encoded)
+            forms.add(encoded[4 if shift else 0 : end])
     return forms | {f.replace("+", "-").replace("/", "_") for f in forms}
+
+
+def _encodings(text: str) -> set[bytes]:
+    """The bytes `text` may go out as. A byte that is not UTF-8 reaches os.environ as a lone
+    surrogate and goes out as that byte again (surrogateescape); any other lone surrogate can
+    only be written as its UTF-8 form (surrogatepass), which is kept for every text."""
+    out = {text.encode("utf-8", "surrogatepass")}
+    with contextlib.suppress(UnicodeEncodeError):
+        out.add(text.encode("utf-8", "surrogateescape"))
+    return out
 
 
 def _userinfo(uri: str) -> str | None:

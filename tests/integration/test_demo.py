@@ -3,13 +3,10 @@ registered step by step by the real code path into a throw-away registry."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
 import re
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import mlflow
@@ -19,7 +16,8 @@ import yaml
 from hokusai_action.demo.story import HISTORY, load_steps, step_folders
 from hokusai_action.errors import HokusaiError
 from tests.conftest import PROJECT
-from tests.support.cli import run_cli
+from tests.support.build_models import load_build_models
+from tests.support.cli import CLI, cli_environment, run_cli
 
 README = (PROJECT / "README.md").read_text(encoding="utf-8")
 RUN_ID = re.compile(r"\b[0-9a-f]{32}\b")
@@ -96,13 +94,7 @@ def test_demo_text_format_is_the_register_report(tmp_path):
 
 def test_demo_history_values_are_what_its_models_score():
     """Nothing shown is made up: each step's value is its model's accuracy on the holdout."""
-    spec = importlib.util.spec_from_file_location(
-        "build_models", PROJECT / "examples" / "build_models.py"
-    )
-    assert spec
-    assert spec.loader
-    build_models = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(build_models)
+    build_models = load_build_models()
     _, _, test_x, test_y = build_models.churn_data()
     assert len(step_folders()) == len(build_models.DEMO_STEPS) == 4
     for folder in step_folders(HISTORY):
@@ -150,16 +142,11 @@ def test_a_temporary_folder_a_sqlite_url_cannot_carry_is_refused(tmp_path):
     assert list(odd.iterdir()) == []
 
 
-def _clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "HOKUSAI_"))}
-    return {**env, **extra}
-
-
 def test_sigterm_ends_the_demo_without_leaving_its_registry(tmp_path):
     with subprocess.Popen(
-        [sys.executable, "-m", "hokusai_action", "demo"],
+        [*CLI, "demo"],
         cwd=tmp_path,
-        env=_clean_env(TMPDIR=str(tmp_path)),
+        env=cli_environment({"TMPDIR": str(tmp_path)}),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -175,9 +162,9 @@ def test_sigterm_ends_the_demo_without_leaving_its_registry(tmp_path):
 
 def test_markdown_on_a_terminal_that_cannot_show_emoji_is_escaped_not_a_crash(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "hokusai_action", "demo"],
+        [*CLI, "demo"],
         cwd=tmp_path,
-        env=_clean_env(PYTHONIOENCODING="cp1252"),
+        env=cli_environment({"PYTHONIOENCODING": "cp1252"}),
         capture_output=True,
         encoding="cp1252",
         timeout=180,

@@ -4,7 +4,6 @@ set what its manifest claims."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -18,6 +17,7 @@ import pytest
 import yaml
 
 from tests.conftest import PROJECT
+from tests.support.build_models import load_build_models
 from tests.support.cli import run_cli
 
 EXAMPLES = PROJECT / "examples"
@@ -60,12 +60,7 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def build_models() -> ModuleType:
     """examples/build_models.py, for its data sets (its build functions are not called)."""
-    spec = importlib.util.spec_from_file_location("build_models", EXAMPLES / "build_models.py")
-    assert spec
-    assert spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_build_models()
 
 
 def manifest(example: str) -> dict:

@@ -18,6 +18,7 @@ from hokusai_action.registry.settings import (
     collect_secrets,
     redact,
     resolve_settings,
+    secret_forms,
 )
 
 KEY = "hk-live-4f1c9a7e0b2d6c83"
@@ -186,3 +187,11 @@ def test_a_bad_uri_in_the_environment_names_the_variable_and_masks_its_user_part
 )
 def test_uris_mlflow_reads_are_accepted_stripped(uri):
     assert check_tracking_uri(uri) == uri.strip()
+
+
+def test_a_secret_byte_that_is_not_utf8_is_masked_in_the_form_it_is_sent():
+    """os.environ holds the byte 0xff as "\\udcff"; a URL or an Authorization header carries
+    the byte itself, so its percent-encoded and base64 forms are masked too."""
+    forms = secret_forms(["hk_live_\udcffKEY0123"])
+    assert "hk_live_%FFKEY0123" in forms
+    assert base64.b64encode(b"hk_live_\xffKEY0123").decode() in forms
