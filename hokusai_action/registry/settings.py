@@ -352,12 +352,14 @@ def _base64_forms(text: str) -> set[str]:
 
 
 def _encodings(text: str) -> set[bytes]:
-    """The bytes `text` may go out as. A byte that is not UTF-8 reaches os.environ as a lone
-    surrogate and goes out as that byte again (surrogateescape); any other lone surrogate can
-    only be written as its UTF-8 form (surrogatepass), which is kept for every text."""
+    """The bytes `text` may go out as: UTF-8 (lone surrogates as themselves), and where they
+    can be encoded so, a byte that is not UTF-8 (it reaches os.environ as a lone surrogate and
+    goes out as that byte again) and Latin-1 (what requests encodes a URI's `user:password`
+    as for a Basic header)."""
     out = {text.encode("utf-8", "surrogatepass")}
-    with contextlib.suppress(UnicodeEncodeError):
-        out.add(text.encode("utf-8", "surrogateescape"))
+    for encoding, errors in (("utf-8", "surrogateescape"), ("latin-1", "strict")):
+        with contextlib.suppress(UnicodeEncodeError):
+            out.add(text.encode(encoding, errors))
     return out
 
 

@@ -195,3 +195,11 @@ def test_a_secret_byte_that_is_not_utf8_is_masked_in_the_form_it_is_sent():
     forms = secret_forms(["hk_live_\udcffKEY0123"])
     assert "hk_live_%FFKEY0123" in forms
     assert base64.b64encode(b"hk_live_\xffKEY0123").decode() in forms
+
+
+def test_a_non_ascii_uri_password_is_masked_in_the_basic_header_requests_sends():
+    """requests encodes a URI's `user:password` as Latin-1 for its Basic header."""
+    forms = secret_forms([], pairs=[("alice", "ñáéíóúüçàèìòùâêîôû")])
+    sent = base64.b64encode("alice:ñáéíóúüçàèìòùâêîôû".encode("latin-1")).decode()
+    assert sent in forms
+    assert redact(f"Authorization: Basic {sent}", forms) == "Authorization: Basic ***"
