@@ -332,6 +332,12 @@ def decision_options(fn: Any) -> Any:
             "benchmark.dataset.samples on both sides; proportion metrics only).",
         ),
         click.option(
+            "--floor", metavar="NUMBER",
+            help="Relative rule: gains are measured from max(|baseline|, floor) [default: 1% "
+            "of the first value]. These four options shape the token's benchmark of record "
+            "when a first registration creates it; after that the record decides.",
+        ),
+        click.option(
             "--fail-on-regression", is_flag=True,
             help="Exit with status 4 when a new value is worse than its baseline.",
         ),
@@ -390,14 +396,28 @@ def _plans(paths: tuple[Path, ...]) -> list[Any]:
 
 
 def _decision(
-    plans: list[Any], threshold: float, rule: str, significance: bool, promote: str = "challenger"
-) -> Any:
+    plans: list[Any], threshold: float, rule: str, significance: bool, promote: str = "challenger",
+    floor: str | None = None,
+) -> Any:  # fmt: skip
     """How to judge, refused (exit 2) where the rule means nothing for a plan's metric."""
     from hokusai_action.registry.deltaone import Rule, rule_problem
     from hokusai_action.registry.register import Decision, Promote
 
     rules = {"auto": None, "points": Rule.POINTS, "relative": Rule.RELATIVE}
-    decision = Decision(threshold, rules[rule], Promote(promote), significance)
+    ctx = click.get_current_context()
+    names = {"deltaone_threshold": "--deltaone-threshold", "rule": "--rule",
+             "require_significance": "--require-significance", "floor": "--floor"}  # fmt: skip
+    explicit = frozenset(
+        option for name, option in names.items()
+        if ctx.get_parameter_source(name) not in (None, click.core.ParameterSource.DEFAULT)
+    )  # fmt: skip
+    if floor is not None:
+        from hokusai_action.commands.benchmark import _decimal
+
+        floor = _decimal("--floor", floor)
+    decision = Decision(
+        threshold, rules[rule], Promote(promote), significance, floor=floor, explicit=explicit
+    )
     for p in plans:
         if problem := rule_problem(p.metric, decision.rule, threshold):
             raise click.UsageError(f"{p.manifest}: {problem}")
@@ -456,7 +476,7 @@ def _run_each(plans: list[Any], output_format: str, step: Any) -> list[Any]:
 def register(
     manifests: tuple[Path, ...], tracking_uri: str | None, retries: int, timeout: int,
     output_format: str, deltaone_threshold: float, rule: str, require_significance: bool,
-    fail_on_regression: bool, promote: str, dry_run: bool,
+    floor: str | None, fail_on_regression: bool, promote: str, dry_run: bool,
 ) -> None:  # fmt: skip
     """Register the models of MANIFESTS (files or directories, default .) in MLflow, with the
     DeltaOne verdict against the token's rewarded baseline: its best value that was a first
@@ -467,7 +487,7 @@ def register(
     """
     settings = _settings(tracking_uri, retries, timeout)
     plans = _plans(manifests)
-    decision = _decision(plans, deltaone_threshold, rule, require_significance, promote)
+    decision = _decision(plans, deltaone_threshold, rule, require_significance, promote, floor)
     if dry_run:
         from hokusai_action.registry.register import dry_run as dry
 
@@ -493,7 +513,7 @@ def register(
 def compare(
     manifests: tuple[Path, ...], tracking_uri: str | None, retries: int, timeout: int,
     output_format: str, deltaone_threshold: float, rule: str, require_significance: bool,
-    fail_on_regression: bool,
+    floor: str | None, fail_on_regression: bool,
 ) -> None:  # fmt: skip
     """Compare the models of MANIFESTS with their registered baselines and print the DeltaOne
     verdict. Writes nothing: what a pull request runs. A baseline pinned in a manifest
@@ -502,7 +522,7 @@ def compare(
 
     settings = _settings(tracking_uri, retries, timeout)
     plans = _plans(manifests)
-    decision = _decision(plans, deltaone_threshold, rule, require_significance)
+    decision = _decision(plans, deltaone_threshold, rule, require_significance, floor=floor)
     registry = _open_registry(settings)
     reports = _run_each(plans, output_format, lambda p: compare_plan(p, registry, decision))
     _emit(reports, output_format, fail_on_regression)
@@ -611,6 +631,89 @@ def lineage(
     registry = _open_registry(_settings(tracking_uri, retries, timeout))
     records = registry.versions_for_token(token_id)
     _print_versions(records, output_format, _unknown_token(token_id, registry))
+
+
+@cli.group()
+def benchmark() -> None:
+    """A token's benchmark of record: what its values are measured as, and how they are
+    judged. Pull requests are judged against it and cannot change it; its owner sets it."""
+
+
+@benchmark.command("show")
+@click.argument("token_id", metavar="TOKEN")
+@registry_options
+@format_option("text", "json")
+def benchmark_show(
+    token_id: str, tracking_uri: str | None, retries: int, timeout: int, output_format: str
+) -> None:
+    """The benchmark of record of TOKEN in force, and every revision."""
+    from hokusai_action.commands import benchmark as commands
+
+    registry = _open_registry(_settings(tracking_uri, retries, timeout))
+    data = commands.show(registry, token_id)
+    if output_format == "json":
+        click.echo(inert_json(json.dumps(data, indent=2, ensure_ascii=False)))
+    else:
+        _echo(commands.show_text(data))
+
+
+@benchmark.command("set")
+@click.argument("token_id", metavar="TOKEN")
+@click.option("--from", "source", type=click.Path(path_type=Path), metavar="FILE",
+              help="A manifest of the token: its benchmark block, its metric's custom_metrics "
+              "entry, and its model.name as a model of the token.")  # fmt: skip
+@click.option("--rule", type=click.Choice(["auto", "points", "relative"]),
+              help="auto: points for metrics capped at 1, relative otherwise.")  # fmt: skip
+@click.option("--deltaone-threshold", "threshold", metavar="NUMBER",
+              help="The DeltaOne threshold, e.g. 0.01 (one point, or 1%).")  # fmt: skip
+@click.option("--floor", metavar="NUMBER",
+              help="Relative rule: gains are measured from max(|baseline|, floor).")  # fmt: skip
+@click.option("--require-significance/--no-require-significance", default=None,
+              help="Whether a DeltaOne also needs its 95% interval above zero.")  # fmt: skip
+@click.option(
+    "--add-model",
+    multiple=True,
+    metavar="NAME",
+    help="A registered model whose versions count as the token's history.",
+)
+@click.option("--remove-model", multiple=True, metavar="NAME", help="Stop counting a model.")
+@click.option("--target", metavar="COLUMN", help="The label column of the dataset.")
+@click.option("--measurement", type=click.Choice(["off", "required"]),
+              help="required: values are measured by hokusai-action, not claimed.")  # fmt: skip
+@click.option("--dry-run", is_flag=True, help="Show the revision; write nothing.")
+@registry_options
+@format_option("text", "json")
+def benchmark_set(
+    token_id: str, source: Path | None, rule: str | None, threshold: str | None,
+    floor: str | None, require_significance: bool | None, add_model: tuple[str, ...],
+    remove_model: tuple[str, ...], target: str | None, measurement: str | None, dry_run: bool,
+    tracking_uri: str | None, retries: int, timeout: int, output_format: str,
+) -> None:  # fmt: skip
+    """Set the benchmark of record of TOKEN: a new revision (numbered, the earlier ones kept).
+    The owner's command, run with the owner's registry credentials; it also creates the
+    token's lock model, so that only the owner holds both."""
+    from hokusai_action.commands import benchmark as commands
+
+    plan = _plans((source,))[0] if source is not None else None
+    changes = commands.Changes(
+        rule, threshold, floor, require_significance, add_model, remove_model, target,
+        measurement,
+    )  # fmt: skip
+    registry = _open_registry(_settings(tracking_uri, retries, timeout), create=True)
+    done = commands.set_record(registry, token_id, plan, changes, dry_run=dry_run)
+    if output_format == "json":
+        data = {"record": done.record.to_dict(), "changed": done.changed,
+                "written": done.written, "notes": done.notes}  # fmt: skip
+        click.echo(inert_json(json.dumps(data, indent=2, ensure_ascii=False)))
+        return
+    verb = "wrote revision" if done.written else "revision"
+    lines = [f"{verb} {done.record.revision or '(new)'} of the benchmark of record of {token_id}"]
+    if done.changed:
+        lines.append(f"  changed: {', '.join(done.changed)}")
+    lines += [f"  {done.record.summary()}", f"  {done.record.rule_summary()}"]
+    lines += [f"  models: {', '.join(done.record.models)}"]
+    lines += [f"note: {n}" for n in done.notes]
+    _echo(lines)
 
 
 def _unknown_token(token_id: str, registry: Any) -> str:

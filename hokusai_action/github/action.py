@@ -405,6 +405,7 @@ class RunResult:
     selected: bool = False  # changed-only chose the models from the pull request's files
     touched: list[Any] = field(default_factory=list)  # manifests it changes
     untouched: list[Any] = field(default_factory=list)  # manifests it does not change
+    registry: Any = None  # the registry the reports were written to, to mark them reported
 
 
 # -- output to the runner ---------------------------------------------------------------------
@@ -530,7 +531,19 @@ def run(env: Mapping[str, str]) -> int:
         finally:  # outputs even when something failed half-way
             written = "" if unsafe else _write_results(result)
             write_outputs(runner.output_file, _outputs(result, written))
+            _mark_reported(result, env)
     return 1 if result.failed else 0
+
+
+def _mark_reported(result: RunResult, env: Mapping[str, str]) -> None:
+    """After the outputs: the DeltaOnes they report are tagged reported (see reporting.py)."""
+    from hokusai_action.registry import reporting
+
+    if result.registry is None or not reporting.to_report(result.reports):
+        return
+    by = f"run {env.get('GITHUB_RUN_ID', '?')}.{env.get('GITHUB_RUN_ATTEMPT', '?')}"
+    for problem in reporting.mark_reported(result.registry, result.reports, by):
+        command("warning", problem)
 
 
 def _state_outside_workspace() -> str:
@@ -610,7 +623,7 @@ def _judge(
 
     step = registration.register if mode == "register" else registration.compare
     try:
-        registry = MlflowRegistry(registry_settings)
+        registry = result.registry = MlflowRegistry(registry_settings)
         for p in plans:
             result.reports.append(step(p, registry, decision))
     except HokusaiError as e:
@@ -844,11 +857,13 @@ def _mark_no_longer_changed(
 
 
 def _write_results(result: RunResult) -> str:
+    from hokusai_action.registry import reporting
     from hokusai_action.registry.output import reports_json
     from hokusai_action.validation.output import to_json
 
     data = {
         **reports_json(result.reports),
+        "deltaone_models": reporting.deltaone_models(result.reports),
         "validation": to_json(result.validation) if result.validation is not None else None,
         "errors": result.errors,
     }
@@ -859,7 +874,9 @@ def _write_results(result: RunResult) -> str:
 
 
 def _outputs(result: RunResult, results_file: str) -> dict[str, str]:
-    """Outputs describe the first model; results-json has them all."""
+    """Outputs describe the first model; results-json has them all. `deltaone-recorded` and
+    `deltaone-models` are what a payment step keys on (see registry/reporting.py)."""
+    from hokusai_action.registry import reporting
     from hokusai_action.registry.results import Status
 
     first = result.reports[0] if result.reports else None
@@ -872,6 +889,8 @@ def _outputs(result: RunResult, results_file: str) -> dict[str, str]:
         "model-version": str(first.version) if first and first.version else "",
         "run-id": (first.run_id or "") if first else "",
         "deltaone": "true" if new and verdict and verdict.achieved else "false",
+        "deltaone-recorded": "true" if reporting.to_report(result.reports) else "false",
+        "deltaone-models": json.dumps(reporting.deltaone_models(result.reports)),
         "status": str(first.status) if first else "",
         "delta": "" if not verdict or verdict.delta is None else repr(verdict.delta),
         "baseline-version": str(baseline.version) if baseline and baseline.version else "",

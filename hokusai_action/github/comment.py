@@ -32,6 +32,9 @@ ICON = {
     Outcome.FIRST: "🆕",
     Outcome.NEW_BENCHMARK: "🆕",
     Outcome.NOT_SIGNIFICANT: "🟡",
+    Outcome.SAME_MODEL: "⚪",
+    Outcome.BENCHMARK_MISMATCH: "⛔",
+    Outcome.MODEL_NOT_IN_RECORD: "⛔",
 }
 
 # What can start emphasis, code, links or table cells anywhere in a line. (User text never
@@ -99,8 +102,8 @@ def change(v: Verdict) -> str:
         return "n/a"
     if v.rule is Rule.POINTS:
         return f"{v.delta * 100:+.2f} pp"
-    if math.isinf(v.improvement):
-        return "from a zero baseline"
+    if math.isinf(v.improvement):  # only a baseline of exactly zero, with no floor
+        return "from a baseline of exactly 0"
     return f"{v.improvement * 100:+.2f}% ({'better' if v.improvement > 0 else 'worse'})"
 
 

@@ -34,7 +34,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from hokusai_action.registry.deltaone import REWARDED, Baseline, Outcome
+from hokusai_action.registry.deltaone import REWARDED, Baseline, Outcome, exact
 from hokusai_action.validation import metrics
 from hokusai_action.validation.metrics import Direction
 
@@ -47,6 +47,8 @@ ANCHORED_TAG = "hokusai_benchmark_anchored"
 DIRECTION_TAG = "hokusai_metric_direction"
 RANGE_TAG = "hokusai_metric_range"
 DATASET_TAGS = ("hokusai_dataset_name", "hokusai_dataset_version", "hokusai_dataset_sha256")
+# Versions judged as something other than the benchmark of record: they are in no history.
+UNJUDGED = frozenset({Outcome.BENCHMARK_MISMATCH, Outcome.MODEL_NOT_IN_RECORD})
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,8 +123,14 @@ def is_rewarded(record: VersionRecord, first_on_benchmark: bool) -> bool:
     return achieved or first_on_benchmark
 
 
-def better(a: float, b: float, direction: Direction) -> bool:
-    return a > b if direction is Direction.HIGHER else a < b
+def better(a: VersionRecord, b: VersionRecord, direction: Direction) -> bool:
+    """Whether `a`'s value beats `b`'s, compared exactly as recorded."""
+    x, y = _exact(a), _exact(b)
+    return x > y if direction is Direction.HIGHER else x < y
+
+
+def _exact(record: VersionRecord) -> object:
+    return exact(record.benchmark_value or 0.0, record.tags.get("benchmark_value"))
 
 
 def choose(
@@ -145,6 +153,8 @@ def choose(
     for record in records:
         if exclude_key and record.tags.get("hokusai_registration_key") == exclude_key:
             continue
+        if recorded_outcome(record) in UNJUDGED:
+            continue
         value = record.benchmark_value
         if value is None:
             notes.append(
@@ -162,7 +172,7 @@ def choose(
         seen_on_benchmark = True
         if not is_rewarded(record, first):
             continue
-        if best is None or better(value, best.benchmark_value or 0.0, direction):
+        if best is None or better(record, best, direction):
             best = record
     if best is not None:
         why = f"best rewarded value on {benchmark.label()}"
@@ -202,6 +212,7 @@ def baseline_of(record: VersionRecord, why: str) -> Baseline:
         int(samples) if samples.isascii() and samples.isdigit() else None,
         record.name,
         why,
+        text=record.tags.get("benchmark_value"),
     )
 
 

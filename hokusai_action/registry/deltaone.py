@@ -6,9 +6,10 @@ explained): the improvement is counted in points. For metrics with no upper boun
 perplexity) a "point" means nothing, so the rule there is explicit and relative: by default
 an improvement of at least 1% of the baseline. Every verdict states which rule applied.
 
-A DeltaOne pays tokens, so the numbers that decide it are rounded to 12 significant digits
-(0.015, not 0.015000000000000013) before they are compared, recorded or attested, and then
-compared exactly: a value one billionth short of the threshold is short.
+A DeltaOne pays tokens, so the numbers that decide it are compared as decimals, from the
+value's text as written (its shortest round-trip form): 0.815 - 0.805 is exactly one point,
+where binary floats make it 0.009999999999999898, and 0.8099999999995 - 0.80 is short of it.
+A difference too large for a float (1.7e308 - -1.7e308) is not comparable.
 Which value is the baseline is decided elsewhere (`baseline.py`): this module only compares.
 """
 
@@ -18,6 +19,7 @@ import dataclasses
 import enum
 import math
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 
 from hokusai_action.validation.metrics import Direction, Metric
 
@@ -38,6 +40,10 @@ class Outcome(enum.StrEnum):
     BELOW_THRESHOLD = "improved_below_threshold"
     UNCHANGED = "unchanged"
     REGRESSION = "regression"
+    # Judged against the benchmark of record (record.py), and never paid:
+    SAME_MODEL = "same_model"  # model files equal to an earlier version of the token
+    BENCHMARK_MISMATCH = "benchmark_mismatch"  # measured as something the record is not
+    MODEL_NOT_IN_RECORD = "model_not_in_record"  # a model name the record does not list
 
 
 # The outcomes that were paid for (or set the starting value of a benchmark): only these may
@@ -53,6 +59,7 @@ class Baseline:
     model: str | None = None  # the registered model it is a version of (tokens span models)
     why: str = ""  # "best rewarded value on holdout v1", said in notes and the comment
     what_if: bool = False  # pinned in the manifest: a what-if, never a verdict of record
+    text: str | None = None  # the value as recorded, compared exactly (see `exact`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +89,8 @@ class Verdict:
     )  # in the rule's unit (points as a fraction, or relative); > 0 is better
     ci: ConfidenceInterval | None = None
     reason: str = ""  # why an improvement at the threshold is not a DeltaOne, when it is not
+    delta_text: str | None = None  # the exact decimal difference, as recorded
+    floor: str | None = None  # relative rule: gains are measured from max(|baseline|, floor)
 
     @property
     def achieved(self) -> bool:
@@ -91,7 +100,8 @@ class Verdict:
     def rule_text(self) -> str:
         if self.rule is Rule.POINTS:
             return f"improvement >= {self.threshold * 100:g} percentage point(s)"
-        return f"relative improvement >= {self.threshold * 100:g}% of the baseline"
+        of = f"max(|baseline|, {self.floor})" if self.floor else "the baseline"
+        return f"relative improvement >= {self.threshold * 100:g}% of {of}"
 
     def improvement_text(self) -> str:
         """`+1.20 pp` or `-3.4%`: the improvement in the rule's own unit."""
@@ -144,42 +154,77 @@ def rule_problem(metric: Metric, rule: Rule | None, threshold: float) -> str | N
     return None
 
 
+class NotComparable(ValueError):
+    """Two values whose difference is beyond what can be recorded (a float's range)."""
+
+
+def exact(value: float, text: str | None = None) -> Decimal:
+    """A value as a decimal: from its recorded text when it has one, else from the shortest
+    text that reads back as the same float (`0.815`, never 0.81499999999999994671)."""
+    if text is not None:
+        try:
+            number = Decimal(text.strip())
+        except InvalidOperation:
+            number = None
+        if number is not None and number.is_finite():
+            return number
+    return Decimal(repr(float(value)))
+
+
 def decide(
     metric: Metric,
     value: float,
     baseline: Baseline | None,
     *,
-    threshold: float = DEFAULT_THRESHOLD,
+    threshold: float | str = DEFAULT_THRESHOLD,
     rule: Rule | None = None,
     samples: int | None = None,
     new_benchmark: bool = False,
     require_significance: bool = False,
+    value_text: str | None = None,
+    floor: str | None = None,
+    baseline_samples: int | None = None,
 ) -> Verdict:
     """The verdict for `value` against `baseline`.
 
     `new_benchmark`: there is no baseline because the token's earlier versions were measured
     on another benchmark, not because the token is new. `require_significance`: a DeltaOne
-    also needs the 95% interval of the improvement above zero.
+    also needs the 95% interval of the improvement above zero. `floor` (relative rule): gains
+    are measured from max(|baseline|, floor), so a baseline near zero cannot pay on noise.
+    Raises NotComparable when the difference is beyond a float's range.
     """
     rule = rule or rule_for(metric)
+    limit = Decimal(str(threshold))
+    threshold = float(limit)
     if baseline is None:
         outcome = Outcome.NEW_BENCHMARK if new_benchmark else Outcome.FIRST
         return Verdict(outcome, metric.name, metric.direction, rule, threshold, value,
-                       None, None, None)  # fmt: skip
-    delta = round_sig(value - baseline.value)
+                       None, None, None, floor=floor)  # fmt: skip
+    if baseline_samples is not None:
+        baseline = dataclasses.replace(baseline, samples=baseline_samples)
+    new, old = exact(value, value_text), exact(baseline.value, baseline.text)
+    delta = new - old
     better = delta if metric.direction is Direction.HIGHER else -delta
+    lowest = Decimal(floor) if floor else Decimal(0)
+    base = max(abs(old), lowest)
     if rule is Rule.POINTS:
         improvement = better
-    elif baseline.value == 0:
+    elif base == 0:
         # Relative change from zero is undefined: any gain is infinite, any loss too.
-        improvement = math.copysign(math.inf, better) if better else 0.0
+        improvement = Decimal("Infinity").copy_sign(better) if better else Decimal(0)
     else:
-        improvement = round_sig(better / abs(baseline.value))
+        improvement = better / base
+    if not math.isfinite(float(delta)) or (improvement.is_finite() and not math.isfinite(
+        float(improvement)
+    )):  # fmt: skip
+        raise NotComparable(
+            f"`{metric.name}` {new} against a baseline of {old} differs by {delta}, beyond "
+            "what a registry can record: check both values"
+        )
     ci = None
     if metric.is_proportion and samples and baseline.samples:
         ci = proportion_difference_ci(value, samples, baseline.value, baseline.samples)
-    threshold = round_sig(threshold)
-    if improvement >= threshold and not (rule is Rule.RELATIVE and baseline.value == 0):
+    if improvement >= limit and not (rule is Rule.RELATIVE and base == 0):
         outcome = Outcome.DELTAONE
     elif improvement > 0:
         outcome = Outcome.BELOW_THRESHOLD  # a gain from a zero baseline has no relative size
@@ -188,7 +233,8 @@ def decide(
     else:
         outcome = Outcome.UNCHANGED
     verdict = Verdict(outcome, metric.name, metric.direction, rule, threshold, value, baseline,
-                      delta, improvement, ci)  # fmt: skip
+                      float(delta), float(improvement), ci, delta_text=str(delta),
+                      floor=floor)  # fmt: skip
     reason = _not_significant(verdict, metric, samples) if require_significance else ""
     if outcome is Outcome.DELTAONE and reason:
         return dataclasses.replace(verdict, outcome=Outcome.NOT_SIGNIFICANT, reason=reason)

@@ -42,6 +42,11 @@ OWNER_TAG = "hokusai_lock_owner"  # host/pid-namespace/pid of the process holdin
 EXPIRES_TAG = "hokusai_lock_expires_ms"  # the lease's end, in ms since the epoch
 FOR_TAG = "hokusai_lock_for"  # what the ticket is for, for people reading the registry
 
+LOCK_DESCRIPTION = (
+    "hokusai-action's registration lock, not a model: each version is a registration of the "
+    "token running or waiting its turn."
+)
+
 _held: set[tuple[str, int]] = set()  # this process's tickets now held or awaited
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import quote
 
 from hokusai_action.errors import HokusaiError, require
-from hokusai_action.registry import lock
+from hokusai_action.registry import lock, record
 from hokusai_action.registry.plan import refuse_special_files
 from hokusai_action.registry.settings import RegistrySettings, redact
 
@@ -237,6 +237,62 @@ class MlflowRegistry:
         with self._errors("list registered models"):
             return len(self.client.search_registered_models(max_results=1))
 
+    # -- the benchmark of record (see record.py) --------------------------------------------
+    def record_revisions(self, token_id: str) -> list[record.BenchmarkRecord | record.RecordError]:
+        """Every revision of the token's record, oldest first; unreadable ones as errors."""
+        name = record.record_model(token_id)
+        versions = self._search_versions(
+            _clause("name", name), f"read the benchmark of record `{name}`",
+            lambda r: r.name == name,
+        )  # fmt: skip
+        out: list[record.BenchmarkRecord | record.RecordError] = []
+        for v in sorted(versions, key=lambda r: r.version):
+            try:
+                out.append(
+                    record.BenchmarkRecord.from_json(
+                        v.tags.get(record.RECORD_TAG, ""), token_id, v.version
+                    )
+                )
+            except record.RecordError as e:
+                out.append(e)
+        return out
+
+    def benchmark_record(self, token_id: str) -> record.BenchmarkRecord | None:
+        """The revision in force: the newest. One that cannot be read is an error, never a
+        reason to fall back to an older one."""
+        revisions = self.record_revisions(token_id)
+        if not revisions:
+            return None
+        latest = revisions[-1]
+        if isinstance(latest, record.RecordError):
+            raise RegistryError(
+                f"the benchmark of record of {token_id} cannot be read ({latest}): its owner "
+                f"writes a new revision with `hokusai-action benchmark set {token_id} --from "
+                "hokusai.yaml`"
+            )
+        return latest
+
+    def write_record(self, new: record.BenchmarkRecord) -> int:
+        """A new revision; its number. Creates the record's and the lock's registered models
+        when missing, so whoever claims a token holds both (see lock.py)."""
+        name = record.record_model(new.token_id)
+        text = new.to_json()
+        with self._errors(f"write the benchmark of record `{name}`"):
+            for model, what in (
+                (name, "the benchmark of record of a Hokusai token, not a model: each version "
+                 "is a revision, read by hokusai-action (tag `hokusai_record`)."),
+                (lock.lock_model(new.token_id), lock.LOCK_DESCRIPTION),
+            ):  # fmt: skip
+                try:
+                    self.client.create_registered_model(model, description=what)
+                except self._mlflow.exceptions.MlflowException as e:
+                    if _code(e) != "RESOURCE_ALREADY_EXISTS":
+                        raise
+            mv = self.client.create_model_version(
+                name, f"hokusai-record:/{new.token_id}", tags={record.RECORD_TAG: text}
+            )
+        return _record(mv).version
+
     # -- taking turns (see lock.py) -------------------------------------------------------
     @contextlib.contextmanager
     def token_lock(self, token_id: str, purpose: str) -> Iterator[None]:
@@ -255,11 +311,7 @@ class MlflowRegistry:
     def take_ticket(self, name: str, tags: dict[str, str]) -> int:
         with self._errors(f"queue for the registration lock `{name}`"):
             try:
-                self.client.create_registered_model(
-                    name,
-                    description="hokusai-action's registration lock, not a model: each "
-                    "version is a registration of the token running or waiting its turn.",
-                )
+                self.client.create_registered_model(name, description=lock.LOCK_DESCRIPTION)
             except self._mlflow.exceptions.MlflowException as e:
                 if _code(e) != "RESOURCE_ALREADY_EXISTS":
                     raise

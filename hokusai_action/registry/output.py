@@ -29,6 +29,11 @@ OUTCOME_TEXT = {
     Outcome.BELOW_THRESHOLD: "improved, but below the DeltaOne threshold",
     Outcome.UNCHANGED: "no change from the baseline",
     Outcome.REGRESSION: "regression: worse than the baseline",
+    Outcome.SAME_MODEL: "the same model files as an earlier version: no DeltaOne",
+    Outcome.BENCHMARK_MISMATCH: "not measured on the benchmark of record: no DeltaOne",
+    Outcome.MODEL_NOT_IN_RECORD: (
+        "a model the token's benchmark of record does not list: no DeltaOne"
+    ),
 }
 
 
@@ -157,6 +162,9 @@ def report_json(r: Report) -> dict[str, Any]:
         "reason": v.reason or None if v else None,
         "rule": str(v.rule) if v else None,
         "threshold": v.threshold if v else None,
+        "benchmark_record": None if r.record is None else r.record.revision,
+        "record_created": r.record_created,
+        "deltaone_unreported": r.unreported_deltaone,
         "ci": None,
         "aliases": r.aliases,
         "attestation_sha256": r.attestation_sha256,

@@ -21,7 +21,7 @@ from typing import Any
 from hokusai_action.errors import HokusaiError
 from hokusai_action.registry import attestation
 from hokusai_action.registry.baseline import MODEL_TAG, Benchmark
-from hokusai_action.registry.deltaone import round_sig
+from hokusai_action.registry.deltaone import exact
 from hokusai_action.validation import metrics
 from hokusai_action.validation.manifest import (
     Manifest,
@@ -72,6 +72,8 @@ class Plan:
     manifest_data: dict[str, Any] = field(repr=False)
     registration_key: str = ""
     notes: tuple[str, ...] = ()  # said with every report of this plan
+    value_text: str = ""  # the value as written: recorded and compared exactly
+    dataset: dict[str, Any] = field(default_factory=dict, repr=False)  # benchmark.dataset
 
 
 def _git(directory: Path, *args: str) -> str | None:
@@ -237,7 +239,8 @@ def plan(manifest: Manifest, commit: str | None, notes: tuple[str, ...] = ()) ->
         metrics.lookup(k, custom).alias_of or k: float(v)
         for k, v in data.get("metrics", {}).items()
     }
-    value = round_sig(float(value))
+    value_text = str(exact(value)) if isinstance(value, float) else str(value)
+    value = float(value)
     logged_metrics = {**extra, metric.name: value}
     dataset = bench.get("dataset", {})
     dataset_hash = _dataset_hash(manifest, dataset)
@@ -247,7 +250,7 @@ def plan(manifest: Manifest, commit: str | None, notes: tuple[str, ...] = ()) ->
     hokusai_tags = {
         "hokusai_token_id": model["token_id"],
         "benchmark_metric": metric.name,
-        "benchmark_value": tag_text(value),
+        "benchmark_value": value_text,
     }
     optional = {
         "hokusai_flavor": model.get("flavor"),
@@ -300,6 +303,8 @@ def plan(manifest: Manifest, commit: str | None, notes: tuple[str, ...] = ()) ->
         pinned_value=pinned.get("value"),
         manifest_data=data,
         notes=notes,
+        value_text=value_text,
+        dataset=dict(dataset),
     )
     # What is registered, not where it was committed: an unchanged model at a later commit is
     # the same registration, so a push that touches other files registers nothing twice.

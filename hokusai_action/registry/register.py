@@ -13,23 +13,28 @@ import datetime
 import enum
 import json
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from hokusai_action.errors import HokusaiError
-from hokusai_action.registry import attestation, baseline
+from hokusai_action.registry import attestation, baseline, record
 from hokusai_action.registry.deltaone import (
     DEFAULT_THRESHOLD,
     Baseline,
+    NotComparable,
     Outcome,
     Rule,
     Verdict,
     decide,
+    exact,
+    rule_for,
 )
 from hokusai_action.registry.plan import Plan, semver_key, tag_text
 from hokusai_action.registry.results import Report, Status
 
 if TYPE_CHECKING:  # the registry imports MLflow: only callers that register load it
     from hokusai_action.registry.mlflow_store import MlflowRegistry, VersionRecord
+    from hokusai_action.registry.record import BenchmarkRecord
 
 MODEL_ARTIFACT_PATH = "model"
 ATTESTATION_ARTIFACT = "hokusai/attestation.json"
@@ -42,12 +47,70 @@ class Promote(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """How to judge improvements; the same for compare and register."""
+    """How to judge improvements; the same for compare and register. Once a token has a
+    benchmark of record, the record's rule, threshold, floor and significance decide, and
+    these shape only a record created by a first registration."""
 
-    threshold: float = DEFAULT_THRESHOLD
+    threshold: float | str = DEFAULT_THRESHOLD
     rule: Rule | None = None  # None: by metric (points for metrics bounded by [0, 1])
     promote: Promote = Promote.CHALLENGER
     require_significance: bool = False  # a DeltaOne also needs its 95% interval above zero
+    floor: str | None = None  # relative rule: gains are measured from max(|baseline|, floor)
+    explicit: frozenset[str] = frozenset()  # the options the user set (for notices)
+
+
+def decision_of(rec: BenchmarkRecord, given: Decision) -> tuple[Decision, list[str]]:
+    """The record's way of judging, and a notice for each option the user set otherwise."""
+    decided = dataclasses.replace(
+        given, threshold=rec.threshold, rule=rec.the_rule, floor=rec.floor,
+        require_significance=rec.require_significance,
+    )  # fmt: skip
+    notes = []
+    for option, theirs, ours in (
+        ("--deltaone-threshold", str(given.threshold), rec.threshold),
+        ("--rule", str(given.rule or rule_for(rec.as_metric)), str(rec.the_rule)),
+        ("--require-significance", str(given.require_significance).lower(),
+         str(rec.require_significance).lower()),
+        ("--floor", str(given.floor), str(rec.floor)),
+    ):  # fmt: skip
+        if option in given.explicit and _number_or_text(theirs) != _number_or_text(ours):
+            notes.append(
+                f"{option} {theirs} is not used: the benchmark of record of {rec.token_id} "
+                f"(revision {rec.revision}) says {ours}, and decides; its owner changes it with "
+                f"`hokusai-action benchmark set {rec.token_id}`"
+            )
+    return decided, notes
+
+
+def _number_or_text(text: str) -> object:
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        return text
+
+
+def benchmark_of(rec: BenchmarkRecord) -> baseline.Benchmark:
+    d = rec.dataset
+    return baseline.Benchmark(rec.metric, rec.direction, d.name, d.version, d.sha256,
+                              rec.range_text())  # fmt: skip
+
+
+def _same_model(p: Plan, records: list[VersionRecord], verdict: Verdict, anchors: bool) -> str:
+    """Why a version with the model files of an earlier one is not paid (or ""). The one
+    exception: the rewarded model measured on a new revision's benchmark, which opens it."""
+    if verdict.outcome is Outcome.NEW_BENCHMARK and anchors:
+        return ""
+    ours = p.model.sha256.lower()
+    for r in records:
+        if (
+            r.tags.get(baseline.MODEL_TAG, "").strip().lower() == ours
+            and r.tags.get("hokusai_registration_key") != p.registration_key
+        ):
+            return (
+                f"the model files are those of {r.name} version {r.version} (sha256 "
+                f"{ours[:16]}…): one model is rewarded once, whatever value it claims"
+            )
+    return ""
 
 
 PIN_IGNORED = (
@@ -60,10 +123,16 @@ PIN_IGNORED = (
 class RegistryWork:
     """The steps shared by compare and register, against one registry."""
 
-    def __init__(self, registry: MlflowRegistry, decision: Decision) -> None:
+    def __init__(
+        self, registry: MlflowRegistry, decision: Decision,
+        of_record: BenchmarkRecord | None = None,
+    ) -> None:  # fmt: skip
         self.registry = registry
         self.decision = decision
+        self.record = of_record
         self.anchors = True  # set by judge(): whether a new benchmark is opened by this plan
+        self.decided = decision  # set by judge(): the rule it was judged by (the record's)
+        self.bench = baseline.Benchmark("")  # set by judge(): what it is measured as
 
     def judge(
         self, p: Plan, existing: VersionRecord | None = None, *, of_record: bool = False
@@ -71,15 +140,29 @@ class RegistryWork:
         """The verdict for the plan, the notes on how the baseline was chosen, and the
         token's history on this benchmark.
 
-        `of_record` (register): the baseline comes from the registry alone; a baseline pinned
-        in the manifest is ignored, and said to be. Otherwise (compare) a pin makes a what-if.
-        An existing registration is judged again against the baseline it was judged against.
+        Judged against the token's benchmark of record (`self.record`): its benchmark, rule
+        and threshold, and only the versions of its models. `of_record` (register): the
+        baseline comes from the registry alone; a baseline pinned in the manifest is ignored,
+        and said to be. Otherwise (compare) a pin makes a what-if. An existing registration is
+        judged again against the baseline it was judged against.
         """
+        rec = self.record
         records = self.registry.versions_for_token(p.token_id)
-        choice = baseline.choose(
-            records, p.benchmark, p.metric.direction, p.registration_key, p.model.sha256
-        )
         notes: list[str] = []
+        bench, decision, samples = p.benchmark, self.decision, None
+        if rec is not None:
+            records = [r for r in records if r.name in rec.models]
+            bench = benchmark_of(rec)
+            decision, said = decision_of(rec, self.decision)
+            notes += said
+            samples = rec.dataset.samples
+            unjudged = self._unjudged(p, rec, notes)
+            if unjudged is not None and existing is None:
+                return unjudged, notes, []
+        self.bench = bench
+        choice = baseline.choose(
+            records, bench, p.metric.direction, p.registration_key, p.model.sha256
+        )
         pinned = p.pinned_value is not None or p.pinned_version is not None
         new_benchmark = False
         if pinned and not of_record:
@@ -88,30 +171,68 @@ class RegistryWork:
         elif existing is not None:
             chosen, new_benchmark = self._recorded_baseline(p, existing)
         else:
-            chosen, new_benchmark, notes = choice.baseline, choice.new_benchmark, choice.notes
+            chosen, new_benchmark = choice.baseline, choice.new_benchmark
+            notes += choice.notes
             self.anchors = choice.anchors
         if pinned and of_record:
             notes.append(PIN_IGNORED)
         rerun = existing is not None and not (pinned and not of_record)
-        decision = _recorded_decision(existing, self.decision) if rerun else self.decision
-        verdict = decide(
-            p.metric, p.value, chosen, threshold=decision.threshold,
-            rule=decision.rule, samples=p.samples, new_benchmark=new_benchmark,
-            require_significance=decision.require_significance,
-        )  # fmt: skip
+        if rerun:
+            decision = _recorded_decision(existing, decision)
+        self.decided = decision
+        try:
+            verdict = decide(
+                p.metric, p.value, chosen, threshold=decision.threshold,
+                rule=decision.rule, samples=samples if rec else p.samples,
+                new_benchmark=new_benchmark,
+                require_significance=decision.require_significance, value_text=p.value_text,
+                floor=decision.floor, baseline_samples=samples,
+            )  # fmt: skip
+        except NotComparable as e:
+            raise HokusaiError(f"{p.manifest}: not comparable: {e}") from e
         if rerun and existing is not None:
             verdict = _as_recorded(verdict, existing, notes)
+        elif same := _same_model(p, records, verdict, self.anchors):
+            verdict = dataclasses.replace(verdict, outcome=Outcome.SAME_MODEL, reason=same)
         if verdict.reason:
             notes.append(f"no DeltaOne: {verdict.reason}")
         return verdict, notes, choice.history
+
+    def _unjudged(self, p: Plan, rec: BenchmarkRecord, notes: list[str]) -> Verdict | None:
+        """The verdict of a plan that cannot be judged against the record, or None."""
+        fix = f"`hokusai-action benchmark set {p.token_id}`"
+        if p.model_name not in rec.models:
+            outcome = Outcome.MODEL_NOT_IN_RECORD
+            reason = (
+                f"`{p.model_name}` is not one of the models of token {p.token_id}'s benchmark "
+                f"of record (revision {rec.revision}: {', '.join(rec.models)}); only its owner "
+                f"adds one, with {fix} --add-model NAME"
+            )
+        else:
+            found = record.reconcile(rec, p.metric, p.dataset, p.benchmark.sha256)
+            notes += found.notices
+            if not found.mismatches:
+                return None
+            outcome = Outcome.BENCHMARK_MISMATCH
+            reason = (
+                f"the manifest's benchmark is not the token's benchmark of record (revision "
+                f"{rec.revision}: {rec.summary()}): "
+                + "; ".join(found.mismatches)
+                + f". A pull request cannot change it; the token's owner can, with {fix} "
+                "--from hokusai.yaml"
+            )
+        notes.append(f"no DeltaOne: {reason}")
+        metric = rec.as_metric
+        return Verdict(outcome, metric.name, metric.direction, rec.the_rule,
+                       float(rec.threshold), p.value, None, None, None, reason=reason)  # fmt: skip
 
     def _pinned_baseline(self, p: Plan) -> Baseline:
         if p.pinned_value is not None:
             return Baseline(p.pinned_value, why="value pinned in the manifest", what_if=True)
         assert p.pinned_version is not None
-        record = self._version(p, p.model_name, p.pinned_version)
+        found = self._version(p, p.model_name, p.pinned_version)
         return dataclasses.replace(
-            baseline.baseline_of(record, f"version {p.pinned_version} pinned in the manifest"),
+            baseline.baseline_of(found, f"version {p.pinned_version} pinned in the manifest"),
             what_if=True,
         )
 
@@ -120,23 +241,23 @@ class RegistryWork:
         if not (recorded.isascii() and recorded.isdigit()):
             return None, baseline.recorded_outcome(existing) is Outcome.NEW_BENCHMARK
         model = existing.tags.get("hokusai_baseline_model", p.model_name)
-        record = self._version(p, model, int(recorded))
-        return baseline.baseline_of(record, "the baseline it was registered against"), False
+        found = self._version(p, model, int(recorded))
+        return baseline.baseline_of(found, "the baseline it was registered against"), False
 
     def _version(self, p: Plan, model: str, version: int) -> VersionRecord:
-        record = self.registry.get_version(model, version)
-        if record is None:
+        found = self.registry.get_version(model, version)
+        if found is None:
             problem = "does not exist"
-        elif record.benchmark_value is None:
+        elif found.benchmark_value is None:
             problem = "has no readable benchmark_value"
-        elif not p.benchmark.comparable(baseline.Benchmark.from_tags(record.tags)):
-            theirs = baseline.Benchmark.from_tags(record.tags)
+        elif not self.bench.comparable(baseline.Benchmark.from_tags(found.tags)):
+            theirs = baseline.Benchmark.from_tags(found.tags)
             problem = (
                 f"is benchmarked on {theirs.metric} / {theirs.label()}, not "
-                f"{p.benchmark.metric} / {p.benchmark.label()}"
+                f"{self.bench.metric} / {self.bench.label()}"
             )
         else:
-            return record
+            return found
         raise HokusaiError(f"{p.manifest}: baseline version {version} of `{model}` {problem}")
 
     def check_semver(self, p: Plan) -> None:
@@ -144,11 +265,11 @@ class RegistryWork:
             return
         ours = semver_key(p.semver)
         newest: tuple[Any, str, int] | None = None
-        for record in self.registry.versions_of_model(p.model_name):
-            text = record.tags.get("hokusai_semver", "")
+        for version in self.registry.versions_of_model(p.model_name):
+            text = version.tags.get("hokusai_semver", "")
             key = semver_key(text)
             if key and (newest is None or key > newest[0]):
-                newest = (key, text, record.version)
+                newest = (key, text, version.version)
         if ours is not None and newest is not None and ours < newest[0]:
             raise HokusaiError(
                 f"{p.manifest}: model.version {p.semver} goes backwards: version "
@@ -162,13 +283,17 @@ def _recorded_decision(existing: VersionRecord | None, current: Decision) -> Dec
     tags = existing.tags if existing else {}
     try:
         rule = Rule(tags["hokusai_rule"])
-        threshold = float(tags["hokusai_threshold"])
-    except (KeyError, ValueError):
+        threshold = tags["hokusai_threshold"]
+        if not Decimal(threshold).is_finite():
+            return current
+    except (KeyError, ValueError, InvalidOperation):
         return current
     significance = tags.get("hokusai_require_significance", "").lower() == "true"
+    floor = tags.get("hokusai_floor")
     return dataclasses.replace(
-        current, threshold=threshold, rule=rule, require_significance=significance
-    )
+        current, threshold=threshold, rule=rule, require_significance=significance,
+        floor=floor if floor and floor != "none" else None,
+    )  # fmt: skip
 
 
 def _as_recorded(verdict: Verdict, existing: VersionRecord, notes: list[str]) -> Verdict:
@@ -188,12 +313,13 @@ def verdict_tags(verdict: Verdict, decision: Decision | None = None) -> dict[str
     baseline = verdict.baseline
     return {
         "deltaone_achieved": tag_text(verdict.achieved),
-        "delta": "none" if verdict.delta is None else repr(verdict.delta),
+        "delta": verdict.delta_text or ("none" if verdict.delta is None else repr(verdict.delta)),
         "baseline_version": str(baseline.version) if baseline and baseline.version else "none",
         "hokusai_baseline_model": baseline.model if baseline and baseline.model else "none",
         "hokusai_verdict": str(verdict.outcome),
         "hokusai_rule": str(verdict.rule),
-        "hokusai_threshold": repr(verdict.threshold),
+        "hokusai_threshold": str(decision.threshold) if decision else repr(verdict.threshold),
+        "hokusai_floor": str(verdict.floor) if verdict.floor else "none",
         "hokusai_require_significance": tag_text(bool(decision and decision.require_significance)),
     }
 
@@ -230,12 +356,13 @@ def build_attestation(p: Plan, verdict: Verdict, version: int | None) -> dict[st
 
 # -- the two operations ------------------------------------------------------------------
 def _judged(
-    status: Status, p: Plan, registry: MlflowRegistry, decision: Decision
-) -> tuple[RegistryWork, Report, VersionRecord | None]:
+    status: Status, p: Plan, registry: MlflowRegistry, decision: Decision,
+    rec: BenchmarkRecord | None,
+) -> tuple[RegistryWork, Report, VersionRecord | None]:  # fmt: skip
     """The first steps of compare and register: an earlier registration of this very plan,
     and the verdict against the baseline."""
-    work = RegistryWork(registry, decision)
-    report = Report(status, p, registry.settings.display_uri)
+    work = RegistryWork(registry, decision, rec)
+    report = Report(status, p, registry.settings.display_uri, record=rec)
     existing = registry.find_version_by_key(p.model_name, p.registration_key)
     of_record = status is Status.REGISTERED
     report.verdict, notes, report.history = work.judge(p, existing, of_record=of_record)
@@ -243,8 +370,31 @@ def _judged(
     return work, report, existing
 
 
+def _record_or_none(p: Plan, registry: MlflowRegistry) -> BenchmarkRecord | None:
+    """The token's benchmark of record; None only for a token with no versions either (its
+    first registration creates the record). A token with versions and no record (registered
+    before records existed, or by another tool) waits for its owner to set one."""
+    rec = registry.benchmark_record(p.token_id)
+    if rec is None and (versions := registry.versions_for_token(p.token_id)):
+        names = sorted({v.name for v in versions})
+        raise HokusaiError(
+            f"{p.manifest}: token {p.token_id} has {len(versions)} registered version(s) "
+            f"({', '.join(names[:5])}) but no benchmark of record, so nothing can say what "
+            "its values are measured as: the token's owner sets it once, with "
+            f"`hokusai-action benchmark set {p.token_id} --from {p.manifest}`"
+        )
+    return rec
+
+
 def compare(p: Plan, registry: MlflowRegistry, decision: Decision) -> Report:
-    _, report, existing = _judged(Status.COMPARED, p, registry, decision)
+    rec = _record_or_none(p, registry)
+    _, report, existing = _judged(Status.COMPARED, p, registry, decision, rec)
+    if rec is None:
+        report.notes.append(
+            f"token {p.token_id} has no benchmark of record yet: registering this manifest "
+            "would create it from its benchmark (trust on first use); its owner can set it "
+            f"first, with `hokusai-action benchmark set {p.token_id} --from {p.manifest}`"
+        )
     if existing is not None:
         report.version, report.run_id = existing.version, existing.run_id
         report.notes.append(
@@ -261,12 +411,46 @@ def register(p: Plan, registry: MlflowRegistry, decision: Decision) -> Report:
         return _register(p, registry, decision)
 
 
+def first_record(p: Plan, decision: Decision, origin: str) -> BenchmarkRecord:
+    """The record a manifest describes, shaped by the options (a first registration, or
+    `benchmark set --from`). Raises HokusaiError for a rule that cannot be recorded."""
+    rule = decision.rule or rule_for(p.metric)
+    floor = decision.floor
+    if rule is Rule.RELATIVE and floor is None:
+        floor = record.default_floor(exact(p.value, p.value_text))
+        if floor is None:
+            raise HokusaiError(
+                f"{p.manifest}: the relative rule needs a floor (the smallest |baseline| a gain "
+                f"is measured from), and the first value is 0: pass --floor"
+            )
+    return record.from_manifest(
+        p.token_id, p.model_name, p.metric, p.dataset, p.benchmark.sha256,
+        rule=str(rule), threshold=str(decision.threshold), floor=floor,
+        require_significance=decision.require_significance, origin=origin,
+        set_at=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+    )  # fmt: skip
+
+
 def _register(p: Plan, registry: MlflowRegistry, decision: Decision) -> Report:
-    work, report, existing = _judged(Status.REGISTERED, p, registry, decision)
+    rec = _record_or_none(p, registry)
+    created = rec is None
+    if rec is None:  # trust on first use: this manifest's benchmark becomes the record
+        rec = first_record(p, decision, f"first registration of {p.model_name}")
+        rec = dataclasses.replace(rec, revision=registry.write_record(rec))
+    work, report, existing = _judged(Status.REGISTERED, p, registry, decision, rec)
+    if created:
+        report.record_created = True
+        report.notes.insert(0, created_notice(rec))
     if existing is not None:
         return _finish_existing(report, existing, registry, decision)
 
     work.check_semver(p)
+    # Every number and tag is computed before the first write: a crash leaves nothing
+    # half-judged, and a re-run completes the registration with the same verdict.
+    tags = {**p.version_tags, **verdict_tags(report.verdict, work.decided)}
+    tags.update(record_tags(rec, report.verdict))
+    if report.verdict.outcome is Outcome.NEW_BENCHMARK:
+        tags[baseline.ANCHORED_TAG] = tag_text(work.anchors)
     experiment_id = registry.ensure_experiment(p.model_name)
     run_id = registry.find_run_by_key(experiment_id, p.registration_key)
     if run_id is not None:
@@ -278,21 +462,46 @@ def _register(p: Plan, registry: MlflowRegistry, decision: Decision) -> Report:
     source = registry.log_model_files(run_id, p.model.path, MODEL_ARTIFACT_PATH)
 
     first_of_model = not registry.versions_of_model(p.model_name)
-    tags = {**p.version_tags, **verdict_tags(report.verdict, decision)}
-    if report.verdict.outcome is Outcome.NEW_BENCHMARK:
-        tags[baseline.ANCHORED_TAG] = tag_text(work.anchors)
-    record = registry.create_version(p.model_name, source, run_id, tags, p.description)
-    report.version, report.run_id = record.version, run_id
+    version = registry.create_version(p.model_name, source, run_id, tags, p.description)
+    report.version, report.run_id = version.version, run_id
+    report.attestation_sha256 = _attest(p, report.verdict, version.version, run_id, registry)
 
     report.aliases = aliases_for(first_of_model, report.verdict, decision)
     for alias in report.aliases:
-        registry.set_alias(p.model_name, alias, record.version)
-
-    report.attestation_sha256 = _attest(p, report.verdict, record.version, run_id, registry)
+        registry.set_alias(p.model_name, alias, version.version)
     registry.finish_run(run_id)
-    report.links = registry.links(experiment_id, run_id, p.model_name, record.version)
-    report.history.append((record.version, p.value))
+    report.unreported_deltaone = report.verdict.achieved
+    report.links = registry.links(experiment_id, run_id, p.model_name, version.version)
+    report.history.append((version.version, p.value))
     return report
+
+
+def created_notice(rec: BenchmarkRecord) -> str:
+    return (
+        f"⚠ TRUST ON FIRST USE: token {rec.token_id} had no benchmark of record, so this "
+        f"registration created revision {rec.revision} from this manifest: {rec.summary()}; "
+        f"{rec.rule_summary()}; models: {', '.join(rec.models)}. From now on pull requests "
+        f"are judged against it and cannot change it. Check it with `hokusai-action benchmark "
+        f"show {rec.token_id}`; only its owner changes it, with `benchmark set`"
+    )
+
+
+def record_tags(rec: BenchmarkRecord, verdict: Verdict) -> dict[str, str]:
+    """The version as the record measured it: its benchmark's dataset, not the manifest's
+    names for it, so that later versions compare with it."""
+    tags = {record.REVISION_TAG: str(rec.revision)}
+    if verdict.outcome in baseline.UNJUDGED:
+        return tags
+    d = rec.dataset
+    for key, value in (
+        ("hokusai_dataset_name", d.name), ("hokusai_dataset_version", d.version),
+        ("hokusai_dataset_sha256", d.sha256), ("hokusai_dataset_samples", d.samples),
+    ):  # fmt: skip
+        tags[key] = "" if value is None else str(value)
+    tags[baseline.DIRECTION_TAG] = rec.direction
+    tags[baseline.RANGE_TAG] = rec.range_text()
+    tags["benchmark_metric"] = rec.metric
+    return tags
 
 
 def _attest(p: Plan, verdict: Verdict, version: int, run_id: str, registry: MlflowRegistry) -> str:
@@ -323,25 +532,46 @@ def _finish_existing(
     report.version, report.run_id = existing.version, existing.run_id
     current = registry.get_version(existing.name, existing.version)  # searches omit aliases
     report.aliases = list(current.aliases if current else existing.aliases)
-    if not report.aliases and report.verdict is not None:
-        first = (
-            min(r.version for r in registry.versions_of_model(existing.name)) == existing.version
-        )
-        report.aliases = aliases_for(first, report.verdict, decision)
-        for alias in report.aliases:
-            registry.set_alias(existing.name, alias, existing.version)
-        if report.aliases:
-            report.notes.append("set the aliases an earlier attempt left out")
     sha = existing.tags.get("hokusai_attestation_sha256")
     if sha is None and existing.run_id and report.verdict is not None:
         sha = _attest(report.plan, report.verdict, existing.version, existing.run_id, registry)
         report.notes.append("completed the attestation an earlier attempt left out")
+    if not report.aliases and report.verdict is not None:
+        first = (
+            min(r.version for r in registry.versions_of_model(existing.name)) == existing.version
+        )
+        held = registry.aliases_of(existing.name)
+        wanted = aliases_for(first, report.verdict, decision)
+        # an alias another version holds now was moved on purpose (or by a later version)
+        report.aliases = [a for a in wanted if a not in held]
+        for alias in report.aliases:
+            registry.set_alias(existing.name, alias, existing.version)
+        if report.aliases:
+            report.notes.append("set the aliases an earlier attempt left out")
+        for alias in sorted(set(wanted) - set(report.aliases)):
+            report.notes.append(
+                f"alias `{alias}` is left on version {held[alias]}, which holds it now"
+            )
     if existing.run_id and not registry.run_finished(existing.run_id):
         registry.finish_run(existing.run_id)  # a crash after the attestation left it running
         report.notes.append("finished the run an earlier attempt left running")
     report.attestation_sha256 = sha
+    recorded = baseline.recorded_outcome(existing) is Outcome.DELTAONE
+    report.unreported_deltaone = recorded and not reporting_done(existing)
+    if report.unreported_deltaone:
+        report.notes.append(
+            f"version {existing.version}'s DeltaOne was recorded by an earlier run that did not "
+            "report it: this run reports it (deltaone-recorded)"
+        )
     report.links = registry.links(None, None, report.plan.model_name, existing.version)
     return report
+
+
+REPORTED_TAG = "hokusai_reported"
+
+
+def reporting_done(version: VersionRecord) -> bool:
+    return bool(version.tags.get(REPORTED_TAG, "").strip())
 
 
 def regressed(reports: list[Report]) -> list[Report]:

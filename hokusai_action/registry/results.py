@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from hokusai_action.registry.deltaone import Verdict
 from hokusai_action.registry.plan import Plan
+
+if TYPE_CHECKING:
+    from hokusai_action.registry.record import BenchmarkRecord
 
 
 class Status(enum.StrEnum):
@@ -31,6 +35,10 @@ class Report:
     links: dict[str, str] = field(default_factory=dict)
     history: list[tuple[int, float]] = field(default_factory=list)  # (version, value)
     notes: list[str] = field(default_factory=list)
+    record: BenchmarkRecord | None = None  # the benchmark of record it was judged against
+    record_created: bool = False  # this run created the record (trust on first use)
+    # A recorded DeltaOne that no run has reported yet (see reporting.py): this run reports it.
+    unreported_deltaone: bool = False
 
     @property
     def what_if(self) -> bool:

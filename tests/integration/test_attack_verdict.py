@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from hokusai_action.commands.benchmark import Changes, set_record
+from hokusai_action.errors import HokusaiError
 from hokusai_action.github.action import RunResult, _outputs
 from hokusai_action.registry.deltaone import Baseline, Outcome, Verdict, decide
 from hokusai_action.registry.mlflow_store import MlflowRegistry
@@ -108,8 +110,8 @@ def test_a_new_dataset_hash_is_not_paid_again_for_an_improvement_already_rewarde
     assert register(contributor.plan(0.80), registry, Decision()).verdict.outcome is Outcome.FIRST  # type: ignore[union-attr]
     hashed = "{name: holdout, version: v1, sha256: %s}"
     paid = register(contributor.plan(0.85, hashed % HASH_X), registry, Decision())
-    # a hash where there was none is another benchmark, which a new model does not open
-    assert verdict(paid).outcome is Outcome.NEW_BENCHMARK
+    # the record (holdout v1, no hash) decides what is measured: a hash changes nothing
+    assert verdict(paid).outcome is Outcome.DELTAONE
     for digest in (HASH_Y, HASH_Z):  # any 64 hex digits pass the schema without a path
         again = register(contributor.plan(0.85, hashed % digest), registry, Decision())
         assert not verdict(again).achieved, (
@@ -168,6 +170,11 @@ def test_a_declared_direction_is_not_assumed_for_versions_that_never_recorded_on
     write_foreign(registry, contributor,
                   {**tags, "benchmark_value": "0.30", "deltaone_achieved": "true"})  # fmt: skip
     lower = "custom_metrics:\n  reply_rate: {direction: lower, min: 0, max: 1}\n"
+    higher = "custom_metrics:\n  reply_rate: {direction: higher, min: 0, max: 1}\n"
+    with pytest.raises(HokusaiError, match="no benchmark of record"):
+        compare(contributor.plan(0.19, metric="reply_rate", extra=lower), registry, Decision())
+    owner = contributor.plan(0.30, metric="reply_rate", extra=higher)
+    set_record(registry, contributor.token, owner, Changes())
     report = compare(contributor.plan(0.19, metric="reply_rate", extra=lower), registry,
                      Decision())  # fmt: skip
     assert not verdict(report).achieved, (
@@ -185,7 +192,7 @@ def test_dropping_the_dataset_block_does_not_let_the_same_improvement_be_paid_tw
     register(contributor.plan(0.80), registry, Decision())
     assert verdict(register(contributor.plan(0.85), registry, Decision())).achieved
     opened = register(contributor.plan(0.80, dataset=None), registry, Decision())
-    assert verdict(opened).outcome is Outcome.NEW_BENCHMARK
+    assert verdict(opened).outcome is Outcome.BENCHMARK_MISMATCH
     again = register(contributor.plan(0.85, dataset=None), registry, Decision())
     assert not verdict(again).achieved, "the same 0.80 -> 0.85 was paid a second time"
 
@@ -201,6 +208,7 @@ def test_versions_tagged_with_a_metric_alias_by_other_tools_still_set_the_bar(
                                           **dataset})  # fmt: skip
     write_foreign(registry, contributor, {"benchmark_metric": "acc", "benchmark_value": "0.90",
                                           "deltaone_achieved": "true", **dataset})  # fmt: skip
+    set_record(registry, contributor.token, contributor.plan(0.85), Changes())
     register(contributor.plan(0.85), registry, Decision())
     report = register(contributor.plan(0.86), registry, Decision())
     assert not verdict(report).achieved, (
@@ -223,6 +231,7 @@ def test_a_rewarded_version_written_by_another_tool_with_odd_tags_still_sets_the
             "hokusai_dataset_version": "v1"}  # fmt: skip
     write_foreign(registry, contributor, {**tags, "benchmark_value": "0.80"})
     write_foreign(registry, contributor, {**tags, "benchmark_value": "0.90", **marks})
+    set_record(registry, contributor.token, contributor.plan(0.85), Changes())
     report = compare(contributor.plan(0.85), registry, Decision())
     assert not verdict(report).achieved, (
         f"0.85 paid against {verdict(report).baseline}; the token was paid for 0.90"
@@ -251,7 +260,7 @@ def test_rerunning_without_require_significance_does_not_pay_a_withheld_deltaone
     contributor, registry
 ):
     samples = "{name: holdout, version: v1, samples: 5000}"
-    register(contributor.plan(0.80, samples), registry, Decision())
+    register(contributor.plan(0.80, samples), registry, Decision(require_significance=True))
     p = contributor.plan(0.815, samples)
     strict = register(p, registry, Decision(require_significance=True))
     assert verdict(strict).outcome is Outcome.NOT_SIGNIFICANT
@@ -276,9 +285,9 @@ def test_claiming_more_samples_on_the_same_dataset_does_not_make_a_gain_signific
     """holdout v1 has 5,000 examples (the baseline says so). The new manifest claims
     1,000,000 on the same name and version: the interval narrows to the baseline's side alone
     and +1.5 pp becomes 'significant'. The same test set cannot have two sizes."""
-    register(contributor.plan(0.80, "{name: holdout, version: v1, samples: 5000}"), registry,
-             Decision())  # fmt: skip
     strict = Decision(require_significance=True)
+    register(contributor.plan(0.80, "{name: holdout, version: v1, samples: 5000}"), registry,
+             strict)  # fmt: skip
     honest = compare(contributor.plan(0.815, "{name: holdout, version: v1, samples: 5000}"),
                      registry, strict)  # fmt: skip
     assert verdict(honest).outcome is Outcome.NOT_SIGNIFICANT

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from hokusai_action.commands.benchmark import Changes, set_record
 from hokusai_action.errors import HokusaiError
 from hokusai_action.registry.deltaone import Outcome, Verdict
 from hokusai_action.registry.mlflow_store import MlflowRegistry
@@ -113,6 +114,10 @@ def test_the_readme_worked_history_is_what_register_decides(model, registry):
 def test_a_switch_of_dataset_is_a_new_benchmark_not_a_deltaone(model, registry):
     register(model.plan(0.80), registry, Decision())
     v2 = "{name: holdout, version: v2}"
+    # a pull request cannot switch: only the owner's new revision does
+    proposed = compare(model.plan(0.95, v2, retrained=False), registry, Decision())
+    assert verdict(proposed).outcome is Outcome.BENCHMARK_MISMATCH
+    set_record(registry, model.token, model.plan(0.95, v2, retrained=False), Changes())
     # the rewarded model measured on the new data opens it
     switched = register(model.plan(0.95, v2, retrained=False), registry, Decision())
     assert verdict(switched).outcome is Outcome.NEW_BENCHMARK
@@ -135,7 +140,8 @@ def test_dataset_hashes_are_computed_from_the_path_and_must_agree(model, registr
     (model.root / "eval.csv").write_text("x,y\n1,1\n")  # other data, same name and version
     other = register(model.plan(0.99, "{name: holdout, version: v1, path: eval.csv}"),
                      registry, Decision())  # fmt: skip
-    assert verdict(other).outcome is Outcome.NEW_BENCHMARK
+    assert verdict(other).outcome is Outcome.BENCHMARK_MISMATCH
+    assert "dataset sha256" in verdict(other).reason
     with pytest.raises(HokusaiError, match="hashes to"):
         model.plan(0.99, f"{{name: holdout, version: v1, path: eval.csv, sha256: {digest}}}")
 
@@ -163,8 +169,8 @@ def test_compare_and_dry_run_use_a_pinned_baseline_as_a_labelled_what_if(model, 
 
 def test_require_significance_withholds_a_deltaone_the_interval_does_not_support(model, registry):
     samples = "{name: holdout, version: v1, samples: 5000}"
-    register(model.plan(0.80, samples), registry, Decision())
     strict = Decision(require_significance=True)
+    register(model.plan(0.80, samples), registry, strict)  # shapes the benchmark of record
     small = compare(model.plan(0.815, samples), registry, strict)  # +1.5 pp on 5,000 samples
     assert verdict(small).outcome is Outcome.NOT_SIGNIFICANT
     assert "includes zero" in verdict(small).reason
@@ -172,11 +178,13 @@ def test_require_significance_withholds_a_deltaone_the_interval_does_not_support
     assert verdict(small).ci.low < 0 < verdict(small).ci.high  # type: ignore[union-attr]
     big = compare(model.plan(0.83, samples), registry, strict)
     assert verdict(big).outcome is Outcome.DELTAONE
-    assert verdict(compare(model.plan(0.815, samples), registry, Decision())).achieved
+    # the record requires significance: a workflow that drops the option does not pay
+    loose = compare(model.plan(0.815, samples), registry, Decision())
+    assert verdict(loose).outcome is Outcome.NOT_SIGNIFICANT
 
 
 def test_require_significance_without_sample_counts_is_no_deltaone(model, registry):
-    register(model.plan(0.80), registry, Decision())
+    register(model.plan(0.80), registry, Decision(require_significance=True))
     report = compare(model.plan(0.90), registry, Decision(require_significance=True))
     assert verdict(report).outcome is Outcome.NOT_SIGNIFICANT
     assert "sample count" in verdict(report).reason
@@ -196,6 +204,9 @@ def test_versions_written_by_other_tools_count_when_first_or_marked(model, regis
             tags["deltaone_achieved"] = deltaone
         source = f"{run.info.artifact_uri}/model"
         client.create_model_version(model.name, source, run_id=run.info.run_id, tags=tags)
+    with pytest.raises(HokusaiError, match="no benchmark of record"):
+        compare(model.plan(0.855), registry, Decision())  # nothing says what they measured
+    set_record(registry, model.token, model.plan(0.855), Changes())  # the owner claims it
     report = compare(model.plan(0.855), registry, Decision())
     assert verdict(report).baseline.value == 0.85  # type: ignore[union-attr]
     assert verdict(report).outcome is Outcome.BELOW_THRESHOLD

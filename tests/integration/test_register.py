@@ -22,6 +22,7 @@ from hokusai_action.registry.register import (
     compare,
     register,
 )
+from hokusai_action.commands.benchmark import Changes, set_record
 from hokusai_action.registry.results import Report, Status
 from hokusai_action.registry.settings import RegistrySettings
 from hokusai_action.validation.checker import check_paths
@@ -38,8 +39,10 @@ class Workspace:
 
     def plan(
         self, value: float = 0.90, metric: str = "accuracy", extra: str = "",
-        commit: str | None = "a" * 40, benchmark_extra: str = "",
+        commit: str | None = "a" * 40, benchmark_extra: str = "", weights: bytes | None = None,
     ):  # fmt: skip
+        """A model trained to `value` (files of its own: one model is rewarded once)."""
+        (self.root / "model.pkl").write_bytes(weights or f"weights {value}".encode())
         (self.root / "hokusai.yaml").write_text(
             f"version: 1\nmodel:\n  name: {self.name}\n  token_id: {self.token}\n"
             f"  path: model.pkl\n{extra}benchmark:\n  metric: {metric}\n  value: {value}\n"
@@ -167,8 +170,7 @@ def test_an_unchanged_model_at_a_new_commit_is_not_registered_again(ws, registry
 
 def test_the_same_value_with_a_retrained_model_is_a_new_unchanged_version(ws, registry):
     register(ws.plan(0.90), registry, DECISION)
-    (ws.root / "model.pkl").write_bytes(b"weights v2")
-    report = register(ws.plan(0.90), registry, DECISION)
+    report = register(ws.plan(0.90, weights=b"weights v2"), registry, DECISION)
     assert report.status is Status.REGISTERED
     assert verdict(report).outcome is Outcome.UNCHANGED
 
@@ -263,7 +265,7 @@ def test_registered_plain_file_downloads_through_models_uri(ws, registry, tmp_pa
     local = mlflow.artifacts.download_artifacts(
         f"models:/{ws.name}/{report.version}", dst_path=str(tmp_path / "dl")
     )
-    assert (Path(local) / "model.pkl").read_bytes() == b"weights v1"
+    assert (Path(local) / "model.pkl").read_bytes() == b"weights 0.9"
 
 
 class EchoModel(mlflow.pyfunc.PythonModel):
@@ -300,9 +302,12 @@ def test_a_token_shared_by_two_models_rejudges_against_the_other_models_version(
     first = Workspace(tmp_path / "a", f"a-{unique.lower()}", token)
     second = Workspace(tmp_path / "b", f"b-{unique.lower()}", token)
     register(first.plan(0.90), registry, DECISION)
-    report = register(second.plan(0.95), registry, DECISION)
+    outsider = register(second.plan(0.95), registry, DECISION)
+    assert verdict(outsider).outcome is Outcome.MODEL_NOT_IN_RECORD  # until the owner adds it
+    set_record(registry, token, None, Changes(add_models=(second.name,)))
+    report = register(second.plan(0.951), registry, DECISION)
     assert verdict(report).outcome is Outcome.DELTAONE
-    again = register(second.plan(0.95), registry, DECISION)  # a re-run of the same workflow
+    again = register(second.plan(0.951), registry, DECISION)  # a re-run of the same workflow
     assert again.status is Status.ALREADY_REGISTERED
     assert verdict(again).outcome is Outcome.DELTAONE
     assert verdict(again).baseline.model == first.name  # type: ignore[union-attr]
@@ -316,12 +321,11 @@ def test_aliases_a_crashed_run_left_out_are_set_by_the_next_run(ws, registry):
     assert registry.aliases_of(ws.name) == {"champion": first.version}
 
 
-def test_a_pinned_baseline_on_another_metric_is_refused(ws, registry):
+def test_a_pinned_baseline_on_another_metric_is_a_benchmark_mismatch(ws, registry):
     register(ws.plan(0.5, metric="f1_score"), registry, DECISION)
-    with pytest.raises(
-        HokusaiError, match="benchmarked on f1_score / holdout, not accuracy / holdout"
-    ):
-        compare(ws.plan(0.9, benchmark_extra="  baseline: {version: 1}\n"), registry, DECISION)
+    report = compare(ws.plan(0.9, benchmark_extra="  baseline: {version: 1}\n"), registry, DECISION)
+    assert verdict(report).outcome is Outcome.BENCHMARK_MISMATCH
+    assert "metric: the manifest says `accuracy`, the record `f1_score`" in verdict(report).reason
 
 
 def test_model_names_in_links_cannot_leave_the_url(server_settings):
