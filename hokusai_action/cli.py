@@ -528,16 +528,31 @@ def compare(
     _emit(reports, output_format, fail_on_regression)
 
 
-def _print_versions(records: list[Any], output_format: str, empty: str) -> None:
+def _print_versions(
+    records: list[Any], output_format: str, empty: str, models: tuple[str, ...] | None = None
+) -> None:
+    """The versions; with `models` (the token's benchmark of record), the versions of other
+    models apart: they carry the token's tag but count for nothing."""
     from hokusai_action.registry.output import VERSION_HEADER, table, version_json, version_row
 
     if not records:
         raise HokusaiError(empty)
+    ours = [r for r in records if models is None or r.name in models]
+    others = [r for r in records if models is not None and r.name not in models]
     if output_format == "json":
-        versions = [version_json(r) for r in records]
-        click.echo(inert_json(json.dumps({"format_version": 1, "versions": versions}, indent=2)))
-    else:
-        _echo(table([version_row(r) for r in records], VERSION_HEADER))
+        data: dict[str, Any] = {"format_version": 1, "versions": [version_json(r) for r in ours]}
+        if models is not None:
+            data["not_in_record"] = [version_json(r) for r in others]
+        click.echo(inert_json(json.dumps(data, indent=2)))
+        return
+    if ours:
+        _echo(table([version_row(r) for r in ours], VERSION_HEADER))
+    if others:
+        _echo(
+            "\nnot in the token's record (versions of models its benchmark of record does not "
+            "list: they count for nothing):"
+        )
+        _echo(table([version_row(r) for r in others], VERSION_HEADER))
 
 
 @cli.command()
@@ -630,7 +645,9 @@ def lineage(
 
     registry = _open_registry(_settings(tracking_uri, retries, timeout))
     records = registry.versions_for_token(token_id)
-    _print_versions(records, output_format, _unknown_token(token_id, registry))
+    rec = registry.benchmark_record(token_id)
+    models = rec.models if rec is not None else None
+    _print_versions(records, output_format, _unknown_token(token_id, registry), models)
 
 
 @cli.group()

@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import secrets
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -38,7 +39,7 @@ from typing import Protocol
 from hokusai_action.errors import HokusaiError
 
 LOCK_MODEL_PREFIX = "hokusai-lock."  # reserved by the validation rule `model-name-reserved`
-OWNER_TAG = "hokusai_lock_owner"  # host/pid-namespace/pid of the process holding the ticket
+OWNER_TAG = "hokusai_lock_owner"  # host/boot/pid-namespace/pid/random of the ticket's process
 EXPIRES_TAG = "hokusai_lock_expires_ms"  # the lease's end, in ms since the epoch
 FOR_TAG = "hokusai_lock_for"  # what the ticket is for, for people reading the registry
 
@@ -62,26 +63,44 @@ def is_lock_model(name: str) -> bool:
     return name.lower().startswith(LOCK_MODEL_PREFIX)
 
 
+CLOCK_SKEW_S = 120  # how far runners' clocks may disagree; a lease further ahead is forged
+_PROCESS_ID = secrets.token_hex(8)  # one per process: two machines may share the rest
+
+
+def _boot_id() -> str:
+    """This boot of this machine: two machines with one hostname (runners from one image, whose
+    initial PID namespace has the same inode) differ here. Containers share their host's."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()[:36] or "-"
+    except OSError:
+        return "-"
+
+
 def this_process() -> str:
-    """Who holds a ticket: the host, the PID namespace (containers on one host differ) and
-    the process ID."""
+    """Who holds a ticket: the host, its boot, the PID namespace (containers on one host
+    differ), the process ID and a random ID of this process."""
     try:
         namespace = str(Path("/proc/self/ns/pid").stat().st_ino)
     except OSError:
         namespace = "-"
-    return f"{socket.gethostname()}/{namespace}/{os.getpid()}"
+    return f"{socket.gethostname()}/{_boot_id()}/{namespace}/{os.getpid()}/{_PROCESS_ID}"
 
 
 def _process_gone(owner: str, me: str) -> bool:
-    """True only when the owner is certainly dead: a process of this machine that no longer
-    exists, or this very process holding a ticket it no longer knows (an attempt that failed
-    before it could release)."""
-    host, _, pid_text = owner.rpartition("/")
-    my_host, _, my_pid = me.rpartition("/")
-    if host != my_host or not pid_text.isascii() or not pid_text.isdigit():
+    """True only when the owner is certainly dead: a process of this very machine, boot and
+    PID namespace that no longer exists, or this process holding a ticket it no longer knows
+    (an attempt that failed before it could release). Owners written otherwise (older
+    versions, or another machine) are judged by their lease only."""
+    parts, mine = owner.split("/"), me.split("/")
+    if len(parts) != 5 or parts[:3] != mine[:3] or "-" in parts[1:3]:
         return False
-    if pid_text == my_pid:
+    pid_text = parts[3]
+    if not pid_text.isascii() or not pid_text.isdigit():
+        return False
+    if parts[3:] == mine[3:]:
         return True  # callers skip the tickets this process holds (`_held`)
+    if pid_text == mine[3]:
+        return False  # our PID, another process's random ID: it was ours before a restart?
     try:
         os.kill(int(pid_text), 0)
     except ProcessLookupError:
@@ -98,8 +117,15 @@ class Ticket:
     expires_ms: int | None  # None: unreadable, so judged by its owner only
 
 
-def stale(ticket: Ticket, now_ms: int, me: str) -> bool:
+def stale(ticket: Ticket, now_ms: int, me: str, lease_ms: int = 60_000) -> bool:
+    """A ticket whose lease has ended, whose lease ends further ahead than any holder could
+    have set it (a lease forged to hold the lock for good), or whose process is gone."""
     if ticket.expires_ms is not None and now_ms > ticket.expires_ms:
+        return True
+    if (
+        ticket.expires_ms is not None
+        and ticket.expires_ms > now_ms + lease_ms + CLOCK_SKEW_S * 1000
+    ):
         return True
     return _process_gone(ticket.owner, me)
 
@@ -112,14 +138,16 @@ class Turn:
     stale: list[Ticket]
 
 
-def turn(tickets: list[Ticket], mine: int, name: str, now_ms: int, me: str) -> Turn:
+def turn(
+    tickets: list[Ticket], mine: int, name: str, now_ms: int, me: str, lease_ms: int = 60_000
+) -> Turn:
     """The lowest live ticket holds the lock; the stale ones below ours are to be deleted."""
     ahead: Ticket | None = None
     dead = []
     for ticket in sorted(tickets, key=lambda t: t.version):
         if ticket.version >= mine:
             break
-        if (name, ticket.version) not in _held and stale(ticket, now_ms, me):
+        if (name, ticket.version) not in _held and stale(ticket, now_ms, me, lease_ms):
             dead.append(ticket)
         elif ahead is None:
             ahead = ticket
@@ -196,7 +224,7 @@ def _wait_turn(
                 f"`{name}` was deleted by another run (was this one paused for over "
                 f"{lease:.0f} s?); run again"
             )
-        position = turn(tickets, version, name, now, me)
+        position = turn(tickets, version, name, now, me, int(lease * 1000))
         for ticket in position.stale:
             store.drop_ticket(name, ticket.version)
         if position.ahead is None:
@@ -204,12 +232,18 @@ def _wait_turn(
         waited = time.monotonic() - started
         if waited > wait:
             holder = position.ahead
+            if holder.expires_ms is None:
+                ends = "its lease cannot be read: delete that version of the lock model"
+            else:
+                left = max(0, (holder.expires_ms - now) / 1000)
+                ends = (
+                    f"if its holder died, it frees itself when its lease ends, in {left:.0f} s "
+                    "(a live holder renews it), or delete that version of the lock model"
+                )
             raise LockTimeout(
                 f"waited {waited:.0f} s for another registration of token {token_id} to "
-                f"finish (lock `{name}`, version {holder.version}, held by {holder.owner}): "
-                "run again when it is done; a lock whose holder died frees itself when its "
-                f"lease ends ({lease:.0f} s after its last renewal), or delete that version "
-                "of the lock model"
+                f"finish (lock `{name}`, version {holder.version}, held by "
+                f"{holder.owner[:120]}): run again when it is done; {ends}"
             )
         sleep(min(pause, max(wait - waited, 0.01)) * random.uniform(0.5, 1.5))
         pause = min(pause * 1.5, 0.5)

@@ -303,10 +303,23 @@ class MlflowRegistry:
             with lock.file_lock(settings.lock_file, settings.lock_wait, "the embedded registry"):
                 yield
             return
-        with lock.ticket_lock(
-            self, token_id, purpose, lease=settings.lock_lease, wait=settings.lock_wait
-        ):
-            yield
+        try:
+            with lock.ticket_lock(
+                self, token_id, purpose, lease=settings.lock_lease, wait=settings.lock_wait
+            ):
+                yield
+        except RegistryError as e:
+            if "(403)" not in str(e) or "registration lock" not in str(e):
+                raise
+            name = lock.lock_model(token_id)
+            raise RegistryError(
+                f"cannot take the registration lock `{name}` of token {token_id}: the registry "
+                "refused (403), so nothing was registered (never without the lock). The lock "
+                "model belongs to whoever created it: the token's owner creates it with "
+                f"`hokusai-action benchmark set {token_id}` and runs `register` with that "
+                "account (or grants it EDIT on the lock model); if someone else created it "
+                "first, an administrator deletes it and the owner runs `benchmark set` again"
+            ) from e
 
     def take_ticket(self, name: str, tags: dict[str, str]) -> int:
         with self._errors(f"queue for the registration lock `{name}`"):

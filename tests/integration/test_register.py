@@ -10,6 +10,7 @@ import mlflow.artifacts
 import mlflow.pyfunc
 import pytest
 
+from hokusai_action.commands.benchmark import Changes, set_record
 from hokusai_action.errors import HokusaiError
 from hokusai_action.registry.attestation import digest
 from hokusai_action.registry.deltaone import Outcome, Rule, Verdict
@@ -22,7 +23,6 @@ from hokusai_action.registry.register import (
     compare,
     register,
 )
-from hokusai_action.commands.benchmark import Changes, set_record
 from hokusai_action.registry.results import Report, Status
 from hokusai_action.registry.settings import RegistrySettings
 from hokusai_action.validation.checker import check_paths

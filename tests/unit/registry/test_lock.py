@@ -26,8 +26,36 @@ def dead_pid() -> int:
     return int(child.stdout)
 
 
-def on_this_machine(pid: int) -> str:
-    return f"{this_process().rpartition('/')[0]}/{pid}"
+def on_this_machine(pid: int, process_id: str = "0123456789abcdef") -> str:
+    return "/".join([*this_process().split("/")[:3], str(pid), process_id])
+
+
+def test_a_lease_further_ahead_than_any_holder_sets_is_stale():
+    """A ticket whose expiry was written as now + 10^12 ms would hold the lock for good."""
+    forged = Ticket(3, ELSEWHERE, NOW + 10**12)
+    position = turn([forged], 4, NAME, NOW, this_process())
+    assert (position.ahead, position.stale) == (None, [forged])
+    honest = Ticket(3, ELSEWHERE, NOW + 60_000 + lock.CLOCK_SKEW_S * 1000)
+    assert turn([honest], 4, NAME, NOW, this_process()).ahead == honest
+
+
+def test_a_machine_with_the_same_hostname_does_not_judge_our_tickets_by_its_processes():
+    """Runners from one image share the hostname and the initial PID namespace's inode: only
+    the boot ID tells them apart, so a PID missing here says nothing of a ticket there."""
+    host, _boot, namespace, *_ = this_process().split("/")
+    twin = Ticket(3, f"{host}/another-boot-id/{namespace}/{dead_pid()}/feedfacefeedface", LATER)
+    assert turn([twin], 4, NAME, NOW, this_process()).ahead == twin
+
+
+def test_every_process_carries_a_random_id_of_its_own():
+    child = subprocess.run(
+        [sys.executable, "-c", "from hokusai_action.registry.lock import this_process as t; "
+         "print(t())"], capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    theirs, mine = child.stdout.strip().split("/"), this_process().split("/")
+    assert theirs[:3] == mine[:3]
+    assert theirs[4] != mine[4]
+    assert len(mine[4]) == 16
 
 
 def test_the_lowest_live_ticket_holds_the_lock():
