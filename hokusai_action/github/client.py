@@ -3,8 +3,19 @@ one thing it posts, a sticky pull-request comment.
 
 The only module that talks to GitHub. It uses `requests` against `GITHUB_API_URL` (set by
 runners, GitHub Enterprise included), follows `Link` pagination, and retries 5xx answers
-and rate limits (403/429 with `Retry-After` or `x-ratelimit-reset`) with backoff, bounded
-in attempts. Tokens never appear in messages.
+and rate limits with backoff, bounded in attempts. Tokens never appear in messages.
+
+It keeps GitHub's rules for integrators
+(docs.github.com: "Best practices for using the REST API"):
+- a rate limit (429, or 403 with `x-ratelimit-remaining: 0`, a `Retry-After`, or a body that
+  says "secondary rate limit") waits `Retry-After`, else until `x-ratelimit-reset`, else at
+  least 60 s, and is never blamed on the token;
+- mutating requests (POST, PATCH, PUT, DELETE) are at least WRITE_INTERVAL apart;
+- a write that is not idempotent (POST) is never sent again blind: after a 5xx or a
+  connection lost once it was sent, GitHub may have done it, so the caller looks first
+  (`upsert_comment` lists the comments again for its marker);
+- the comments of a pull request are listed once (`read_comments`), and the list kept up to
+  date with what this client writes.
 
 Every answer is treated as hostile, so everything is bounded:
 - one total deadline for the client (the comment step, 120 s by default): every request,
@@ -41,6 +52,9 @@ MAX_BODY = 32 * 1024 * 1024  # bytes: a full page of the longest comments is abo
 MAX_REDIRECTS = 5
 MAX_PULL_FILES = 3000  # GitHub lists at most this many files of a pull request
 CHUNK = 64 * 1024
+WRITE_INTERVAL = 1.0  # seconds between mutating requests, as GitHub asks
+SECONDARY_WAIT = 60.0  # seconds: GitHub's "at least one minute" for a limit without headers
+_MUTATING = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 _REDIRECTS = (301, 302, 303, 307, 308)
 _DIGITS = re.compile(r"[0-9]{1,12}")  # ASCII only: "²".isdigit() is True
 _SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # a commit: SHA-1, or SHA-256 repositories
@@ -50,11 +64,22 @@ T = TypeVar("T")
 
 
 class GitHubError(HokusaiError):
-    """GitHub refused or failed; `status` is the HTTP status (None: no answer at all)."""
+    """GitHub refused or failed; `status` is the HTTP status (None: no answer at all).
+    `rate_limited`: GitHub asked to slow down (nothing to do with the token's rights).
+    `maybe_done`: a POST that GitHub may have carried out although no success came back."""
 
-    def __init__(self, message: str, status: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        status: int | None = None,
+        *,
+        rate_limited: bool = False,
+        maybe_done: bool = False,
+    ) -> None:
         super().__init__(message)
         self.status = status
+        self.rate_limited = rate_limited
+        self.maybe_done = maybe_done
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +118,27 @@ class ChangedFiles:
     paths: frozenset[str]
     complete: bool
     reason: str = ""
+
+
+@dataclass
+class CommentThread:
+    """A pull request's comments as listed once (`GitHubClient.read_comments`), then kept up
+    to date with what this client posts and updates, so a run lists them once, not once per
+    comment it writes. `cut`: the listing stopped early (our comment may be past it)."""
+
+    repository: str
+    number: int
+    comments: list[Comment]
+    cut: str | None = None
+    warnings: tuple[str, ...] = ()
+
+    def keep(self, comment: Comment) -> None:
+        """Record a comment this client wrote (replacing the old version of it)."""
+        for i, c in enumerate(self.comments):
+            if c.id == comment.id:
+                self.comments[i] = comment
+                return
+        self.comments.append(comment)
 
 
 @dataclass
@@ -148,22 +194,29 @@ class GitHubClient:
         token: str,
         api_url: str = DEFAULT_API_URL,
         *,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.time,
-        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] | None = None,
+        clock: Callable[[], float] | None = None,
+        monotonic: Callable[[], float] | None = None,
         timeout: float = DEFAULT_READ_TIMEOUT,
         deadline: float = DEFAULT_DEADLINE,
         max_body: int = MAX_BODY,
+        write_interval: float = WRITE_INTERVAL,
     ) -> None:
         """`timeout`: seconds a socket read may wait for a byte; `deadline`: seconds for
-        everything this client does, from now; `clock`: wall time, for `x-ratelimit-reset`."""
+        everything this client does, from now; `clock`: wall time, for `x-ratelimit-reset`;
+        `sleep` and `monotonic` (default: the `time` module's, looked up now, so a test can
+        stand in for the time this module sees) do every wait and measure it."""
         requests = require("requests", extra="action", feature="Posting to GitHub")
         self._requests = requests
         self.api_url = api_url.rstrip("/")
         self.token = token
-        self.sleep, self.clock, self.timeout = sleep, clock, timeout
-        self.deadline = Deadline(deadline, monotonic)
+        self.sleep = time.sleep if sleep is None else sleep
+        self.clock = time.time if clock is None else clock
+        self.timeout = timeout
+        self.deadline = Deadline(deadline, time.monotonic if monotonic is None else monotonic)
         self.max_body = max_body
+        self.write_interval = write_interval
+        self._last_write: float | None = None  # monotonic time the last write ended
         self.session = requests.Session()
         self.session.headers.update(
             {
@@ -191,12 +244,13 @@ class GitHubClient:
         attempt = redirects = 0
         while True:
             try:
-                answer = self._exchange(method, url, json_body)
+                answer = self._paced_exchange(method, url, json_body)
             except _Unanswered as e:
                 attempt += 1
-                error = GitHubError(self._say(f"{method} {url}: {e}"))
-                retry = method != "POST" or not e.sent  # a POST may have made its comment
-                delay: float | None = 2.0 ** (attempt - 1) if retry else None
+                # A POST may have made its comment: the caller looks before sending it again.
+                maybe_done = method == "POST" and e.sent
+                error = GitHubError(self._say(f"{method} {url}: {e}"), maybe_done=maybe_done)
+                delay: float | None = None if maybe_done else 2.0 ** (attempt - 1)
             else:
                 if answer.status in _REDIRECTS:  # not a retry: no attempt is used
                     redirects += 1
@@ -205,17 +259,53 @@ class GitHubClient:
                 if answer.status < 400:
                     return answer
                 attempt += 1
-                error = GitHubError(self._describe(answer), answer.status)
-                delay = self._retry_delay(answer, attempt)
+                limited = _rate_limited(answer)
+                maybe_done = method == "POST" and answer.status >= 500
+                error = GitHubError(
+                    self._describe(answer, limited),
+                    answer.status,
+                    rate_limited=limited,
+                    maybe_done=maybe_done,
+                )
+                delay = None if maybe_done else self._retry_delay(answer, attempt, limited)
             if delay is None or attempt >= MAX_ATTEMPTS:
                 raise error
-            if delay >= self.deadline.left():
-                raise GitHubError(
-                    f"{error}; not retried: the wait GitHub asks for ({_seconds(delay)}) is "
-                    f"longer than the time left ({self.deadline.describe()} deadline)",
-                    error.status,
-                )
-            self.sleep(delay)
+            self.wait(delay, error)
+
+    def wait(self, delay: float, error: GitHubError) -> None:
+        """Sleep `delay` seconds before a retry, unless that would pass the deadline: then
+        `error`, saying so."""
+        if delay >= self.deadline.left():
+            raise GitHubError(
+                f"{error}; not retried: the wait GitHub asks for ({_seconds(delay)}) is "
+                f"longer than the time left ({self.deadline.describe()} deadline)",
+                error.status,
+                rate_limited=error.rate_limited,
+                maybe_done=error.maybe_done,
+            )
+        self.sleep(delay)
+
+    def _paced_exchange(self, method: str, url: str, json_body: Any) -> Answer:
+        """`_exchange`, with mutating requests at least `write_interval` apart (GitHub:
+        "wait at least one second between each request" that writes)."""
+        if method not in _MUTATING:
+            return self._exchange(method, url, json_body)
+        if self._last_write is not None:
+            gap = self._last_write + self.write_interval - self.deadline.clock()
+            if gap > 0:
+                if gap >= self.deadline.left():
+                    raise GitHubError(
+                        self._say(
+                            f"gave up before {method} {url}: no time left for the "
+                            f"{_seconds(self.write_interval)} GitHub asks between writes "
+                            f"({self.deadline.describe()} deadline)"
+                        )
+                    )
+                self.sleep(gap)
+        try:
+            return self._exchange(method, url, json_body)
+        finally:
+            self._last_write = self.deadline.clock()
 
     def _exchange(self, method: str, url: str, json_body: Any) -> Answer:
         """Send and read one answer in a worker thread, waiting for it no longer than the
@@ -314,14 +404,11 @@ class GitHubClient:
             )
         return url
 
-    def _retry_delay(self, answer: Answer, attempt: int) -> float | None:
-        """Seconds to wait before retrying, or None when retrying cannot help."""
-        status = answer.status
+    def _retry_delay(self, answer: Answer, attempt: int, limited: bool) -> float | None:
+        """Seconds to wait before retrying, or None when retrying cannot help. A rate limit
+        waits `Retry-After`, else until `x-ratelimit-reset`, else at least a minute, longer
+        each time (GitHub: "wait for at least one minute", then "exponentially increasing")."""
         headers = answer.headers
-        limited = status == 429 or (
-            status == 403
-            and (headers.get("Retry-After") or headers.get("x-ratelimit-remaining") == "0")
-        )
         if limited:
             retry_after = headers.get("Retry-After", "").strip()
             if _DIGITS.fullmatch(retry_after):
@@ -329,12 +416,12 @@ class GitHubClient:
             reset = headers.get("x-ratelimit-reset", "").strip()
             if _DIGITS.fullmatch(reset):
                 return max(float(reset) - self.clock(), 0.0) + 1.0
-            return 60.0  # GitHub's advice for secondary limits without a header
-        if status >= 500:
+            return SECONDARY_WAIT * 2 ** (attempt - 1)
+        if answer.status >= 500:
             return float(2 ** (attempt - 1))
         return None
 
-    def _describe(self, answer: Answer) -> str:
+    def _describe(self, answer: Answer, limited: bool = False) -> str:
         try:
             data = json.loads(answer.body)
         except (ValueError, RecursionError):
@@ -343,12 +430,13 @@ class GitHubClient:
             detail = data["message"]
         else:
             detail = answer.body.decode("utf-8", "replace")
-        hint = {
+        hints = {
             401: "the token is invalid or expired",
             403: "the token may not do this (a pull request from a fork gets a read-only token)",
             404: "not found, or the token cannot see it",
             422: "GitHub rejected the content",
-        }.get(answer.status, "")
+        }
+        hint = _RATE_LIMITED if limited else hints.get(answer.status, "")
         # Redacted before it is cut, so no prefix of the token survives the cut.
         detail = _excerpt(self._say(detail), 200)
         text = f"GitHub answered {answer.status} to {answer.method} {answer.url}: {detail}"
@@ -422,30 +510,74 @@ class GitHubClient:
     def comments(self, repository: str, number: int) -> Listing[Comment]:
         return self.paginate(f"repos/{repository}/issues/{number}/comments", _comment)
 
+    def read_comments(self, repository: str, number: int) -> CommentThread:
+        """Every comment of the pull request (up to MAX_PAGES pages), listed once."""
+        listing = self.comments(repository, number)
+        found = list(listing)
+        return CommentThread(repository, number, found, listing.cut, listing.warnings())
+
     def upsert_comment(
-        self, repository: str, number: int, marker: str, body: str, author: str | None
+        self,
+        repository: str,
+        number: int,
+        marker: str,
+        body: str,
+        author: str | None,
+        *,
+        thread: CommentThread | None = None,
     ) -> CommentResult:
         """Create the comment holding `marker`, or update ours in place. Ours: written by
         `author`, or by a bot when the author cannot be known. A person's comment is never
-        touched, even if it quotes the marker. When the list could not be read to its end
-        (more than MAX_PAGES pages), a new comment is posted and a notice says why."""
+        touched, even if it quotes the marker. `thread`: the comments as read earlier in
+        this run (else they are listed now). When the list could not be read to its end
+        (more than MAX_PAGES pages), a new comment is posted and a notice says why.
+
+        A POST that failed in a way that may still have made the comment (a 5xx, a
+        connection lost after sending) is not sent again blind: the comments are listed
+        again, and the marker found there is the comment."""
 
         def ours(c: Comment) -> bool:
             return marker in c.body and (c.author == author if author else c.author_is_bot)
 
-        listing = self.comments(repository, number)
-        mine = next((c for c in listing if ours(c)), None)
-        warnings = listing.warnings()
-        if mine is None:
-            path = f"repos/{repository}/issues/{number}/comments"
-            created = self._posted(self.request("POST", path, json_body={"body": body}))
-            notices = (listing.cut,) if listing.cut else ()
-            return CommentResult("created", created, notices, warnings)
-        if mine.body == body:
-            return CommentResult("unchanged", mine, (), warnings)
-        path = f"repos/{repository}/issues/comments/{mine.id}"
-        updated = self._posted(self.request("PATCH", path, json_body={"body": body}))
-        return CommentResult("updated", updated, (), warnings)
+        if thread is None:
+            thread = self.read_comments(repository, number)
+        path = f"repos/{repository}/issues/{number}/comments"
+        posts = 0
+        while True:
+            mine = next((c for c in thread.comments if ours(c)), None)
+            if mine is not None:
+                if mine.body == body:  # after a failed POST: the one it made after all
+                    action = "created" if posts else "unchanged"
+                    return CommentResult(action, mine, (), thread.warnings)
+                one = f"repos/{repository}/issues/comments/{mine.id}"
+                updated = self._posted(self.request("PATCH", one, json_body={"body": body}))
+                thread.keep(updated)
+                action = "created" if posts else "updated"
+                return CommentResult(action, updated, (), thread.warnings)
+            if posts >= MAX_ATTEMPTS:
+                raise GitHubError(
+                    f"gave up posting the comment on {repository}#{number} after {posts} tries"
+                )
+            try:
+                posts += 1
+                created = self._posted(self.request("POST", path, json_body={"body": body}))
+            except GitHubError as e:
+                if not e.maybe_done or posts >= MAX_ATTEMPTS:
+                    raise
+                # GitHub may have made the comment: wait as for any 5xx, then look for it.
+                self.wait(float(2 ** (posts - 1)), e)
+                thread = self._relist(thread)
+                continue
+            thread.keep(created)
+            notices = (thread.cut,) if thread.cut else ()
+            return CommentResult("created", created, notices, thread.warnings)
+
+    def _relist(self, thread: CommentThread) -> CommentThread:
+        """The thread listed again, in place (a caller holding it sees the new list)."""
+        again = self.read_comments(thread.repository, thread.number)
+        thread.comments[:] = again.comments
+        thread.cut, thread.warnings = again.cut, again.warnings
+        return thread
 
     def pull_request_files(self, repository: str, number: int) -> ChangedFiles:
         """`GET /repos/{owner}/{repo}/pulls/{n}/files`, every page (GitHub lists at most
@@ -476,11 +608,15 @@ class GitHubClient:
         number: int,
         author: str | None,
         rewrite: Callable[[Comment], str | None],
+        *,
+        thread: CommentThread | None = None,
     ) -> list[CommentResult]:
         """Update our comments (as in `upsert_comment`) that `rewrite` gives a new body, after
-        one listing; a comment whose body is already that is left alone. Never creates one."""
-        listing = self.comments(repository, number)
-        ours = [c for c in listing if (c.author == author if author else c.author_is_bot)]
+        one listing (or in `thread`, as read earlier in this run); a comment whose body is
+        already that is left alone. Never creates one."""
+        if thread is None:
+            thread = self.read_comments(repository, number)
+        ours = [c for c in thread.comments if (c.author == author if author else c.author_is_bot)]
         results: list[CommentResult] = []
         for c in ours:
             body = rewrite(c)
@@ -491,6 +627,7 @@ class GitHubClient:
                 continue
             path = f"repos/{repository}/issues/comments/{c.id}"
             updated = self._posted(self.request("PATCH", path, json_body={"body": body}))
+            thread.keep(updated)
             results.append(CommentResult("updated", updated))
         return results
 
@@ -567,6 +704,20 @@ class Listing(Generic[T]):
 
 
 # -- helpers ----------------------------------------------------------------------------------
+_RATE_LIMITED = "GitHub's rate limit: too many requests for now, not a missing permission"
+
+
+def _rate_limited(answer: Answer) -> bool:
+    """GitHub's primary or secondary rate limit. A secondary limit may come as a 403 with no
+    header at all: only its body says so ("You have exceeded a secondary rate limit")."""
+    status, headers = answer.status, answer.headers
+    if status not in (403, 429):
+        return False
+    if status == 429 or headers.get("Retry-After") or headers.get("x-ratelimit-remaining") == "0":
+        return True
+    return b"rate limit" in answer.body[:4096].lower()
+
+
 def _seconds(value: float) -> str:
     return f"{value:.1f} s" if value < 10 else f"{value:.0f} s"
 
