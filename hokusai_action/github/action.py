@@ -56,6 +56,7 @@ SECRET_INPUTS = ("api-key", "github-token")
 MODES = ("auto", "validate", "compare", "register")
 MAX_ANNOTATIONS = 10  # GitHub keeps at most 10 annotations of each type per step
 RESULTS_FILE = ".hokusai/action-results.json"
+SECONDS_PER_COMMENT = 1.0  # added to the comment step's deadline for each comment to write
 # Inputs are parsed with ASCII-only rules: `isdigit()` and `float()` accept "²" or "٣".
 _PULL_REQUEST = re.compile(r"[0-9]{1,10}")
 _NUMBER = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
@@ -579,7 +580,9 @@ def _run_in_workspace(mode: str, settings: Settings, runner: Runner, result: Run
             runner.summary_file, f"### Hokusai\n\n✅ {len(validation.files)} manifest(s) valid."
         )
         return
-    if settings.comment:  # checked before anything is judged: a mismatch does nothing
+    if settings.comment or settings.changed_only:
+        # Checked before anything is judged: a mismatch does nothing. changed-only needs it
+        # too: an unconfirmed number must not choose the models any more than the comment.
         result.pull_request = comment_target(settings, runner)
     manifests = _changed_only(mode, settings, runner, manifests, result)
     _judge(mode, settings, runner, manifests, result)
@@ -693,19 +696,26 @@ def _publish(mode: str, settings: Settings, runner: Runner, result: RunResult) -
     if not _may_comment(settings, target):
         return
     number = target.number
-    from hokusai_action.github.client import GitHubClient, GitHubError
+    from hokusai_action.github.client import DEFAULT_DEADLINE, GitHubClient, GitHubError
 
+    # Each comment written waits a second after the one before (GitHub's pace for writes):
+    # the deadline grows with them. It starts now and bounds the whole comment step.
+    writes = len(bodies) + len(result.untouched)
+    deadline = DEFAULT_DEADLINE + SECONDS_PER_COMMENT * writes
+    done = 0
     try:
-        # The deadline (DEFAULT_DEADLINE) starts now and bounds the whole comment step.
-        client = GitHubClient(settings.github_token, runner.api_url)
+        client = GitHubClient(settings.github_token, runner.api_url, deadline=deadline)
         author = client.login()
+        # Listed once for the run: every comment below is found, or written, in this list.
+        thread = client.read_comments(runner.repository or "", int(number))
         for body in bodies:
             text = _clean(body)  # before truncating: a cut could leave part of a secret
             marker = text.splitlines()[0]
             text = rendering.truncate(text)
             posted = client.upsert_comment(
-                runner.repository or "", int(number), marker, text, author
+                runner.repository or "", int(number), marker, text, author, thread=thread
             )
+            done += 1
             log(f"comment {posted.action}: {posted.comment.url}")
             for warning in posted.warnings:
                 command("warning", f"pull-request comment: {warning}")
@@ -715,10 +725,20 @@ def _publish(mode: str, settings: Settings, runner: Runner, result: RunResult) -
             result.comment_url = result.comment_url or posted.comment.url
             result.comment_id = result.comment_id or str(posted.comment.id)
         if result.selected:
-            _mark_no_longer_changed(client, author, int(number), mode, settings, runner, result)
+            _mark_no_longer_changed(
+                client, author, thread, int(number), mode, settings, runner, result
+            )
     except GitHubError as e:  # a comment never fails the registration
-        command("warning", f"could not post the pull-request comment: {e}")
-        if runner.from_fork or e.status in (403, 404):
+        left = _not_posted(settings, result, done)
+        also = f"; not posted: {left} (the results are in the step summary)" if left else ""
+        command("warning", f"could not post the pull-request comment: {e}{also}")
+        if left:
+            append_summary(
+                runner.summary_file,
+                f"> ⚠️ Not posted as a pull-request comment: {left}. {rendering.text(e)}",
+            )
+        # A rate limit is GitHub asking to slow down: nothing to do with a fork's token.
+        if not e.rate_limited and (runner.from_fork or e.status in (403, 404)):
             command(
                 "notice",
                 "Pull requests from forks get a read-only token. To comment on them, run this "
@@ -727,13 +747,18 @@ def _publish(mode: str, settings: Settings, runner: Runner, result: RunResult) -
             )
 
 
+def _not_posted(settings: Settings, result: RunResult, done: int) -> str:
+    """The comments a failure left unwritten, for the warning and the step summary ("" when
+    every one was written and only the later clean-up failed)."""
+    from hokusai_action.github import comment as rendering
+
+    if settings.combine_comments and len(result.reports) > 1:
+        return "" if done else "the combined comment"
+    names = [rendering.user_value(r.plan.model_name) for r in result.reports[done:]]
+    return ", ".join(names)
+
+
 # -- changed-only: the models a pull request changes ------------------------------------------
-def _pull_request_number(settings: Settings, runner: Runner) -> int | None:
-    number = settings.pull_request or runner.pull_request.get("number")
-    valid = isinstance(number, int) and not isinstance(number, bool)
-    return number if valid and 0 < number <= MAX_PULL_REQUEST else None
-
-
 def _repository_path(manifest: Any) -> str:
     """A manifest's path from the repository root (the workspace, the current directory)."""
     path = Path(manifest.path)
@@ -757,13 +782,19 @@ def _changed_only(
     from hokusai_action.github.changed import split_touched
     from hokusai_action.github.comment import untouched_section
 
-    # the pull request the comment goes to, once checked; else the event's own
-    checked = result.pull_request.number if result.pull_request else None
-    number = checked or _pull_request_number(settings, runner)
     if not settings.changed_only or mode == "validate" or runner.event_name == "push":
         return manifests
-    if number is None:
+    target = result.pull_request  # the pull request of this event, checked where it must be
+    if target is None:
         return manifests
+    if target.check_head is not None:  # under workflow_run, a number GitHub did not confirm
+        command(
+            "notice",
+            f"changed-only: every model is compared, because pull request #{target.number} "
+            "was not confirmed to be this run's, so its files cannot say which models it changes",
+        )
+        return manifests
+    number = target.number
     changed = _changed_files(settings, runner, number)
     if changed is None:
         return manifests
@@ -805,6 +836,7 @@ def _changed_files(settings: Settings, runner: Runner, number: int) -> frozenset
 def _mark_no_longer_changed(
     client: Any,
     author: str | None,
+    thread: Any,
     number: int,
     mode: str,
     settings: Settings,
@@ -838,7 +870,8 @@ def _mark_no_longer_changed(
             return None
         return _clean(rendering.no_longer_changed_body(line, untouched.get(line), mode))
 
-    for done in client.rewrite_comments(runner.repository or "", number, author, rewrite):
+    repository = runner.repository or ""
+    for done in client.rewrite_comments(repository, number, author, rewrite, thread=thread):
         if done.action == "updated":
             log(f"comment updated (no longer changed by this pull request): {done.comment.url}")
 
