@@ -484,7 +484,7 @@ class GitHubClient:
         try:
             login = self._json(self.request("GET", "user"), dict).get("login")
         except GitHubError as e:
-            if e.status in (401, 403, 404):
+            if e.status in (401, 403, 404) and not e.rate_limited:
                 return None
             raise
         if not isinstance(login, str) or not login:

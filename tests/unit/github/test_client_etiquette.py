@@ -14,6 +14,7 @@ from hokusai_action.github.client import (
     GitHubClient,
     GitHubError,
 )
+from tests.support.dropping_proxy import DroppingProxy
 from tests.support.github_api import BOT, FakeGitHub
 from tests.unit.github.test_client import MARKER, REPO, TOKEN, Sleeps
 
@@ -49,6 +50,30 @@ def test_a_post_answered_502_that_made_nothing_is_posted_again_after_looking(htt
     assert [c["body"] for c in github.on(7)] == [f"{MARKER}\nbody"]
     assert [m for m, _ in github.writes] == ["POST", "POST"]
     assert github.listings(7) == 2
+
+
+def test_a_post_whose_connection_dropped_after_sending_is_found_by_listing_again(httpserver):
+    """GitHub made the comment; its answer never came (the connection closed). The client
+    looks before deciding: the comment is there, so it is not posted again."""
+    github = FakeGitHub(httpserver, page_size=100)
+    with DroppingProxy(httpserver.port, crash_at=2) as proxy:  # 1: the listing, 2: the POST
+        waits: list[float] = []
+
+        def sleep(seconds: float) -> None:  # the server is back by the time the wait ends
+            waits.append(seconds)
+            proxy.crash_at = None
+
+        client = GitHubClient(TOKEN, proxy.uri, sleep=sleep)
+        result = client.upsert_comment(REPO, 7, MARKER, f"{MARKER}\nbody", None)
+    assert result.action == "created"
+    assert [c["body"] for c in github.on(7)] == [f"{MARKER}\nbody"]
+    path = f"/repos/{REPO}/issues/7/comments"
+    assert proxy.requests == [
+        f"GET {path}?per_page=100",
+        f"POST {path}",
+        f"GET {path}?per_page=100",
+    ]
+    assert waits
 
 
 def test_posts_that_keep_failing_give_up_after_bounded_tries(httpserver, sleeps):
@@ -97,6 +122,16 @@ def test_a_secondary_rate_limit_on_user_is_waited_out_not_taken_for_an_app_token
     httpserver.expect_ordered_request("/user").respond_with_json({"login": "octocat"})
     assert paced(httpserver, sleeps).login() == "octocat"
     assert sleeps == [60.0]
+
+
+def test_a_rate_limited_user_is_an_error_not_an_unknown_author(httpserver, sleeps):
+    """Taken for an app token, it would make every bot's marker comment ours."""
+    httpserver.expect_request("/user").respond_with_json(
+        {"message": "You have exceeded a secondary rate limit."}, 403
+    )
+    with pytest.raises(GitHubError) as raised:
+        paced(httpserver, sleeps, deadline=30).login()  # no time for the minute's wait
+    assert raised.value.rate_limited
 
 
 def test_a_secondary_rate_limit_with_retry_after_waits_what_github_says(httpserver, sleeps):
