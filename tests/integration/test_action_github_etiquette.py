@@ -16,8 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from hokusai_action.github import action
-from hokusai_action.github import client as client_module
+from hokusai_action.github import action, rest
 from tests.integration.test_action_entrypoint import Run, Workspace, assert_no_secret, pr_event
 from tests.integration.test_action_events import RUN_SHA, workflow_run_event
 from tests.support.github_api import FakeGitHub
@@ -117,8 +116,8 @@ def test_under_workflow_run_a_confirmed_number_chooses_the_models(ws, github):
 
 # -- 2 and 4, in-process: a minute's wait is recorded, not slept ---------------------------------
 class StoodInTime:
-    """The `time` module as the GitHub client sees it: sleeps are recorded and added to the
-    clocks, as if they had passed."""
+    """The `time` module as the GitHub client's transport (`rest.py`) sees it: sleeps are
+    recorded and added to the clocks, as if they had passed."""
 
     def __init__(self) -> None:
         self.slept: list[float] = []
@@ -136,7 +135,7 @@ class StoodInTime:
 @pytest.fixture
 def stood_in(monkeypatch) -> StoodInTime:
     fake = StoodInTime()
-    monkeypatch.setattr(client_module, "time", fake)
+    monkeypatch.setattr(rest, "time", fake)
     return fake
 
 
