@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from hokusai_action.github.changed import model_name
 from hokusai_action.github.workflow_commands import append_summary, clean, command, log
+from hokusai_action.inert import shown
 
 if TYPE_CHECKING:  # the run's types, for hints only: nothing is imported back at run time
     from hokusai_action.github.action import PullRequest, Runner, RunResult, Settings
@@ -98,12 +99,16 @@ def publish(mode: str, settings: Settings, runner: Runner, result: RunResult) ->
             )
     except GitHubError as e:  # a comment never fails the registration
         left = _not_posted(settings, result, done)
-        also = f"; not posted: {left} (the results are in the step summary)" if left else ""
+        lost = " (GitHub may have posted the first after all: its answer was lost)"
+        lost = lost if e.maybe_done else ""
+        also = f"; not posted: {', '.join(shown(n) for n in left)}{lost}" if left else ""
+        also += " (the results are in the step summary)" if left else ""
         command("warning", f"could not post the pull-request comment: {e}{also}")
         if left:
+            names = ", ".join(rendering.user_value(n) for n in left)
             append_summary(
                 runner.summary_file,
-                f"> ⚠️ Not posted as a pull-request comment: {left}. {rendering.text(e)}",
+                f"> ⚠️ Not posted as a pull-request comment: {names}{lost}. {rendering.text(e)}",
             )
         # A rate limit is GitHub asking to slow down: nothing to do with a fork's token.
         if not e.rate_limited and (runner.from_fork or e.status in (403, 404)):
@@ -115,15 +120,12 @@ def publish(mode: str, settings: Settings, runner: Runner, result: RunResult) ->
             )
 
 
-def _not_posted(settings: Settings, result: RunResult, done: int) -> str:
-    """The comments a failure left unwritten, for the warning and the step summary ("" when
-    every one was written and only the later clean-up failed)."""
-    from hokusai_action.github import comment as rendering
-
+def _not_posted(settings: Settings, result: RunResult, done: int) -> list[str]:
+    """The models whose comment a failure left unwritten, for the warning and the step
+    summary (none when every one was written and only the later clean-up failed)."""
     if settings.combine_comments and len(result.reports) > 1:
-        return "" if done else "the combined comment"
-    names = [rendering.user_value(r.plan.model_name) for r in result.reports[done:]]
-    return ", ".join(names)
+        return [] if done else ["the combined comment"]
+    return [r.plan.model_name for r in result.reports[done:]]
 
 
 def _mark_no_longer_changed(
