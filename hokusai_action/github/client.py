@@ -199,6 +199,15 @@ class GitHubClient(RestClient):
                 # GitHub may have made the comment: wait as for any 5xx, then look for it.
                 self.wait(float(2 ** (posts - 1)), e)
                 thread = self._relist(thread)
+                if thread.cut and not any(ours(c) for c in thread.comments):
+                    # A new comment is listed last, past where the listing stopped: posting
+                    # again could make a second one.
+                    raise GitHubError(
+                        f"{e}; not posted again: the comment may exist past the part of the "
+                        f"list that could be read ({thread.cut})",
+                        e.status,
+                        maybe_done=True,
+                    ) from None
                 continue
             thread.keep(created)
             notices = (thread.cut,) if thread.cut else ()

@@ -9,6 +9,7 @@ import itertools
 import pytest
 
 from hokusai_action.github.client import (
+    MAX_PAGES,
     SECONDARY_WAIT,
     WRITE_INTERVAL,
     GitHubClient,
@@ -74,6 +75,18 @@ def test_a_post_whose_connection_dropped_after_sending_is_found_by_listing_again
         f"GET {path}?per_page=100",
     ]
     assert waits
+
+
+def test_a_lost_post_is_not_sent_again_when_the_list_cannot_be_read_to_its_end(httpserver, sleeps):
+    """A new comment is listed last: past MAX_PAGES pages it cannot be looked for."""
+    github = FakeGitHub(httpserver, page_size=1, created_then_502=1)
+    for i in range(MAX_PAGES):
+        github.add(7, f"comment {i}", "someone")
+    with pytest.raises(GitHubError, match="not posted again") as raised:
+        paced(httpserver, sleeps).upsert_comment(REPO, 7, MARKER, f"{MARKER}\nbody", None)
+    assert raised.value.maybe_done
+    assert [m for m, _ in github.writes] == ["POST"]
+    assert len(github.on(7)) == MAX_PAGES + 1
 
 
 def test_posts_that_keep_failing_give_up_after_bounded_tries(httpserver, sleeps):
