@@ -14,13 +14,23 @@ import json
 import os
 import re
 import sys
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from hokusai_action.errors import HokusaiError
+from hokusai_action.github.changed import model_name
+from hokusai_action.github.publish import publish
+from hokusai_action.github.workflow_commands import (
+    SECRETS,
+    annotate,
+    append_summary,
+    clean,
+    command,
+    log,
+    write_outputs,
+)
 from hokusai_action.registry import DEFAULT_RETRIES, DEFAULT_TIMEOUT
 
 # Every input of action.yml with its default; tests check the two agree.
@@ -54,7 +64,6 @@ CHOICES: dict[str, tuple[str, ...]] = {
 RANGES: dict[str, tuple[int, int]] = {"retries": (0, 10), "timeout": (1, 600)}  # as the CLI
 SECRET_INPUTS = ("api-key", "github-token")
 MODES = ("auto", "validate", "compare", "register")
-MAX_ANNOTATIONS = 10  # GitHub keeps at most 10 annotations of each type per step
 RESULTS_FILE = ".hokusai/action-results.json"
 # Inputs are parsed with ASCII-only rules: `isdigit()` and `float()` accept "²" or "٣".
 _PULL_REQUEST = re.compile(r"[0-9]{1,10}")
@@ -408,69 +417,6 @@ class RunResult:
     registry: Any = None  # the registry the reports were written to, to mark them reported
 
 
-# -- output to the runner ---------------------------------------------------------------------
-# Secret values of this run. Every write below passes through _clean: a backstop behind the
-# redaction each message already had, so no path can put a key in the log or a file.
-_SECRETS: list[str] = []
-
-
-def _clean(text: str) -> str:
-    from hokusai_action.registry.settings import redact
-
-    return redact(text, _SECRETS)
-
-
-def _write(line: str) -> None:
-    print(_clean(line), flush=True)
-
-
-def log(message: str = "") -> None:
-    """A plain log line: user text in it can neither start a workflow command nor send a
-    terminal escape (only `command` and `annotate` write commands)."""
-    from hokusai_action.inert import inert_lines
-
-    _write(inert_lines(_clean(message)))
-
-
-def command(kind: str, message: str) -> None:
-    """A workflow command (`::error::…`), escaped so no message can end it early, redacted
-    before it is cut."""
-    from hokusai_action.inert import MAX_MESSAGE, inert_text
-    from hokusai_action.validation.output import escape_data
-
-    _write(f"::{kind}::{escape_data(inert_text(_clean(message), MAX_MESSAGE))}")
-
-
-def write_outputs(path: Path | None, outputs: Mapping[str, str]) -> None:
-    """`name<<DELIMITER` blocks in $GITHUB_OUTPUT: safe for any value, multi-line included."""
-    if path is None:
-        return
-    with path.open("a", encoding="utf-8") as f:
-        for name, value in outputs.items():
-            delimiter = f"ghadelimiter_{uuid.uuid4()}"
-            f.write(f"{name}<<{delimiter}\n{_clean(value)}\n{delimiter}\n")
-
-
-def append_summary(path: Path | None, markdown: str) -> None:
-    if path is not None:
-        with path.open("a", encoding="utf-8") as f:
-            f.write(_clean(markdown).rstrip("\n") + "\n\n")
-
-
-def annotate(problems: list[Any]) -> None:
-    """Annotations on the manifests' lines: at most 10 of each type, as GitHub keeps, the
-    tenth saying how many more the step summary lists."""
-    from hokusai_action.validation.output import workflow_command
-
-    for severity in ("error", "warning"):
-        of_type = [p for p in problems if str(p.severity) == severity]
-        shown = of_type if len(of_type) <= MAX_ANNOTATIONS else of_type[: MAX_ANNOTATIONS - 1]
-        for problem in shown:
-            _write(workflow_command(problem))
-        if len(of_type) > len(shown):
-            command(severity, f"{len(of_type) - len(shown)} more {severity}s: see the step summary")
-
-
 def mask_values(env: Mapping[str, str]) -> list[str]:
     """What to ask the runner to mask: each line of each secret input (a runner masks a
     multi-line value by its first line only), then the tracking URI's user part."""
@@ -512,7 +458,7 @@ def run(env: Mapping[str, str]) -> int:
 
     for value in mask_values(env):  # before anything else is printed
         print(f"::add-mask::{escape_data(value)}", flush=True)
-    _SECRETS[:] = collect_secrets(env)
+    SECRETS[:] = collect_secrets(env)
     settings = Settings.from_inputs(read_inputs(env))
     runner = Runner.from_env(env)
     mode = runner.default_mode() if settings.mode == "auto" else settings.mode
@@ -592,11 +538,13 @@ def _run_in_workspace(mode: str, settings: Settings, runner: Runner, result: Run
             runner.summary_file, f"### Hokusai\n\n✅ {len(validation.files)} manifest(s) valid."
         )
         return
-    if settings.comment:  # checked before anything is judged: a mismatch does nothing
+    if settings.comment or settings.changed_only:
+        # Checked before anything is judged: a mismatch does nothing. changed-only needs it
+        # too: an unconfirmed number must not choose the models any more than the comment.
         result.pull_request = comment_target(settings, runner)
     manifests = _changed_only(mode, settings, runner, manifests, result)
     _judge(mode, settings, runner, manifests, result)
-    _publish(mode, settings, runner, result)
+    publish(mode, settings, runner, result)
 
 
 def _judge(
@@ -662,91 +610,7 @@ def _decision(settings: Settings, plans: list[Any]) -> Any:
     )
 
 
-def _may_comment(settings: Settings, target: PullRequest) -> bool:
-    """Whether to post: only to a pull request that is open, confirmed to be this run's, with
-    a token. Otherwise the run says why (the result is in the step summary either way)."""
-    if target.unchecked:
-        command("warning", f"{target.unchecked}; no comment was posted")
-        return False
-    if target.closed:
-        command(
-            "notice",
-            f"pull request #{target.number} is closed: its comment is left as it is; the "
-            "result is in the step summary",
-        )
-        return False
-    if not settings.github_token:
-        command(
-            "warning",
-            "input `github-token` is empty, so no pull-request comment was posted (a secret "
-            "that does not exist here, or on a fork's pull request, is empty); the result is "
-            "in the step summary",
-        )
-        return False
-    return target.check_head is None  # never post where GitHub has not confirmed the head
-
-
-def _publish(mode: str, settings: Settings, runner: Runner, result: RunResult) -> None:
-    from hokusai_action.github import comment as rendering
-
-    if settings.combine_comments and len(result.reports) > 1:
-        bodies = [rendering.combined_body(result.reports, mode)]
-    else:
-        bodies = [rendering.comment_body(r, mode) for r in result.reports]
-    summary = "\n\n".join(bodies)  # the step summary has room for everything
-    summary += "".join(f"\n\n> ⚠️ {rendering.text(e)}" for e in result.errors)
-    append_summary(runner.summary_file, summary)
-
-    if not (bodies or result.selected) or not settings.comment:
-        return
-    target = result.pull_request
-    if target is None:
-        log("no pull request for this event: the result is in the step summary, not a comment")
-        return
-    if not _may_comment(settings, target):
-        return
-    number = target.number
-    from hokusai_action.github.client import GitHubClient, GitHubError
-
-    try:
-        # The deadline (DEFAULT_DEADLINE) starts now and bounds the whole comment step.
-        client = GitHubClient(settings.github_token, runner.api_url)
-        author = client.login()
-        for body in bodies:
-            text = _clean(body)  # before truncating: a cut could leave part of a secret
-            marker = text.splitlines()[0]
-            text = rendering.truncate(text)
-            posted = client.upsert_comment(
-                runner.repository or "", int(number), marker, text, author
-            )
-            log(f"comment {posted.action}: {posted.comment.url}")
-            for warning in posted.warnings:
-                command("warning", f"pull-request comment: {warning}")
-            for notice in posted.notices:  # a duplicate comment: say why, where it is seen
-                command("notice", f"pull-request comment: {notice}")
-                append_summary(runner.summary_file, f"> ⚠️ {rendering.text(notice)}")
-            result.comment_url = result.comment_url or posted.comment.url
-            result.comment_id = result.comment_id or str(posted.comment.id)
-        if result.selected:
-            _mark_no_longer_changed(client, author, int(number), mode, settings, runner, result)
-    except GitHubError as e:  # a comment never fails the registration
-        command("warning", f"could not post the pull-request comment: {e}")
-        if runner.from_fork or e.status in (403, 404):
-            command(
-                "notice",
-                "Pull requests from forks get a read-only token. To comment on them, run this "
-                "action from a separate workflow_run workflow (README: 'Pull requests from "
-                "forks'); the result is in this run's step summary.",
-            )
-
-
 # -- changed-only: the models a pull request changes ------------------------------------------
-def _pull_request_number(settings: Settings, runner: Runner) -> int | None:
-    number = settings.pull_request or runner.pull_request.get("number")
-    valid = isinstance(number, int) and not isinstance(number, bool)
-    return number if valid and 0 < number <= MAX_PULL_REQUEST else None
-
-
 def _repository_path(manifest: Any) -> str:
     """A manifest's path from the repository root (the workspace, the current directory)."""
     path = Path(manifest.path)
@@ -754,11 +618,6 @@ def _repository_path(manifest: Any) -> str:
         with contextlib.suppress(ValueError):
             path = path.relative_to(Path.cwd())
     return path.as_posix()
-
-
-def _model_name(manifest: Any) -> str | None:
-    name = manifest.get("model", "name")
-    return name if isinstance(name, str) else None
 
 
 def _changed_only(
@@ -770,13 +629,19 @@ def _changed_only(
     from hokusai_action.github.changed import split_touched
     from hokusai_action.github.comment import untouched_section
 
-    # the pull request the comment goes to, once checked; else the event's own
-    checked = result.pull_request.number if result.pull_request else None
-    number = checked or _pull_request_number(settings, runner)
     if not settings.changed_only or mode == "validate" or runner.event_name == "push":
         return manifests
-    if number is None:
+    target = result.pull_request  # the pull request of this event, checked where it must be
+    if target is None:
         return manifests
+    if target.check_head is not None:  # under workflow_run, a number GitHub did not confirm
+        command(
+            "notice",
+            f"changed-only: every model is compared, because pull request #{target.number} "
+            "was not confirmed to be this run's, so its files cannot say which models it changes",
+        )
+        return manifests
+    number = target.number
     changed = _changed_files(settings, runner, number)
     if changed is None:
         return manifests
@@ -787,7 +652,7 @@ def _changed_only(
         f"{len(manifests)} model(s); the others are not compared"
     )
     if untouched:
-        entries = [(_repository_path(m), _model_name(m)) for m in untouched]
+        entries = [(_repository_path(m), model_name(m)) for m in untouched]
         append_summary(runner.summary_file, "\n".join(untouched_section(entries)))
     if not touched:
         append_summary(runner.summary_file, "### Hokusai\n\nThis pull request changes no model.")
@@ -815,47 +680,6 @@ def _changed_files(settings: Settings, runner: Runner, number: int) -> frozenset
     return files.paths
 
 
-def _mark_no_longer_changed(
-    client: Any,
-    author: str | None,
-    number: int,
-    mode: str,
-    settings: Settings,
-    runner: Runner,
-    result: RunResult,
-) -> None:
-    """Our earlier comments on models this pull request no longer changes say so, rather
-    than showing an out-of-date result. A model no manifest names any more counts only when
-    every manifest was considered (another job may handle other `manifests`)."""
-    from hokusai_action.github import comment as rendering
-
-    # Changed models keep their comment, judged or not (a registry error may have stopped
-    # the run before them).
-    judged = {rendering.marker(r.plan.model_name) for r in result.reports}
-    judged |= {rendering.marker(n) for m in result.touched if (n := _model_name(m)) is not None}
-    untouched = {
-        rendering.marker(name): name
-        for m in result.untouched
-        if (name := _model_name(m)) is not None
-    }
-    combined = rendering.marker(None)
-
-    def rewrite(c: Any) -> str | None:
-        if c.body.split("\n", 1)[0] == combined:
-            stale = settings.combine_comments and not result.reports
-            return rendering.no_model_changed_body(mode) if stale else None
-        line = rendering.model_marker_of(c.body)
-        if line is None or line in judged:
-            return None
-        if line not in untouched and settings.manifests:
-            return None
-        return _clean(rendering.no_longer_changed_body(line, untouched.get(line), mode))
-
-    for done in client.rewrite_comments(runner.repository or "", number, author, rewrite):
-        if done.action == "updated":
-            log(f"comment updated (no longer changed by this pull request): {done.comment.url}")
-
-
 def _write_results(result: RunResult) -> str:
     from hokusai_action.registry import reporting
     from hokusai_action.registry.output import reports_json
@@ -869,7 +693,7 @@ def _write_results(result: RunResult) -> str:
     }
     path = Path(RESULTS_FILE)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(_clean(json.dumps(data, indent=2, ensure_ascii=False)) + "\n", encoding="utf-8")
+    path.write_text(clean(json.dumps(data, indent=2, ensure_ascii=False)) + "\n", encoding="utf-8")
     return RESULTS_FILE
 
 

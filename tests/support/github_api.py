@@ -5,12 +5,19 @@ headers, created with POST and updated with PATCH, `/user` refused to an install
 (403, as GitHub does for a workflow's GITHUB_TOKEN), a read-only mode that refuses writes
 the way a fork's pull request token is refused, and `GET /repos/{owner}/{repo}/pulls/{n}` for
 the pull requests added with `add_pull` (404 for others, as GitHub answers).
+
+It misbehaves as GitHub does when asked to: `created_then_502` POSTs make their comment and
+answer 502 anyway; `lost_posts` POSTs answer 502 having made nothing; `secondary_limits`
+requests (of the methods in `limited_methods`) are refused with GitHub's 403 "secondary rate
+limit", which carries no header at all. Every request is recorded with its arrival time on
+the monotonic clock (`requests`), so a test can measure the pace of writes.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,15 +45,57 @@ class FakeGitHub:
     files: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     files_page_size: int = 100
     reads: list[str] = field(default_factory=list)  # paths of every GET
+    # Every request as (method, path, time.monotonic() on arrival).
+    requests: list[tuple[str, str, float]] = field(default_factory=list)
+    created_then_502: int = 0  # POSTs that make their comment but answer 502 Bad Gateway
+    lost_posts: int = 0  # POSTs that make nothing and answer 502
+    secondary_limits: int = 0  # requests refused with a secondary rate limit, no headers
+    limited_methods: tuple[str, ...] = ("POST", "PATCH")
+    listed: list[int] = field(default_factory=list)  # a pull request's number per listing
     _next_id: int = 1000
 
     def __post_init__(self) -> None:
-        self.server.expect_request("/user").respond_with_handler(self._user)
-        self.server.expect_request(_LIST, method="GET").respond_with_handler(self._list)
-        self.server.expect_request(_LIST, method="POST").respond_with_handler(self._create)
-        self.server.expect_request(_ONE, method="PATCH").respond_with_handler(self._update)
-        self.server.expect_request(_PULL, method="GET").respond_with_handler(self._pull)
-        self.server.expect_request(_FILES, method="GET").respond_with_handler(self._files)
+        routes = [
+            ("/user", "GET", self._user),
+            (_LIST, "GET", self._list),
+            (_LIST, "POST", self._create),
+            (_ONE, "PATCH", self._update),
+            (_PULL, "GET", self._pull),
+            (_FILES, "GET", self._files),
+        ]
+        for path, method, handler in routes:
+            self.server.expect_request(path, method=method).respond_with_handler(
+                self._recorded(handler)
+            )
+
+    def _recorded(self, handler: Any) -> Any:
+        def handle(request: Request) -> Response:
+            self.requests.append((request.method, request.path, time.monotonic()))
+            if self.secondary_limits and request.method in self.limited_methods:
+                self.secondary_limits -= 1
+                return self._secondary_limit()
+            return handler(request)
+
+        return handle
+
+    def _secondary_limit(self) -> Response:
+        """GitHub's answer to too many writes too fast: a 403, and no Retry-After or
+        x-ratelimit-* header to say how long to wait."""
+        message = (
+            "You have exceeded a secondary rate limit. Please wait a few minutes before you "
+            "try again. If you reach out to GitHub Support for help, please include the "
+            "request ID 0000:1111:2222:3333:4444."
+        )
+        docs = "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
+        return self._json({"message": message, "documentation_url": docs}, 403)
+
+    def times(self, *methods: str) -> list[float]:
+        """Arrival times of the requests of these methods."""
+        return [t for m, _, t in self.requests if m in methods]
+
+    def listings(self, number: int) -> int:
+        """How many times the pull request's comments were listed (first pages read)."""
+        return self.listed.count(number)
 
     @property
     def url(self) -> str:
@@ -114,6 +163,8 @@ class FakeGitHub:
         self.authorizations.append(request.headers.get("Authorization", ""))
         self.reads.append(request.path)
         number = int(_LIST.match(request.path)["number"])  # type: ignore[index]
+        if request.args.get("page", "1") == "1":
+            self.listed.append(number)
         return self._page(request, self.on(number), self.page_size)
 
     def _files(self, request: Request) -> Response:
@@ -153,8 +204,18 @@ class FakeGitHub:
             return self._json({"message": "Resource not accessible by integration"}, 403)
         number = int(_LIST.match(request.path)["number"])  # type: ignore[index]
         self.writes.append(("POST", request.path))
+        if self.lost_posts:
+            self.lost_posts -= 1
+            return self._bad_gateway()
         comment = self.add(number, request.get_json()["body"], BOT)
+        if self.created_then_502:
+            self.created_then_502 -= 1
+            return self._bad_gateway()
         return self._json(comment, 201)
+
+    def _bad_gateway(self) -> Response:
+        return Response("<html><body><h1>502 Bad Gateway</h1></body></html>", 502,
+                        content_type="text/html")  # fmt: skip
 
     def _update(self, request: Request) -> Response:
         self.authorizations.append(request.headers.get("Authorization", ""))

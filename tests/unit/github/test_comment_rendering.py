@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from hokusai_action.github import action
 from hokusai_action.github.comment import combined_body, comment_body, problems_section, text
+from hokusai_action.github.publish import publish
 from hokusai_action.inert import is_hidden
 from hokusai_action.problems import Problem, Severity
 from hokusai_action.registry.deltaone import Baseline, decide
@@ -170,7 +171,7 @@ def test_the_step_summary_with_hostile_problems_and_errors_renders_inert(tmp_pat
     inputs = {**action.INPUT_DEFAULTS, "github-token": "t", "comment": "false"}
     settings_ = action.Settings.from_inputs(inputs)
     result = action.RunResult(reports=[hostile_report(v) for v in HOSTILE[:3]], errors=[value])
-    action._publish("register", settings_, runner, result)
+    publish("register", settings_, runner, result)
     rendered = render(summary.read_text(encoding="utf-8"))
     assert "<table>" in rendered
     assert_inert(rendered)
