@@ -574,6 +574,7 @@ def _judge(
         registry = result.registry = MlflowRegistry(registry_settings)
         for p in plans:
             result.reports.append(step(p, registry, decision))
+            _say_what_the_record_did(result.reports[-1])
     except HokusaiError as e:
         result.errors.append(str(e))
         if runner.from_fork and mode == "compare":
@@ -591,6 +592,18 @@ def _judge(
         result.failed = True
 
 
+def _say_what_the_record_did(report: Any) -> None:
+    """A record created on first use, and a verdict the record refused, are warnings: they
+    change what every later pull request is judged by, or why this one is not paid."""
+    from hokusai_action.registry.deltaone import Outcome
+
+    if report.record_created:
+        command("warning", report.notes[0])
+    unjudged = (Outcome.BENCHMARK_MISMATCH, Outcome.MODEL_NOT_IN_RECORD, Outcome.SAME_MODEL)
+    if report.verdict is not None and report.verdict.outcome in unjudged:
+        command("warning", f"{report.plan.manifest}: no DeltaOne: {report.verdict.reason}")
+
+
 def _decision(settings: Settings, plans: list[Any]) -> Any:
     """How to judge, as the command line's options say; a rule that means nothing for a
     manifest's metric is a usage error naming the input."""
@@ -602,11 +615,17 @@ def _decision(settings: Settings, plans: list[Any]) -> Any:
         if problem := rule_problem(p.metric, rule, settings.threshold):
             problem = problem.replace("--rule ", "rule: ")
             raise InputError(f"input `rule` (or `deltaone-threshold`): {p.manifest}: {problem}")
+    given = {  # inputs set otherwise than their defaults: a notice once a record decides
+        "--deltaone-threshold": settings.threshold != float(INPUT_DEFAULTS["deltaone-threshold"]),
+        "--rule": settings.rule != INPUT_DEFAULTS["rule"],
+        "--require-significance": settings.require_significance,
+    }
     return registration.Decision(
         threshold=settings.threshold,
         rule=rule,
         promote=registration.Promote(settings.promote),
         require_significance=settings.require_significance,
+        explicit=frozenset(name for name, differs in given.items() if differs),
     )
 
 
