@@ -647,7 +647,13 @@ def lineage(
     records = registry.versions_for_token(token_id)
     rec = registry.benchmark_record(token_id)
     models = rec.models if rec is not None else None
+    if output_format == "json" or rec is None:
+        _print_versions(records, output_format, _unknown_token(token_id, registry), models)
+        return
+    from hokusai_action.commands import benchmark as commands
+
     _print_versions(records, output_format, _unknown_token(token_id, registry), models)
+    _echo(["", *commands.show_text(commands.show(registry, token_id))])
 
 
 @cli.group()

@@ -177,6 +177,8 @@ def report_section(r: Report, *, heading: str = "###") -> list[str]:
             rows.append(("Change", change(v)))
         elif v.outcome is Outcome.NEW_BENCHMARK:
             rows.append(("Baseline", "none on this benchmark: earlier values are not comparable"))
+        elif v.outcome in (Outcome.BENCHMARK_MISMATCH, Outcome.MODEL_NOT_IN_RECORD):
+            rows.append(("Baseline", "not compared: see why below"))
         else:
             rows.append(("Baseline", "none: first registration of this token"))
         rows.append(
@@ -191,6 +193,12 @@ def report_section(r: Report, *, heading: str = "###") -> list[str]:
             rows.append(("95% CI of the change", interval))
         if v.reason:
             rows.append(("Why no DeltaOne", text(v.reason)))
+    if r.record is not None:
+        created = " (created by this registration: trust on first use)" * r.record_created
+        rows.append((
+            "Benchmark of record",
+            f"revision {r.record.revision}{created}: {text(r.record.rule_summary())}",
+        ))  # fmt: skip
     rows.append(("Registry", _status_line(r)))
     if r.run_id:
         run_link = _url(r.links.get("run"))
