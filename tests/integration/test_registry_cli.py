@@ -174,7 +174,9 @@ def test_lineage_lists_oldest_first_and_survives_malformed_tags(repo, mlflow_ser
     client.set_model_version_tag(token.lower(), "1", "benchmark_value", "oops")
     lineage = run("lineage", "--token", token, cwd=repo, env=env)
     assert lineage.returncode == 0, lineage.stderr
-    header, *rows = lineage.stdout.splitlines()
+    versions, _, record = lineage.stdout.partition("\n\n")
+    assert record.startswith(f"benchmark of record of {token}, revision 1")
+    header, *rows = versions.splitlines()
     assert header.split()[:4] == ["version", "created", "benchmark", "change"]
     assert [row.split()[1] for row in rows] == ["v1", "v2"]
     assert "malformed: `benchmark_value` is 'oops', not a number" in rows[0]
