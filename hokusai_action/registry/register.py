@@ -168,7 +168,8 @@ class RegistryWork:
         if pinned and not of_record:
             chosen = self._pinned_baseline(p)
             notes.append(f"what-if: {chosen.why}; the verdict of record ignores it")
-        elif existing is not None:
+        elif existing is not None:  # judged as it was, on the benchmark it was judged on
+            self.bench = baseline.Benchmark.from_tags(existing.tags)
             chosen, new_benchmark = self._recorded_baseline(p, existing)
         else:
             chosen, new_benchmark = choice.baseline, choice.new_benchmark
