@@ -392,3 +392,30 @@ def test_a_squatted_lock_refuses_registration_and_names_the_fix(
         auth=_as(owner), timeout=30,
     )  # fmt: skip
     assert found.status_code != 200  # never registered unlocked
+
+
+def test_a_new_revision_neither_breaks_nor_rejudges_earlier_registrations(repo, registry):
+    """Every push re-runs `register` on unchanged manifests: after the owner moves the token
+    to new data, those re-runs report their verdicts of record, and the new benchmark opens
+    only with the rewarded model measured on it."""
+    register(repo.plan(0.80, 1), registry, Decision())
+    assert paid(register(repo.plan(0.82, 2), registry, Decision()))
+    v2 = "{name: holdout, version: v2}"
+    done = set_record(registry, repo.token, repo.plan(0.90, 2, v2), Changes())
+    assert done.written
+    assert done.record.revision == 2
+    assert any("new benchmark" in n for n in done.notes)
+    rerun = register(repo.plan(0.82, 2), registry, Decision())  # the old manifest, re-run
+    assert (rerun.status.value, outcome(rerun)) == ("already_registered", Outcome.DELTAONE)
+    newcomer = register(repo.plan(0.95, 3, v2), registry, Decision())
+    assert outcome(newcomer) is Outcome.NEW_BENCHMARK  # not the rewarded model: does not open
+    assert not paid(newcomer)
+    anchor = register(repo.plan(0.90, 2, v2), registry, Decision())
+    assert outcome(anchor) is Outcome.NEW_BENCHMARK  # the rewarded model's files open it
+    assert (
+        registry.get_version(repo.name, anchor.version).tags[  # type: ignore[union-attr]
+            "hokusai_benchmark_anchored"
+        ]
+        == "true"
+    )
+    assert paid(register(repo.plan(0.92, 4, v2), registry, Decision()))
