@@ -26,7 +26,8 @@ from pathlib import Path
 from types import FrameType
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
-GRACE = 1.5  # seconds from a stop signal to the exit: Docker's `stop` waits 10, we say 2
+GRACE = 1.2  # seconds from a stop signal to the watchdog: Docker's `stop` waits 10, we say 2
+HAND_OVER_WAIT = 0.5  # for a hand-over under way in the main thread, then the watchdog exits
 # File times come from the kernel's coarse clock, a tick behind time.time(); the margin
 # is far below the seconds a runner takes to start a container after the previous step.
 CLOCK_SLACK = 1.0
@@ -52,7 +53,8 @@ def hand_over(workspace: Path, since: float) -> int:
 
     Only entries owned by us and changed (ctime) since we started: files a previous step
     left there are not ours to give. Links are not followed (`lchown`, no descent), and a
-    file with several names is skipped: one of them may be outside the workspace.
+    file with several names is skipped: one of them may be outside the workspace. The
+    checkout's `.git`, the largest folder and one we never write to, is not walked.
     """
     if not hasattr(os, "geteuid") or os.geteuid() != 0:
         return 0  # only root can give files away, and only root's files are in the way
@@ -64,13 +66,15 @@ def hand_over(workspace: Path, since: float) -> int:
     if (uid, gid) == (os.geteuid(), os.getegid()):
         return 0
     changed = 0
-    pending = [os.fspath(workspace)]
+    pending, git = [os.fspath(workspace)], os.fspath(workspace / ".git")
     while pending:
         try:
             entries = list(os.scandir(pending.pop()))
         except OSError:  # gone, or not a folder any more
             continue
         for entry in entries:
+            if entry.path == git:
+                continue
             try:
                 info = entry.stat(follow_symlinks=False)
                 if entry.is_dir(follow_symlinks=False):
@@ -112,6 +116,7 @@ class _Guard:
         self.wakeup: tuple[int, int] | None = None
         self.previous_wakeup = -1
         self.said = threading.Lock()
+        self.handing = threading.Lock()  # one hand-over at a time: the main thread's or ours
         self.settled = threading.Event()  # the body ended without a signal: no watchdog
 
     def arm(self) -> None:
@@ -169,5 +174,6 @@ class _Guard:
             with contextlib.suppress(OSError, ValueError):
                 sys.stdout.flush()
                 print(f"hokusai-action: stopped by {name} before the run finished", file=sys.stderr)
-        hand_over(self.workspace, self.since)
+        if self.handing.acquire(timeout=HAND_OVER_WAIT):
+            hand_over(self.workspace, self.since)
         os._exit(exit_code(signum))

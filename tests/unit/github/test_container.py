@@ -148,7 +148,7 @@ def test_a_stop_signal_ends_the_run_with_one_line_and_the_shells_code(
     assert err.splitlines() == [
         f"hokusai-action: stopped by {signal.Signals(signum).name} before the run finished"
     ]
-    assert took < 4, f"took {took:.1f} s"  # 1.5 s at most, with a margin for a busy machine
+    assert took < 4, f"took {took:.1f} s"  # 1.7 s at most, with a margin for a busy machine
     if how == "busy":
         assert took > 1, "the watchdog, not the handler, ended it"
 
