@@ -104,6 +104,7 @@ def entrypoint(env: Mapping[str, str]) -> Iterator[None]:
     finally:
         guard.disarm()
         hand_over(guard.workspace, since)
+        guard.restore()
 
 
 class _Guard:
@@ -124,7 +125,7 @@ class _Guard:
             for signum in STOP_SIGNALS:
                 self.previous[signum] = signal.signal(signum, self._stop)
         except ValueError:  # not the main thread: signals are not ours to handle
-            self._restore()
+            self.restore()
             return
         # Python runs handlers only between bytecodes; its C-level handler also writes the
         # signal's number to this pipe, which a thread reads however busy the main one is.
@@ -144,9 +145,9 @@ class _Guard:
             signal.set_wakeup_fd(self.previous_wakeup)
             os.close(self.wakeup[1])  # the watchdog reads end-of-file and returns
             self.wakeup = None
-        self._restore()
 
-    def _restore(self) -> None:
+    def restore(self) -> None:
+        """The handlers from before `arm`."""
         for signum, handler in self.previous.items():
             with contextlib.suppress(ValueError, TypeError):
                 signal.signal(signum, handler)  # type: ignore[arg-type]
@@ -174,6 +175,7 @@ class _Guard:
             with contextlib.suppress(OSError, ValueError):
                 sys.stdout.flush()
                 print(f"hokusai-action: stopped by {name} before the run finished", file=sys.stderr)
+                sys.stderr.flush()
         if self.handing.acquire(timeout=HAND_OVER_WAIT):
             hand_over(self.workspace, self.since)
         os._exit(exit_code(signum))
