@@ -1,6 +1,23 @@
 # The GitHub Action's image: Python and hokusai-action with its runtime extras, nothing else.
 # No WORKDIR: the runner mounts the repository and sets the working directory itself.
-# Runs as root, as GitHub requires for container actions (the workspace belongs to root).
+# Runs as root, as GitHub requires for container actions. The workspace belongs to the
+# runner's user (uid 1001 on GitHub's runners), not root: the entrypoint hands the files it
+# writes there to the workspace's owner before it exits (hokusai_action/github/container.py).
+#
+# Every package is pinned with its hashes: requirements/action.lock (pyproject.toml's
+# `action` extra) and requirements/build.lock (the build backend). Their headers say how
+# to regenerate them; the tests' venv is installed with the same versions (.ci/run).
+
+# The wheel, built with the locked build backend (not whatever version PyPI has today).
+FROM python:3.11.14-slim-bookworm AS wheel
+COPY requirements/build.lock /tmp/build.lock
+RUN pip install --no-cache-dir --disable-pip-version-check --require-hashes -r /tmp/build.lock
+COPY pyproject.toml README.md /src/
+COPY schemas /src/schemas
+COPY hokusai_action /src/hokusai_action
+RUN pip wheel --no-cache-dir --disable-pip-version-check --no-deps --no-build-isolation \
+    --wheel-dir /wheels /src
+
 FROM python:3.11.14-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -8,13 +25,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1
 
-COPY pyproject.toml README.md /opt/hokusai-action/
-COPY schemas /opt/hokusai-action/schemas
-COPY hokusai_action /opt/hokusai-action/hokusai_action
-
-# Versions are bounded in pyproject.toml, the one place the project pins its dependencies.
-# hadolint ignore=DL3013
-RUN pip install --no-cache-dir "/opt/hokusai-action[action]" \
-    && rm -rf /opt/hokusai-action
+# Dependencies first: a change to the code alone rebuilds only the last layers.
+COPY requirements/action.lock /tmp/action.lock
+RUN pip install --no-cache-dir --require-hashes -r /tmp/action.lock && rm /tmp/action.lock
+COPY --from=wheel /wheels /tmp/wheels
+RUN pip install --no-cache-dir --no-deps /tmp/wheels/*.whl && rm -rf /tmp/wheels
 
 ENTRYPOINT ["/usr/local/bin/hokusai-action-github"]

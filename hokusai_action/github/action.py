@@ -20,6 +20,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from hokusai_action.errors import HokusaiError
+from hokusai_action.github import container
 from hokusai_action.github.changed import model_name
 from hokusai_action.github.publish import publish
 from hokusai_action.github.workflow_commands import (
@@ -745,14 +746,15 @@ def _outputs(result: RunResult, results_file: str) -> dict[str, str]:
 
 
 def main() -> None:
-    try:
-        code = run(dict(os.environ))
-    except HokusaiError as e:
-        command("error", str(e))
-        code = e.exit_code
-    except Exception as e:  # a bug: say so (and, through log, never with a secret in it)
-        command("error", f"internal error in hokusai-action: {type(e).__name__}: {e}")
-        code = 3
+    with container.entrypoint(os.environ):  # stop signals; files handed to the workspace's owner
+        try:
+            code = run(dict(os.environ))
+        except HokusaiError as e:
+            command("error", str(e))
+            code = e.exit_code
+        except Exception as e:  # a bug: say so (and, through log, never with a secret in it)
+            command("error", f"internal error in hokusai-action: {type(e).__name__}: {e}")
+            code = 3
     sys.exit(code)
 
 

@@ -71,7 +71,9 @@ def test_dockerfile_follows_githubs_rules_for_container_actions():
 
 
 def test_dockerfile_installs_the_action_extra_only():
-    assert '"/opt/hokusai-action[action]"' in DOCKERFILE
+    # requirements/action.lock is the `action` extra, locked (tests/container/test_lock.py).
+    assert "--require-hashes -r /tmp/action.lock" in DOCKERFILE
+    assert "--no-deps /tmp/wheels/*.whl" in DOCKERFILE  # the project alone, nothing unlocked
     assert "[test]" not in DOCKERFILE
 
 

@@ -1,0 +1,96 @@
+"""The image built from the Dockerfile, run as GitHub's runner runs it (conftest.py): against
+the GitHub stand-in and a real MLflow server, in a workspace owned by the runner's user."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import time
+
+from hokusai_action import __version__
+from tests.container.conftest import OWNER, docker
+from tests.container.test_lock import locked
+from tests.integration.test_action_entrypoint import PUSH, pr_event
+
+# What the base image brings besides the lock: its own installer.
+BASE_PACKAGES = {"pip", "setuptools", "wheel"}
+
+
+def test_a_pull_request_run_comments_and_writes_its_outputs(cws, github, mlflow_server):
+    inputs = {"tracking-uri": mlflow_server.uri}
+    baseline = cws.run("push", PUSH, inputs)  # main's registration: the baseline
+    assert baseline.code == 0, baseline.log
+    cws.set_value("churn-classifier", 0.9425)
+    run = cws.run("pull_request", pr_event(), inputs, github.url)
+    assert run.code == 0, run.log
+    churn = next(c for c in github.on(7) if cws.names["churn-classifier"] in c["body"])
+    assert "DeltaOne achieved" in churn["body"]
+    assert run.outputs["deltaone"] == "true"
+    assert run.outputs["comment-url"] == churn["html_url"]
+    assert "DeltaOne achieved" in run.summary
+    assert cws.not_owned() == []
+
+
+def test_what_the_run_writes_belongs_to_the_workspaces_owner(cws):
+    run = cws.run("push", PUSH)  # the embedded registry: .hokusai/mlflow.db, its lock, artifacts
+    assert run.code == 0, run.log
+    written = {p.name for p in (cws.root / ".hokusai").iterdir()}
+    assert {"mlflow.db", "mlflow.db.lock", "action-results.json"} <= written, written
+    assert cws.not_owned() == []
+    # The owner can delete it, which `rm -rf .hokusai` as uid 1001 could not before.
+    removed = docker(
+        "run", "--rm", "--user", f"{OWNER}:{OWNER}", "-v", f"{cws.root}:/w",
+        "--entrypoint", "rm", cws.image, "-rf", "/w/.hokusai",
+    )  # fmt: skip
+    assert removed.returncode == 0, removed.stderr
+    assert not (cws.root / ".hokusai").exists()
+
+
+def test_sigterm_stops_the_container_at_once_with_143(cws):
+    """`docker stop` sends SIGTERM and kills after its grace (10 s, exit 137) a container
+    that ignores it, as Python as PID 1 does without a handler."""
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # a registry that never answers
+        silent.settimeout(120)
+        uri = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        command, env = cws.command(
+            "push", PUSH, {"tracking-uri": uri, "timeout": "600", "retries": "0"}
+        )
+        process = subprocess.Popen(
+            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        try:
+            connection, _ = silent.accept()  # the action now waits on MLflow
+            with connection:
+                sent = time.monotonic()
+                stopped = docker("stop", "--time", "10", cws.names_started[-1])
+                took = time.monotonic() - sent
+            log, _ = process.communicate(timeout=60)
+        finally:
+            process.kill()
+    assert stopped.returncode == 0, stopped.stderr
+    assert process.returncode == 143, log
+    assert log.splitlines()[-1] == "hokusai-action: stopped by SIGTERM before the run finished"
+    assert "Traceback" not in log
+    assert took < 4, f"docker stop took {took:.1f} s"  # 2 s, with a margin for a busy machine
+    assert (cws.root / ".hokusai").exists()  # it wrote its state, and handed it over
+    assert cws.not_owned() == []
+
+
+def test_the_image_holds_the_locked_packages_and_nothing_else(image):
+    listed = docker(
+        "run", "--rm", "--entrypoint", "python", image, "-c",
+        "import importlib.metadata as m, json; "
+        "print(json.dumps({d.metadata['Name']: d.version for d in m.distributions()}))",
+    )  # fmt: skip
+    assert listed.returncode == 0, listed.stderr
+    installed = {
+        name.lower().replace("_", "-"): version
+        for name, version in json.loads(listed.stdout).items()
+    }
+    assert installed.pop("hokusai-action") == __version__
+    for name in BASE_PACKAGES:
+        installed.pop(name, None)
+    assert installed == locked("action.lock")
+    checked = docker("run", "--rm", "--entrypoint", "python", image, "-m", "pip", "check")
+    assert checked.returncode == 0, checked.stdout  # every dependency is in the lock
