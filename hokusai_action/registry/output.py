@@ -7,6 +7,7 @@ same values.
 from __future__ import annotations
 
 import datetime
+import json
 import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -79,6 +80,18 @@ def verdict_line(v: Verdict, model_name: str) -> str:
         f"{shown(v.metric)} {number(v.value)} vs baseline {number(v.baseline.value)} ({where}): "
         f"{v.improvement_text()} -> {OUTCOME_TEXT[v.outcome]}"
     )
+
+
+def load_line(tracking_uri: str, display_uri: str, name: str, ref: str | int) -> str:
+    """The shell line that loads a registered model back (`ref` an alias or a version
+    number). MLflow looks in its own default store unless told where the registry is, so the
+    URI is part of the line; a server's credentials stay in the environment, never shown."""
+    import shlex
+
+    model_uri = f"models:/{name}@{ref}" if isinstance(ref, str) else f"models:/{name}/{ref}"
+    code = f"import mlflow; print(mlflow.pyfunc.load_model({json.dumps(model_uri)}))"
+    uri = tracking_uri if tracking_uri.startswith("sqlite:") else display_uri
+    return f"MLFLOW_TRACKING_URI={shlex.quote(uri)} python -c {shlex.quote(code)}"
 
 
 def report_text(r: Report) -> list[str]:
