@@ -341,7 +341,7 @@ def _plans(paths: tuple[Path, ...]) -> list[Any]:
     from hokusai_action.validation.output import TextReporter
     from hokusai_action.validation.rules import Options
 
-    result, manifests = check_paths(paths or (Path(),), Options())
+    result, manifests = check_paths(paths or (Path(),), Options(registering=True))
     if not result.files:
         raise click.UsageError("no hokusai.yaml or hokusai.yml found in the given paths")
     if not result.valid:
@@ -601,7 +601,8 @@ def doctor(tracking_uri: str | None, retries: int, timeout: int, output_format: 
     found: dict[str, Any] = {
         "tracking_uri": settings.display_uri,
         "embedded": settings.embedded,
-        "auth": settings.auth,
+        "auth": settings.auth,  # what MLflow's client really sends (registry/settings.py)
+        **({"auth_warnings": list(settings.auth_warnings)} if settings.auth_warnings else {}),
         "retries": settings.retries,
         "timeout": settings.timeout,
     }
@@ -617,6 +618,9 @@ def doctor(tracking_uri: str | None, retries: int, timeout: int, output_format: 
         click.echo(inert_json(json.dumps({"format_version": 1, "ok": ok, **found}, indent=2)))
     else:
         for key, value in found.items():
+            if key == "auth_warnings":
+                _echo([f"warning: {w}" for w in value])
+                continue
             said = (
                 {True: "yes", False: "no"}.get(value, value) if isinstance(value, bool) else value
             )
