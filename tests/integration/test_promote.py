@@ -116,3 +116,20 @@ def test_promote_on_a_tracking_server(repo, mlflow_server: Server, unique: str):
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          timeout=120, check=True)  # fmt: skip
     assert out.stdout.split()[-2:] == ["2", "octo"]
+
+
+def test_register_into_the_embedded_registry_prints_the_line_that_loads_the_model(repo):
+    done = run_cli("register", "churn", cwd=repo)
+    assert done.returncode == 0, done.stderr
+    uri = f"sqlite:///{(repo / '.hokusai' / 'mlflow.db').as_posix()}"
+    (line,) = [ln for ln in done.stdout.splitlines() if "load it: " in ln]
+    command = line.split("load it: ", 1)[1]
+    assert command.startswith(f"MLFLOW_TRACKING_URI={uri} python -c ")
+    assert f"models:/{MODEL}@champion" in command
+    env = cli_environment(
+        {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    )
+    loaded = subprocess.run(["bash", "-c", command], cwd=repo.parent, env=env,
+                            capture_output=True, text=True, timeout=180, check=False)  # fmt: skip
+    assert loaded.returncode == 0, loaded.stderr
+    assert "flavor: mlflow.sklearn" in loaded.stdout
