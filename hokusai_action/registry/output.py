@@ -133,7 +133,7 @@ def report_text(r: Report) -> list[str]:
     if r.attestation_sha256:
         lines.append(f"  attestation sha256: {r.attestation_sha256}")
     if r.version is not None and r.tracking_uri.startswith("sqlite:"):  # MLflow's default
-        ref: str | int = "champion" if "champion" in r.aliases else r.version  # store is not it
+        ref: str | int = r.aliases[0] if r.aliases else r.version  # store is not it
         lines.append(f"  load it: {load_line(r.tracking_uri, r.tracking_uri, p.model_name, ref)}")
     for name, url in r.links.items():
         lines.append(f"  {name.replace('_', ' ')}: {url}")
