@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from hokusai_action import __version__
+from hokusai_action.commands.options import format_option, registry_options
 from hokusai_action.errors import HokusaiError
 from hokusai_action.inert import inert_json
 
@@ -278,40 +279,6 @@ def _echo(text: str | list[str], *, err: bool = False, markdown: bool = False) -
 
 
 # -- the registry commands ---------------------------------------------------------------
-def registry_options(fn: Any) -> Any:
-    """Where the registry is and how long to wait for it, shared by every registry command."""
-    from hokusai_action.registry import DEFAULT_RETRIES, DEFAULT_TIMEOUT
-
-    options = [
-        click.option(
-            "--tracking-uri", metavar="URI",
-            help="MLflow tracking URI [default: $MLFLOW_TRACKING_URI, else the embedded "
-            "SQLite registry .hokusai/mlflow.db at the repository root]. Hokusai's registry: "
-            "https://registry.hokus.ai/api/mlflow with HOKUSAI_API_KEY set.",
-        ),
-        click.option(
-            "--retries", type=click.IntRange(0, 10), default=DEFAULT_RETRIES, show_default=True,
-            help="Retries of a failed registry request, with backoff.",
-        ),
-        click.option(
-            "--timeout", type=click.IntRange(1, 600), default=DEFAULT_TIMEOUT, show_default=True,
-            help="Seconds to wait for each registry request.",
-        ),
-    ]  # fmt: skip
-    for option in reversed(options):
-        fn = option(fn)
-    return fn
-
-
-def format_option(*choices: str, default: str = "text") -> Any:
-    return click.option(
-        "--format", "output_format", type=click.Choice(choices), default=default, show_default=True,
-        help="json: a stable structure for machines (docs/json-output.md)"
-        + ("; markdown: the pull-request comment the GitHub Action posts" * ("markdown" in choices))
-        + ".",
-    )  # fmt: skip
-
-
 def decision_options(fn: Any) -> Any:
     options = [
         click.option(
@@ -380,7 +347,7 @@ def _plans(paths: tuple[Path, ...]) -> list[Any]:
     from hokusai_action.validation.output import TextReporter
     from hokusai_action.validation.rules import Options
 
-    result, manifests = check_paths(paths or (Path(),), Options())
+    result, manifests = check_paths(paths or (Path(),), Options(registering=True))
     if not result.files:
         raise click.UsageError("no hokusai.yaml or hokusai.yml found in the given paths")
     if not result.valid:
@@ -760,7 +727,8 @@ def doctor(tracking_uri: str | None, retries: int, timeout: int, output_format: 
     found: dict[str, Any] = {
         "tracking_uri": settings.display_uri,
         "embedded": settings.embedded,
-        "auth": settings.auth,
+        "auth": settings.auth,  # what MLflow's client really sends (registry/settings.py)
+        **({"auth_warnings": list(settings.auth_warnings)} if settings.auth_warnings else {}),
         "retries": settings.retries,
         "timeout": settings.timeout,
     }
@@ -776,6 +744,9 @@ def doctor(tracking_uri: str | None, retries: int, timeout: int, output_format: 
         click.echo(inert_json(json.dumps({"format_version": 1, "ok": ok, **found}, indent=2)))
     else:
         for key, value in found.items():
+            if key == "auth_warnings":
+                _echo([f"warning: {w}" for w in value])
+                continue
             said = (
                 {True: "yes", False: "no"}.get(value, value) if isinstance(value, bool) else value
             )
@@ -896,3 +867,9 @@ def init(
     result = run_validation((target,), Options(missing_paths=Severity.WARNING), strict=False)
     TextReporter(sys.stdout, color=_use_color("auto", sys.stdout)).report(result)
     sys.exit(result.exit_code)
+
+
+# -- commands in modules of their own (hokusai_action/commands/) ---------------------------
+from hokusai_action.commands.promote import promote_command  # noqa: E402
+
+cli.add_command(promote_command)

@@ -1,2 +1,2 @@
-"""One module per subcommand that needs more than a few lines: plain functions, plain data
-in and out; cli.py parses the options and prints what they return."""
+"""Subcommands in modules of their own (as pre-commit's `commands/`): plain functions, plain
+data in and out, or a click command that cli.py adds to its group."""

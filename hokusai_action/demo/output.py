@@ -52,7 +52,8 @@ def step_markdown(s: Step) -> list[str]:
 
 
 def step_text(s: Step) -> list[str]:
-    return [f"== {shown(step_title(s), 200)}", *report_text(s.report), ""]
+    shown_lines = [ln for ln in report_text(s.report) if not ln.startswith("  load it:")]
+    return [f"== {shown(step_title(s), 200)}", *shown_lines, ""]  # its registry is deleted
 
 
 def summary_rows(steps: Iterable[Step]) -> list[tuple[str, ...]]:

@@ -54,11 +54,32 @@ def text(value: object) -> str:
     """User text made inert in Markdown and HTML, on one line: control, bidi and invisible
     characters shown as escapes (`\\u202e`), no HTML, no Markdown syntax, no mention, issue
     reference, autolink or emoji."""
-    out = escape_controls(str(value))
+    return _inline(str(value).strip())
+
+
+def _inline(value: str) -> str:
+    out = escape_controls(value)
     out = out.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    out = re.sub(r"\s+", " ", out).strip()
+    out = re.sub(r"\s+", " ", out)
     out = _SPECIAL.sub(r"\\\1", out)
     return _defuse(out)
+
+
+_CODE_SPAN = re.compile(r"`([^`\n]+)`")
+
+
+def prose(value: object) -> str:
+    """One of our messages (a note, a reason, a problem) as Markdown: `text()`, except that
+    its code spans stay code spans, without zero-width spaces, as they are meant to be copied
+    (`metrics.json:test.accuracy`, a command). Inside a code span GitHub makes no mention,
+    link or emoji, and `code()` escapes the rest."""
+    raw = re.sub(r"\s+", " ", str(value)).strip()
+    out, position = [], 0
+    for span in _CODE_SPAN.finditer(raw):
+        out += [_inline(raw[position : span.start()]), code(span.group(1), limit=500)]
+        position = span.end()
+    out.append(_inline(raw[position:]))
+    return "".join(out)
 
 
 def user_value(value: object) -> str:
@@ -80,9 +101,10 @@ def _url(link: str | None) -> str | None:
     return None
 
 
-def code(value: object) -> str:
-    """A short value from the registry (a run ID) as an inline code span, escaped."""
-    out = shown(value).replace("|", "\\|")
+def code(value: object, limit: int = 80) -> str:
+    """A short value (a run ID, a file and key) as an inline code span, escaped: copied as it
+    is shown, with no zero-width space."""
+    out = shown(value, limit).replace("|", "\\|")
     fence = "`" * (max((len(run) for run in re.findall("`+", out)), default=0) + 1)
     pad = " " if out.startswith("`") or out.endswith("`") else ""
     return f"{fence}{pad}{out}{pad}{fence}"
@@ -167,7 +189,7 @@ def report_section(r: Report, *, heading: str = "###") -> list[str]:
         (
             "New value",
             number(p.value)
-            + ("" if p.value_source == "manifest" else f" (from {user_value(p.value_source)})"),
+            + ("" if p.value_source == "manifest" else f" (from {code(p.value_source, 200)})"),
         ),
     ]
     if v is not None:
@@ -192,7 +214,7 @@ def report_section(r: Report, *, heading: str = "###") -> list[str]:
         if (interval := significance(v)) is not None:
             rows.append(("95% CI of the change", interval))
         if v.reason:
-            rows.append(("Why no DeltaOne", text(v.reason)))
+            rows.append(("Why no DeltaOne", prose(v.reason)))
     if r.record is not None:
         created = " (created by this registration: trust on first use)" * r.record_created
         rows.append((
@@ -211,7 +233,7 @@ def report_section(r: Report, *, heading: str = "###") -> list[str]:
     lines = [f"{heading} {headline(r)}", "", "| | |", "| --- | --- |"]
     lines += [f"| {key} | {value} |" for key, value in rows]
     lines += ["", *chart(r)]
-    lines += [f"> Note: {text(note)}" for note in r.notes]
+    lines += [f"> Note: {prose(note)}" for note in r.notes]
     return lines
 
 
@@ -270,7 +292,7 @@ def problems_section(problems: Sequence[Problem]) -> list[str]:
     """Validation problems as a list (for the step summary)."""
     lines = ["### ❌ Invalid manifests", ""]
     lines += [
-        f"- {text(f'{p.file}:{p.line}:{p.column}')} {p.severity}: {text(p.message)} "
+        f"- {code(f'{p.file}:{p.line}:{p.column}', 300)} {p.severity}: {prose(p.message)} "
         f"({text(p.rule)})"
         for p in problems
     ]

@@ -21,7 +21,7 @@ from urllib.parse import quote
 from hokusai_action.errors import HokusaiError, require
 from hokusai_action.registry import lock, record
 from hokusai_action.registry.plan import refuse_special_files
-from hokusai_action.registry.settings import RegistrySettings, redact
+from hokusai_action.registry.settings import URI_USER_PART, RegistrySettings, redact
 
 # Tags hokusai-action writes on model versions (and the first three on runs, as Hokusai's
 # platform and the seed's "Option B" read them there too).
@@ -137,19 +137,25 @@ class MlflowRegistry:
         uri = self.settings.display_uri
         status = _http_status(e)
         code = str(getattr(e, "error_code", ""))
-        detail = redact(str(e), self.settings.secrets).splitlines()[0][:500] if str(e) else ""
+        # MLflow's message whole, on one line: cut, it lost its last words ("to opt out of this")
+        detail = " ".join(redact(str(e), self.settings.secrets).split())
         if status == 401 or code == "UNAUTHENTICATED":
             auth = self.settings.auth
             if auth == "none":
                 return (f"the registry at {uri} requires authentication ({action}): set "
                         "HOKUSAI_API_KEY to your Hokusai API key")  # fmt: skip
+            ignored = "".join(f"; note: {w}" for w in self.settings.auth_warnings)
+            if auth.startswith(URI_USER_PART):
+                return (f"the registry at {uri} refused the username and password in "
+                        f"{URI_USER_PART} (401) while trying to {action}: check them"
+                        f"{ignored}")  # fmt: skip
             if "basic auth" in auth:
                 return (f"the registry at {uri} refused the username and password (401) while "
                         f"trying to {action}: check MLFLOW_TRACKING_USERNAME and "
-                        "MLFLOW_TRACKING_PASSWORD")  # fmt: skip
+                        f"MLFLOW_TRACKING_PASSWORD{ignored}")  # fmt: skip
             variable = auth.split()[0]
             return (f"the registry at {uri} refused the API key (401) while trying to "
-                    f"{action}: check {variable}")  # fmt: skip
+                    f"{action}: check {variable}{ignored}")  # fmt: skip
         if status == 403 or code == "PERMISSION_DENIED":
             return (f"the registry at {uri} refused access (403) while trying to {action}: "
                     "check that HOKUSAI_API_KEY belongs to an account allowed to do "
@@ -159,6 +165,14 @@ class MlflowRegistry:
                     f"to {action}: shrink the model (quantise, prune, compress) or leave files "
                     "that are not needed to load it out of model.path; check the server's "
                     "size limit")  # fmt: skip
+        html = bool(re.search(r"<!doctype html|<html", str(e), re.IGNORECASE))
+        if html or (status == 404 and code != "RESOURCE_DOES_NOT_EXIST"):
+            what = "a web page (HTML)" if html else "404 Not Found"
+            return (f"the registry at {uri} answered {what} instead of MLflow's REST API while "
+                    f"trying to {action}: check the URI's path, which must be where MLflow "
+                    "serves its API (for example https://registry.hokus.ai/api/mlflow, or "
+                    "http://HOST:5000 for `mlflow server`, with no /api/2.0 or /#/ "
+                    "part)")  # fmt: skip
         if _is_connection_failure(e):
             return (f"cannot reach the registry at {uri} to {action} (gave up after "
                     f"{self.settings.retries} retries, {self.settings.timeout} s timeout each): "
@@ -519,7 +533,7 @@ def _http_status(e: BaseException) -> int | None:
     if status is not None:
         return int(status)
     text = str(e)
-    for candidate in (401, 403, 413):
+    for candidate in (401, 403, 404, 413):
         if f"error code {candidate} " in text or f"{candidate} Client Error" in text:
             return candidate
     return None

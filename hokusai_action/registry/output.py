@@ -7,6 +7,7 @@ same values.
 from __future__ import annotations
 
 import datetime
+import json
 import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -86,6 +87,18 @@ def verdict_line(v: Verdict, model_name: str) -> str:
     )
 
 
+def load_line(tracking_uri: str, display_uri: str, name: str, ref: str | int) -> str:
+    """The shell line that loads a registered model back (`ref` an alias or a version
+    number). MLflow looks in its own default store unless told where the registry is, so the
+    URI is part of the line; a server's credentials stay in the environment, never shown."""
+    import shlex
+
+    model_uri = f"models:/{name}@{ref}" if isinstance(ref, str) else f"models:/{name}/{ref}"
+    code = f"import mlflow; print(mlflow.pyfunc.load_model({json.dumps(model_uri)}))"
+    uri = tracking_uri if tracking_uri.startswith("sqlite:") else display_uri
+    return f"MLFLOW_TRACKING_URI={shlex.quote(uri)} python -c {shlex.quote(code)}"
+
+
 def report_text(r: Report) -> list[str]:
     p = r.plan
     lines = [f"{shown(p.model_name)} ({shown(p.token_id)}) from {shown(p.manifest, 200)}"]
@@ -124,6 +137,9 @@ def report_text(r: Report) -> list[str]:
         lines.append(f"  aliases: {', '.join(r.aliases)}")
     if r.attestation_sha256:
         lines.append(f"  attestation sha256: {r.attestation_sha256}")
+    if r.version is not None and r.tracking_uri.startswith("sqlite:"):  # MLflow's default
+        ref: str | int = r.aliases[0] if r.aliases else r.version  # store is not it
+        lines.append(f"  load it: {load_line(r.tracking_uri, r.tracking_uri, p.model_name, ref)}")
     for name, url in r.links.items():
         lines.append(f"  {name.replace('_', ' ')}: {url}")
     lines += [f"  note: {note}" for note in r.notes]

@@ -31,7 +31,13 @@ EMBEDDED_DIR = ".hokusai"
 # Credentials the registry client sends: stripped, and refused with a control character inside.
 REGISTRY_CREDENTIALS = ("HOKUSAI_API_KEY", "MLFLOW_TRACKING_TOKEN", "MLFLOW_TRACKING_USERNAME",
                         "MLFLOW_TRACKING_PASSWORD")  # fmt: skip
-KNOWN_SCHEMES = ("http", "https", "sqlite", "databricks", "file")
+KNOWN_SCHEMES = ("http", "https", "sqlite", "databricks")
+# MLflow 3 refuses its file store unless MLFLOW_ALLOW_FILE_STORE=true (maintenance mode)
+FILE_STORE_REFUSED = (
+    "MLflow 3 refuses `file:` stores (its filesystem backend is in maintenance mode): use "
+    "sqlite:///PATH/mlflow.db (`mlflow migrate-filestore` moves an existing ./mlruns there), or "
+    "set neither --tracking-uri nor MLFLOW_TRACKING_URI to use the embedded registry"
+)
 _DATABASE_SCHEMES = ("postgresql", "mysql", "mssql")  # SQLAlchemy stores MLflow also reads
 MIN_SECRET = 4  # shorter values are not masked: they would mask ordinary text
 FRAGMENT = 8  # any run this long of a secret is masked
@@ -55,6 +61,7 @@ class RegistrySettings:
     secrets: tuple[str, ...] = field(default=(), repr=False)
     lock_lease: float = LOCK_LEASE
     lock_wait: float = LOCK_WAIT
+    auth_warnings: tuple[str, ...] = ()  # credentials set but not sent (see credential_sent)
 
     @property
     def lock_file(self) -> Path | None:
@@ -115,21 +122,61 @@ def resolve_settings(
         uri = check_tracking_uri(env["MLFLOW_TRACKING_URI"], "MLFLOW_TRACKING_URI")
     else:
         uri = None
-    if env.get("HOKUSAI_API_KEY", "").strip():
-        auth = "HOKUSAI_API_KEY (sent as a bearer token)"
-    elif env.get("MLFLOW_TRACKING_TOKEN", "").strip():
-        auth = "MLFLOW_TRACKING_TOKEN (bearer token)"
-    elif username := env.get("MLFLOW_TRACKING_USERNAME", "").strip():
-        auth = f"MLFLOW_TRACKING_USERNAME={username} (basic auth)"
-    else:
-        auth = "none"
     wait = _lock_wait(env)
     if uri:
-        return RegistrySettings(uri, False, None, auth, retries, timeout, secrets, lock_wait=wait)
+        auth, warnings = credential_sent(uri, env)
+        return RegistrySettings(uri, False, None, auth, retries, timeout, secrets, lock_wait=wait,
+                                auth_warnings=warnings)  # fmt: skip
     home = find_root(cwd or Path.cwd()) / EMBEDDED_DIR
     return embedded_settings(
         home, retries=retries, timeout=timeout, secrets=secrets, lock_wait=wait
     )
+
+
+URI_USER_PART = "the tracking URI's user part"
+
+
+def credential_sent(uri: str, env: Mapping[str, str]) -> tuple[str, tuple[str, ...]]:
+    """Which credential MLflow's client really sends, for people (never the secret), and a
+    warning for each one that is set but not sent. MLflow (utils/rest_utils.py) sends basic
+    auth when MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD are both set, and the
+    token (HOKUSAI_API_KEY, which we pass as MLFLOW_TRACKING_TOKEN) only otherwise; requests
+    replaces either with the URI's own `user:password@`, when it has one."""
+    key = bool(env.get("HOKUSAI_API_KEY", "").strip())
+    token = bool(env.get("MLFLOW_TRACKING_TOKEN", "").strip())
+    username = env.get("MLFLOW_TRACKING_USERNAME", "").strip()
+    basic = bool(username) and bool(env.get("MLFLOW_TRACKING_PASSWORD", "").strip())
+    tokens = [n for n, set_ in (("HOKUSAI_API_KEY", key), ("MLFLOW_TRACKING_TOKEN", token)) if set_]
+    warnings = []
+    if _userinfo(uri):
+        auth = f"{URI_USER_PART} (basic auth)"
+        ignored = [*tokens, *(["MLFLOW_TRACKING_USERNAME/PASSWORD"] if basic else [])]
+        if ignored:
+            warnings.append(f"{' and '.join(ignored)} set but not sent: the user part of the "
+                            "tracking URI is sent instead; keep one credential")  # fmt: skip
+        return auth, tuple(warnings)
+    if basic:
+        auth = f"MLFLOW_TRACKING_USERNAME={username} and MLFLOW_TRACKING_PASSWORD (basic auth)"
+        if tokens:
+            warnings.append(
+                f"{' and '.join(tokens)} set but not sent: MLflow sends basic auth when "
+                "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD are both set; unset "
+                "the pair to send the key, or unset the key"
+            )
+        return auth, tuple(warnings)
+    if username:
+        warnings.append("MLFLOW_TRACKING_USERNAME set without MLFLOW_TRACKING_PASSWORD: MLflow "
+                        "sends no basic auth without both")  # fmt: skip
+    if key:
+        auth = "HOKUSAI_API_KEY (sent as a bearer token)"
+        if token:
+            warnings.append("MLFLOW_TRACKING_TOKEN set but not sent: HOKUSAI_API_KEY is sent "
+                            "in its place; keep one")  # fmt: skip
+    elif token:
+        auth = "MLFLOW_TRACKING_TOKEN (bearer token)"
+    else:
+        auth = "none"
+    return auth, tuple(warnings)
 
 
 def embedded_settings(
@@ -201,7 +248,7 @@ def check_tracking_uri(uri: str, source: str = "the tracking URI") -> str:
     shown = redact(uri, collect_secrets({}, uris=(uri,)))
     if what := _control_character(uri):
         raise SettingsError(f"{source} holds {what}: write the URI on one line")
-    forms = "http(s)://HOST[:PORT][/PATH], sqlite:///PATH, file:///PATH or databricks"
+    forms = "http(s)://HOST[:PORT][/PATH], sqlite:///PATH or databricks"
     if uri.lower() == "databricks":
         return uri
     scheme, _, rest = uri.partition(":") if ":" in uri else ("", "", uri)
@@ -210,12 +257,14 @@ def check_tracking_uri(uri: str, source: str = "the tracking URI") -> str:
     if not _SCHEME.fullmatch(scheme) or ("://" not in uri and base not in KNOWN_SCHEMES):
         hint = ""
         if uri.startswith("/"):
-            scheme_hint = "sqlite:///" if uri.endswith(".db") else "file://"
-            hint = f"; did you mean `{scheme_hint}{shown}`?"
+            database = shown if uri.endswith(".db") else f"{shown.rstrip('/')}/mlflow.db"
+            hint = f"; did you mean `sqlite:///{database}`?"
         elif _HOST_LIKE.match(uri):
             local = uri.lower().startswith(("localhost", "127.", "[::1]"))
             hint = f"; did you mean `{'http' if local else 'https'}://{shown}`?"
         raise SettingsError(f"{source} `{shown}` has no scheme: write {forms}{hint}")
+    if base == "file" and os.environ.get("MLFLOW_ALLOW_FILE_STORE", "").lower() != "true":
+        raise SettingsError(f"{source} `{shown}`: {FILE_STORE_REFUSED}")
     if base not in KNOWN_SCHEMES and base not in _DATABASE_SCHEMES:
         match = closest(scheme, KNOWN_SCHEMES, cutoff=0.5)
         fixed = f"{match}:{redact(rest, collect_secrets({}, uris=(uri,)))}"
@@ -316,6 +365,7 @@ def _mask_fragments(text: str, grams: frozenset[str]) -> str:
                 runs[-1][1] = i + FRAGMENT
             else:
                 runs.append([i, i + FRAGMENT])
+    runs = [run for run in runs if not _a_word_of_ours(text, *run)]
     if not runs:
         return text
     out, position = [], 0
@@ -324,6 +374,23 @@ def _mask_fragments(text: str, grams: frozenset[str]) -> str:
         position = end
     out.append(text[position:])
     return "".join(out)
+
+
+def _a_word_of_ours(text: str, start: int, end: int) -> bool:
+    """Whether a run of a secret is a word of our own text (`password` in "the username and
+    password (basic auth)"), not a piece of the secret: lowercase letters (a capital first),
+    between spaces or punctuation on both sides. A secret printed whole was masked whole
+    before this; a piece of one left by a cut ends the text or ends in `…`, and a piece of
+    its base64 or URL form runs into `+`, `/`, `=`, `%`, `-` or `_`, so neither is a word."""
+    word = text[start:end]
+    if end >= len(text) or not (word.isascii() and word.isalpha()):
+        return False
+    if not (word.islower() or (word[0].isupper() and word[1:].islower())):
+        return False
+    joins = "_-+/=%~…"
+    before = text[start - 1] if start else " "
+    after = text[end]
+    return not (before.isalnum() or before in joins or after.isalnum() or after in joins)
 
 
 @functools.lru_cache(maxsize=32)

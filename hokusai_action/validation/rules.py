@@ -21,6 +21,7 @@ from hokusai_action.inert import shown
 from hokusai_action.problems import JsonPath, Problem, Severity
 from hokusai_action.validation import metrics
 from hokusai_action.validation.eip55 import ADDRESS, has_valid_checksum
+from hokusai_action.validation.lfs import lfs_message, lfs_pointers
 from hokusai_action.validation.manifest import (
     Manifest,
     ValueFromError,
@@ -59,6 +60,7 @@ class Options:
     missing_paths: Severity | None = Severity.ERROR  # None: ignore missing model files
     max_model_bytes: int = 100 * 1000 * 1000  # the Hokusai seed's upload limit: 100 MB
     root: Path | None = None  # the repository; found from .git when not given
+    registering: bool = False  # register/compare: the model files themselves are needed
 
 
 class _Finder:
@@ -487,17 +489,22 @@ def _check_path(
         return
     if not target.exists():
         if options.missing_paths is not None:
-            fix = (
-                "; build it first, or pass --missing-paths=warn when it is built in CI"
-                if options.missing_paths is Severity.ERROR
-                else ""
-            )
+            if options.missing_paths is not Severity.ERROR:
+                fix = ""
+            elif options.registering:  # no --missing-paths here: the files must be there
+                fix = "; build it (or check it out) before registering or comparing"
+            else:
+                fix = "; build it first, or pass --missing-paths=warn when it is built in CI"
+
             yield at(path, "path-missing", f"{what} path `{v}` does not exist (looked for "
                      f"{shown(target, 200)}){fix}", options.missing_paths)  # fmt: skip
         return
     if special := check_special(at, path, what, value, target):
         yield special
         return
+    if what == "model" and (pointers := lfs_pointers(target)):
+        yield at(path, "model-lfs-pointer", lfs_message(value, target, pointers),
+                 Severity.ERROR if options.registering else Severity.WARNING)  # fmt: skip
     if what == "model" and (size := _size(target)) > options.max_model_bytes:
         yield at(path, "model-size", f"model at `{v}` is {_human(size)}, over the "
                  f"{_human(options.max_model_bytes)} limit; shrink it (quantise, prune, "

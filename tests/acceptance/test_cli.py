@@ -275,14 +275,15 @@ def test_manifest_symlinked_outside_the_repository_is_refused_and_none_of_it_sho
     assert not (repo.root / "registry.db").exists()
 
 
-def test_markdown_printed_keeps_the_comments_zero_width_spaces_invisible(tmp_path):
-    """`metrics.json:test.rmse` gets a zero-width space after `:` (so GitHub makes no link of
-    it); printed, it must stay invisible, not show as `\\u200b`."""
+def test_markdown_printed_keeps_zero_width_spaces_invisible_and_out_of_code_spans(tmp_path):
+    """Text outside code spans gets a zero-width space after `:` (so GitHub makes no link of
+    it); printed, it must stay invisible, not show as `\\u200b`. A value meant to be copied,
+    `reports/metrics.json:test.rmse`, is a code span, which GitHub never links: none there."""
     shutil.copytree(PROJECT / "examples" / "house-prices", tmp_path / "house-prices")
     (tmp_path / ".git").mkdir()
     result = run_cli("register", "--dry-run", "--format", "markdown", "house-prices", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "(from reports/metrics.json:\u200btest.rmse)" in result.stdout
+    assert "(from `reports/metrics.json:test.rmse`)" in result.stdout
     assert "\\u200b" not in result.stdout
 
 

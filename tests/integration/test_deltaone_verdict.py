@@ -1,7 +1,7 @@
 """The DeltaOne verdict of record, against a real `mlflow server` and the embedded registry.
 
-Each test runs on both. The worked history in the README is produced here: the test fails
-when the README's table is not what the code decides.
+Each test runs on both. The worked history in docs/verdict.md is produced here: the test
+fails when its table is not what the code decides.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from hokusai_action.validation.checker import check_paths
 from hokusai_action.validation.rules import Options
 from tests.conftest import PROJECT
 
-README = (PROJECT / "README.md").read_text(encoding="utf-8")
+VERDICT_PAGE = (PROJECT / "docs" / "verdict.md").read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +79,7 @@ def verdict(report: Report) -> Verdict:
 
 
 def history_table(reports: list[Report]) -> list[str]:
-    """The README's worked history, from what `register` decided."""
+    """The worked history of docs/verdict.md, from what `register` decided."""
     rows = ["| version | value | baseline | change | verdict |", "| --- | --- | --- | --- | --- |"]
     for r in reports:
         v = verdict(r)
@@ -92,7 +92,7 @@ def history_table(reports: list[Report]) -> list[str]:
     return rows
 
 
-def test_the_readme_worked_history_is_what_register_decides(model, registry):
+def test_the_documented_worked_history_is_what_register_decides(model, registry):
     reports = [
         register(model.plan(value), registry, Decision())
         for value in (0.80, 0.815, 0.819, 0.79, 0.815, 0.826)
@@ -102,7 +102,7 @@ def test_the_readme_worked_history_is_what_register_decides(model, registry):
         Outcome.REGRESSION, Outcome.UNCHANGED, Outcome.DELTAONE,
     ]  # fmt: skip
     table = "\n".join(history_table(reports))
-    assert table in README, f"update the README's worked history:\n{table}"
+    assert table in VERDICT_PAGE, f"update the worked history in docs/verdict.md:\n{table}"
     last = reports[-1]
     assert any("best rewarded value on holdout v1" in note for note in last.notes)
     record = registry.get_version(model.name, 6)

@@ -20,6 +20,7 @@ from tests.support.build_models import load_build_models
 from tests.support.cli import CLI, cli_environment, run_cli
 
 README = (PROJECT / "README.md").read_text(encoding="utf-8")
+DEMO_PAGE = (PROJECT / "docs" / "demo.md").read_text(encoding="utf-8")
 RUN_ID = re.compile(r"\b[0-9a-f]{32}\b")
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.InconsistentVersionWarning")
 
@@ -28,8 +29,8 @@ def _without_run_ids(text: str) -> str:
     return RUN_ID.sub("RUN_ID", text)
 
 
-def _readme_demo_output() -> str:
-    (block,) = re.findall(r"````markdown\n(.*?)````", README, flags=re.S)
+def _markdown_block(page: str) -> str:
+    (block,) = re.findall(r"````markdown\n(.*?)````", page, flags=re.S)
     return block
 
 
@@ -65,9 +66,16 @@ def test_demo_prints_each_step_as_the_action_comment_with_the_history_chart(firs
     assert "Judged: v2 against v1; v3 against v2; v4 against v2." in out  # the high-water mark
 
 
-def test_readme_shows_the_demo_output_as_it_is(first_run):
+def test_docs_show_the_demo_output_as_it_is(first_run):
     out, _, _ = first_run
-    assert _without_run_ids(_readme_demo_output()) == _without_run_ids(out)
+    assert _without_run_ids(_markdown_block(DEMO_PAGE)) == _without_run_ids(out)
+
+
+def test_readme_shows_the_end_of_the_demo_output_as_it_is(first_run):
+    out, _, _ = first_run
+    excerpt = _markdown_block(README)
+    assert excerpt.startswith("## The verdicts side by side\n")
+    assert out.endswith(excerpt)
 
 
 def test_demo_second_run_prints_the_same_but_for_run_ids(first_run, tmp_path):
