@@ -521,7 +521,11 @@ def _run_in_workspace(mode: str, settings: Settings, runner: Runner, result: Run
         command("warning", "no hokusai.yaml or hokusai.yml found in the repository")
         return
     missing = {"error": Severity.ERROR, "warn": Severity.WARNING, "ignore": None}
-    options = Options(missing_paths=missing[settings.missing_paths], root=Path.cwd())
+    options = Options(
+        missing_paths=missing[settings.missing_paths], root=Path.cwd(),
+        registering=mode != "validate",  # a Git LFS pointer is no model to compare or register
+        missing_paths_fix="set the input `missing-paths: warn`",
+    )  # fmt: skip
     validation, manifests = check_paths(paths, options, strict=settings.strict)
     result.validation = validation
     annotate(validation.problems)

@@ -61,6 +61,7 @@ class Options:
     max_model_bytes: int = 100 * 1000 * 1000  # the Hokusai seed's upload limit: 100 MB
     root: Path | None = None  # the repository; found from .git when not given
     registering: bool = False  # register/compare: the model files themselves are needed
+    missing_paths_fix: str = "pass --missing-paths=warn"  # the action says its input instead
 
 
 class _Finder:
@@ -494,7 +495,7 @@ def _check_path(
             elif options.registering:  # no --missing-paths here: the files must be there
                 fix = "; build it (or check it out) before registering or comparing"
             else:
-                fix = "; build it first, or pass --missing-paths=warn when it is built in CI"
+                fix = f"; build it first, or {options.missing_paths_fix} when it is built in CI"
 
             yield at(path, "path-missing", f"{what} path `{v}` does not exist (looked for "
                      f"{shown(target, 200)}){fix}", options.missing_paths)  # fmt: skip
