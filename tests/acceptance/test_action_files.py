@@ -94,9 +94,9 @@ def test_entrypoint_knows_every_input_with_action_ymls_default():
 
 
 def readme_table(kind: str) -> dict[str, list[str]]:
-    """The README's table of action inputs or outputs (`kind`): name -> the other cells."""
-    readme = (PROJECT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("### Inputs and outputs", 1)[1].split("\n### ", 1)[0]
+    """docs/action.md's table of action inputs or outputs (`kind`): name -> the other cells."""
+    readme = (PROJECT / "docs" / "action.md").read_text(encoding="utf-8")
+    section = readme.split("## Inputs and outputs", 1)[1].split("\n## ", 1)[0]
     table = section.split(f"\n| {kind} |", 1)[1].split("\n\n", 1)[0]
     rows: dict[str, list[str]] = {}
     for line in table.splitlines()[2:]:  # after the header's rest and the --- line

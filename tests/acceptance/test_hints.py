@@ -24,8 +24,13 @@ LFS_POINTER = (
 
 @functools.cache
 def options_of(command: str) -> frozenset[str]:
-    """The options `hokusai-action COMMAND --help` lists, with the group's own."""
+    """The options `hokusai-action COMMAND --help` lists, with the group's own (and, for a
+    group of subcommands such as `benchmark`, its subcommands')."""
     shown = run_cli(command, "--help", cwd=PROJECT).stdout if command else ""
+    if command and "Commands:" in shown:
+        subcommands = shown.split("Commands:", 1)[1].splitlines()
+        for sub in [line.split()[0] for line in subcommands if line.strip()]:
+            shown += run_cli(command, sub, "--help", cwd=PROJECT).stdout
     group = run_cli("--help", cwd=PROJECT).stdout
     return frozenset(OPTION.findall(shown + group))
 
