@@ -37,7 +37,11 @@ ADMIN_PASSWORD = "hokusai-test-admin-pw-1"  # a throwaway test server's
 class Server:
     uri: str
     log: Path
-    backend: str = "sqlite"  # the server's backend store: "sqlite" or "postgres"
+    store: str  # its --backend-store-uri: sqlite:///... or postgresql+psycopg2://...
+
+    @property
+    def backend(self) -> str:
+        return "postgres" if self.store.startswith("postgresql") else "sqlite"
 
 
 def _free_port() -> int:
@@ -53,9 +57,10 @@ def _mlflow_server(
     """`mlflow server` on a free port; its store is `store`, else SQLite in `workdir`."""
     port = _free_port()
     log = workdir / "server.log"
+    store = store or f"sqlite:///{workdir / 'mlflow.db'}"
     command = [
         MLFLOW, "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-        "--backend-store-uri", store or f"sqlite:///{workdir / 'mlflow.db'}",
+        "--backend-store-uri", store,
         "--artifacts-destination", str(workdir / "artifacts"), *extra,
     ]  # fmt: skip
     full_env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", **(env or {})}
@@ -76,7 +81,7 @@ def _mlflow_server(
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"mlflow server did not start:\n{log.read_text()[-3000:]}")
             time.sleep(0.3)
-        yield Server(uri, log, "postgres" if store else "sqlite")
+        yield Server(uri, log, store)
     finally:
         process.terminate()
         try:

@@ -28,10 +28,10 @@ from hokusai_action.registry.register import (
     register,
 )
 from hokusai_action.registry.results import Report, Status
-from hokusai_action.registry.settings import RegistrySettings
+from hokusai_action.registry.settings import RegistrySettings, resolve_settings
 from hokusai_action.validation.checker import check_paths
 from hokusai_action.validation.rules import Options
-from tests.integration.conftest import on_both_backends
+from tests.integration.conftest import Server, on_both_backends
 
 
 class Workspace:
@@ -100,6 +100,24 @@ def test_first_registration_becomes_champion_with_hokusai_tags(ws, registry):
     run = registry.client.get_run(report.run_id)
     assert run.data.tags["hokusai_token_id"] == ws.token  # the seed's Option B readers
     assert run.data.metrics["accuracy"] == 0.9
+
+
+def test_the_postgres_backed_server_keeps_the_registry_in_postgresql(
+    postgres_mlflow_server: Server, tmp_path, unique
+):
+    """What the `on_both_backends` tests rely on: the second server's registry is PostgreSQL."""
+    import psycopg2
+
+    registry = MlflowRegistry(resolve_settings(postgres_mlflow_server.uri, env={}))
+    ws = Workspace(tmp_path, f"pg-{unique.lower()}", f"PG-{unique}")
+    register(ws.plan(0.90), registry, DECISION)
+    connection = psycopg2.connect(postgres_mlflow_server.store.replace("+psycopg2", "", 1))
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT version FROM model_versions WHERE name = %s", (ws.name,))
+            assert cursor.fetchall() == [(1,)]
+    finally:
+        connection.close()
 
 
 @on_both_backends
