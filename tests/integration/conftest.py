@@ -1,7 +1,9 @@
 """Real MLflow servers for the registry tests, started once per session on loopback.
 
-Each server gets its own SQLite store and artifact folder in a temporary directory and a
-free port on 127.0.0.1; tests use unique model names, so they share a server safely.
+Each server gets its own store (SQLite, or a private PostgreSQL cluster as in production) and
+artifact folder in a temporary directory and a free port on 127.0.0.1; tests use unique model
+names, so they share a server safely. Under pytest-xdist each worker process is a session of
+its own: it starts the servers its tests use, once.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from pytest_httpserver import HTTPServer
 from hokusai_action.registry.settings import RegistrySettings, resolve_settings
 from tests.integration.test_action_entrypoint import Workspace
 from tests.support.github_api import FakeGitHub
+from tests.support.postgres import postgres_cluster, server_binaries
 
 MLFLOW = str(Path(sys.executable).parent / "mlflow")
 ADMIN_PASSWORD = "hokusai-test-admin-pw-1"  # a throwaway test server's
@@ -34,6 +37,11 @@ ADMIN_PASSWORD = "hokusai-test-admin-pw-1"  # a throwaway test server's
 class Server:
     uri: str
     log: Path
+    store: str  # its --backend-store-uri: sqlite:///... or postgresql+psycopg2://...
+
+    @property
+    def backend(self) -> str:
+        return "postgres" if self.store.startswith("postgresql") else "sqlite"
 
 
 def _free_port() -> int:
@@ -44,13 +52,15 @@ def _free_port() -> int:
 
 @contextlib.contextmanager
 def _mlflow_server(
-    workdir: Path, *extra: str, env: dict[str, str] | None = None
+    workdir: Path, *extra: str, env: dict[str, str] | None = None, store: str | None = None
 ) -> Iterator[Server]:
+    """`mlflow server` on a free port; its store is `store`, else SQLite in `workdir`."""
     port = _free_port()
     log = workdir / "server.log"
+    store = store or f"sqlite:///{workdir / 'mlflow.db'}"
     command = [
         MLFLOW, "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-        "--backend-store-uri", f"sqlite:///{workdir / 'mlflow.db'}",
+        "--backend-store-uri", store,
         "--artifacts-destination", str(workdir / "artifacts"), *extra,
     ]  # fmt: skip
     full_env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", **(env or {})}
@@ -71,7 +81,7 @@ def _mlflow_server(
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"mlflow server did not start:\n{log.read_text()[-3000:]}")
             time.sleep(0.3)
-        yield Server(uri, log)
+        yield Server(uri, log, store)
     finally:
         process.terminate()
         try:
@@ -99,6 +109,47 @@ def auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         yield server
 
 
+@pytest.fixture(scope="session")
+def postgres_mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server whose registry lives in PostgreSQL, the production registry's backend."""
+    binaries = server_binaries()
+    if binaries is None:
+        pytest.skip(
+            "no PostgreSQL server binaries (initdb, postgres) under /usr/lib/postgresql/*/bin "
+            "or on PATH: install Debian's `postgresql` package (.ci/run does) to run the "
+            "registry tests against a PostgreSQL-backed MLflow server"
+        )
+    workdir = tmp_path_factory.mktemp("mlflow-postgres")
+    with (
+        postgres_cluster(binaries) as cluster,
+        _mlflow_server(workdir, store=cluster.url) as server,
+    ):
+        yield server
+
+
+# The session-scoped server fixture of each backend.
+BACKENDS = {"sqlite": "mlflow_server", "postgres": "postgres_mlflow_server"}
+on_both_backends = pytest.mark.parametrize("backend", sorted(BACKENDS), indirect=True)
+"""Runs a test that uses `server_settings` (or `server`) against each backend's server."""
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest) -> str:
+    """The backend of `server`: SQLite unless a test is marked `on_both_backends`."""
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture
+def server(request: pytest.FixtureRequest, backend: str) -> Server:
+    return request.getfixturevalue(BACKENDS[backend])
+
+
+@pytest.fixture(params=sorted(BACKENDS))
+def any_server(request: pytest.FixtureRequest) -> Server:
+    """A server of each backend in turn: the test runs once with SQLite, once with PostgreSQL."""
+    return request.getfixturevalue(BACKENDS[request.param])
+
+
 @pytest.fixture(autouse=True)
 def _restore_environment() -> Iterator[None]:
     """The registry sets MLflow's variables in os.environ (as a CLI process may); undo it."""
@@ -109,8 +160,8 @@ def _restore_environment() -> Iterator[None]:
 
 
 @pytest.fixture
-def server_settings(mlflow_server: Server) -> RegistrySettings:
-    return resolve_settings(mlflow_server.uri, env={})
+def server_settings(server: Server) -> RegistrySettings:
+    return resolve_settings(server.uri, env={})
 
 
 @pytest.fixture

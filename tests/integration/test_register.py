@@ -1,4 +1,9 @@
-"""Registration and comparison against a real `mlflow server` (no mocks of MLflow)."""
+"""Registration and comparison against a real `mlflow server` (no mocks of MLflow).
+
+The tests marked `on_both_backends` run against a SQLite-backed server and against a
+PostgreSQL-backed one (the production registry's backend): the same registrations, the same
+verdicts, the same tag searches.
+"""
 
 from __future__ import annotations
 
@@ -24,9 +29,10 @@ from hokusai_action.registry.register import (
     register,
 )
 from hokusai_action.registry.results import Report, Status
-from hokusai_action.registry.settings import RegistrySettings
+from hokusai_action.registry.settings import RegistrySettings, resolve_settings
 from hokusai_action.validation.checker import check_paths
 from hokusai_action.validation.rules import Options
+from tests.integration.conftest import Server, on_both_backends
 
 
 class Workspace:
@@ -78,6 +84,7 @@ def baseline_version(report: Report) -> int | None:
     return baseline.version
 
 
+@on_both_backends
 def test_first_registration_becomes_champion_with_hokusai_tags(ws, registry):
     report = register(ws.plan(0.90), registry, DECISION)
     assert report.status is Status.REGISTERED
@@ -98,6 +105,25 @@ def test_first_registration_becomes_champion_with_hokusai_tags(ws, registry):
     assert run.data.metrics["accuracy"] == 0.9
 
 
+def test_the_postgres_backed_server_keeps_the_registry_in_postgresql(
+    postgres_mlflow_server: Server, tmp_path, unique
+):
+    """What the `on_both_backends` tests rely on: the second server's registry is PostgreSQL."""
+    import psycopg2
+
+    registry = MlflowRegistry(resolve_settings(postgres_mlflow_server.uri, env={}))
+    ws = Workspace(tmp_path, f"pg-{unique.lower()}", f"PG-{unique}")
+    register(ws.plan(0.90), registry, DECISION)
+    connection = psycopg2.connect(postgres_mlflow_server.store.replace("+psycopg2", "", 1))
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT version FROM model_versions WHERE name = %s", (ws.name,))
+            assert cursor.fetchall() == [(1,)]
+    finally:
+        connection.close()
+
+
+@on_both_backends
 def test_improvement_of_one_point_is_deltaone_and_becomes_challenger(ws, registry):
     register(ws.plan(0.90), registry, DECISION)
     report = register(ws.plan(0.912), registry, DECISION)
@@ -147,6 +173,7 @@ def test_lower_is_better_metric_uses_the_relative_rule(ws, registry):
     assert verdict(slightly).outcome is Outcome.BELOW_THRESHOLD
 
 
+@on_both_backends
 def test_running_register_twice_creates_no_second_version(ws, registry):
     first = register(ws.plan(0.90), registry, DECISION)
     again = register(ws.plan(0.90), registry, DECISION)
@@ -293,6 +320,7 @@ def test_registered_mlflow_model_directory_loads_through_models_uri(ws, registry
     assert loaded.predict([1, 2, 3]) == [1, 2, 3]
 
 
+@on_both_backends
 def test_a_token_shared_by_two_models_rejudges_against_the_other_models_version(
     tmp_path, registry, unique
 ):

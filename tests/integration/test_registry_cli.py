@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -156,11 +155,13 @@ def test_basic_auth_credentials_work(repo, auth_server: Server):
     assert ADMIN_PASSWORD not in doctor.stdout + doctor.stderr
 
 
-def test_lineage_lists_oldest_first_and_survives_malformed_tags(repo, mlflow_server: Server):
+def test_lineage_lists_oldest_first_and_survives_malformed_tags(repo, any_server: Server, unique):
+    """Run once per registry backend (SQLite, PostgreSQL): lineage, list and show read the
+    same history from either."""
     import mlflow
 
-    env = {"MLFLOW_TRACKING_URI": mlflow_server.uri}
-    token = f"LINEAGE-{os.getpid()}-{_free_port()}"
+    env = {"MLFLOW_TRACKING_URI": any_server.uri}
+    token = f"LINEAGE-{unique}"
     manifest = repo / "churn" / "hokusai.yaml"
     manifest.write_text(
         manifest.read_text()
@@ -170,7 +171,7 @@ def test_lineage_lists_oldest_first_and_survives_malformed_tags(repo, mlflow_ser
     assert run("register", "churn", cwd=repo, env=env).returncode == 0
     set_value(repo, 0.95)
     assert run("register", "churn", cwd=repo, env=env).returncode == 0
-    client = mlflow.MlflowClient(mlflow_server.uri)
+    client = mlflow.MlflowClient(any_server.uri)
     client.set_model_version_tag(token.lower(), "1", "benchmark_value", "oops")
     lineage = run("lineage", "--token", token, cwd=repo, env=env)
     assert lineage.returncode == 0, lineage.stderr
