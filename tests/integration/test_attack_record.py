@@ -419,3 +419,32 @@ def test_a_new_revision_neither_breaks_nor_rejudges_earlier_registrations(repo, 
         == "true"
     )
     assert paid(register(repo.plan(0.92, 4, v2), registry, Decision()))
+
+
+def test_the_record_holds_on_sqlite_and_postgresql_servers(any_server: Server, tmp_path: Path):
+    """The record's revisions, its judgement of a pull request and the reporting tag, on a
+    production backend (PostgreSQL) as on SQLite, through the CLI."""
+    repo = Repo(tmp_path)
+    uri = ["--tracking-uri", any_server.uri]
+    repo.plan(0.80, 1)
+    first = run_cli("register", *uri, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "TRUST ON FIRST USE" in first.stdout
+    repo.plan(0.815, 1, "{name: holdout-b, version: v1}")
+    mismatch = run_cli("compare", *uri, "--format", "json", cwd=tmp_path)
+    assert json.loads(mismatch.stdout)["results"][0]["outcome"] == "benchmark_mismatch"
+    repo.plan(0.815, 1)
+    same = run_cli("compare", *uri, "--format", "json", cwd=tmp_path)
+    assert json.loads(same.stdout)["results"][0]["outcome"] == "same_model"
+    repo.plan(0.815, 2)
+    paid_now = run_cli("register", *uri, "--format", "json", cwd=tmp_path)
+    [result] = json.loads(paid_now.stdout)["results"]
+    assert (result["outcome"], result["deltaone_unreported"]) == ("deltaone", True)
+    raised = run_cli("benchmark", "set", repo.token, "--require-significance", *uri,
+                     cwd=tmp_path)  # fmt: skip
+    assert raised.returncode == 0, raised.stderr
+    shown = run_cli("benchmark", "show", repo.token, *uri, "--format", "json", cwd=tmp_path)
+    data = json.loads(shown.stdout)
+    assert data["record"]["revision"] == 2
+    assert data["record"]["require_significance"] is True
+    assert [r["changed"] for r in data["revisions"]] == [["(new record)"], ["require_significance"]]
