@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from hokusai_action.commands.benchmark import Changes, set_record
 from hokusai_action.registry.lock import EXPIRES_TAG, FOR_TAG, OWNER_TAG, LockTimeout, lock_model
 from hokusai_action.registry.mlflow_store import MlflowRegistry
 from hokusai_action.registry.register import Decision, register
@@ -102,7 +103,7 @@ def workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workers]:
 def make_repo(root: Path, name: str, token: str, value: float, model: str = "model.pkl") -> Path:
     root.mkdir(parents=True, exist_ok=True)
     (root / ".git").mkdir(exist_ok=True)
-    (root / model).write_bytes(f"weights of {name}".encode())
+    (root / model).write_bytes(f"weights of {name} at {value}".encode())  # one model, one value
     (root / f"{name}.yaml").write_text(
         f"version: 1\nmodel:\n  name: {name}\n  token_id: {token}\n  path: {model}\n"
         f"benchmark:\n  metric: accuracy\n  value: {value}\n"
@@ -183,6 +184,7 @@ def test_two_manifests_of_one_token_at_once_are_judged_one_after_the_other(
             for x, value in (("a", 0.80), ("b", 0.85), ("c", 0.90))
         )
         assert workers.run(root, *register_json(base, *uri))[0]["exit"] == 0
+        set_record(registry, token, None, Changes(add_models=(first.stem, second.stem)))
         each = [register_json(first if n % 2 else second, *uri) for n in range(WORKERS)]
         results = workers.run(root, "unused", each=each)
         assert all(x["exit"] == 0 for x in results), [x["stderr"] for x in results]
@@ -239,7 +241,8 @@ def test_a_run_that_waits_past_the_deadline_says_who_holds_the_lock_and_writes_n
     token = f"BUSY-{os.getpid()}"
     settings = resolve_settings(mlflow_server.uri, env={"HOKUSAI_LOCK_WAIT": "1"})
     registry = MlflowRegistry(settings)
-    held = foreign_ticket(registry, token, int(time.time() * 1000) + 600_000)
+    # a live holder elsewhere: its lease ends within lease + clock skew (a later one is forged)
+    held = foreign_ticket(registry, token, int(time.time() * 1000) + 90_000)
     ws = Workspace(tmp_path, f"busy-{token.lower()}", token)
     with pytest.raises(LockTimeout) as e:
         register(ws.plan(0.9), registry, Decision())
