@@ -114,6 +114,8 @@ def proposed(
             "is measured from (a baseline near zero must not pay on noise), e.g. --floor 0.001",
             exit_code=2,
         )
+    if new.the_rule is Rule.RELATIVE and new.floor is not None and Decimal(new.floor) == 0:
+        raise HokusaiError(record.ZERO_FLOOR, exit_code=2)
     if not new.models:
         raise HokusaiError("a benchmark of record needs at least one model", exit_code=2)
     return dataclasses.replace(

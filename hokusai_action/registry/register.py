@@ -157,7 +157,10 @@ class RegistryWork:
             notes += said
             samples = rec.dataset.samples
             unjudged = self._unjudged(p, rec, notes)
-            if unjudged is not None and existing is None:
+            # An existing registration is judged as it was recorded, but only in a model of
+            # the record: anyone may create another model and a version in it carrying the
+            # registration key a pull request will have, and a `deltaone` verdict tag.
+            if unjudged is not None and (existing is None or p.model_name not in rec.models):
                 return unjudged, notes, []
         self.bench = bench
         choice = baseline.choose(
@@ -416,6 +419,8 @@ def first_record(p: Plan, decision: Decision, origin: str) -> BenchmarkRecord:
     `benchmark set --from`). Raises HokusaiError for a rule that cannot be recorded."""
     rule = decision.rule or rule_for(p.metric)
     floor = decision.floor
+    if rule is Rule.RELATIVE and floor is not None and Decimal(floor) == 0:
+        raise HokusaiError(f"{p.manifest}: {record.ZERO_FLOOR}")
     if rule is Rule.RELATIVE and floor is None:
         floor = record.default_floor(exact(p.value, p.value_text))
         if floor is None:
@@ -557,7 +562,8 @@ def _finish_existing(
         report.notes.append("finished the run an earlier attempt left running")
     report.attestation_sha256 = sha
     recorded = baseline.recorded_outcome(existing) is Outcome.DELTAONE
-    report.unreported_deltaone = recorded and not reporting_done(existing)
+    achieved = report.verdict is not None and report.verdict.achieved  # judged as the record
+    report.unreported_deltaone = recorded and achieved and not reporting_done(existing)
     if report.unreported_deltaone:
         report.notes.append(
             f"version {existing.version}'s DeltaOne was recorded by an earlier run that did not "
