@@ -100,15 +100,20 @@ def _same_model(p: Plan, records: list[VersionRecord], verdict: Verdict, anchors
     exception: the rewarded model measured on a new revision's benchmark, which opens it."""
     if verdict.outcome is Outcome.NEW_BENCHMARK and anchors:
         return ""
-    ours = p.model.sha256.lower()
+    ours, content = p.model.sha256.lower(), p.model.content_sha256.lower()
     for r in records:
-        if (
-            r.tags.get(baseline.MODEL_TAG, "").strip().lower() == ours
-            and r.tags.get("hokusai_registration_key") != p.registration_key
-        ):
+        if r.tags.get("hokusai_registration_key") == p.registration_key:
+            continue
+        if r.tags.get(baseline.MODEL_TAG, "").strip().lower() == ours:
             return (
                 f"the model files are those of {r.name} version {r.version} (sha256 "
                 f"{ours[:16]}…): one model is rewarded once, whatever value it claims"
+            )
+        if content and r.tags.get(baseline.CONTENT_TAG, "").strip().lower() == content:
+            return (
+                f"the model files hold the same bytes as those of {r.name} version "
+                f"{r.version}, under other file names: a renamed file is the same model, "
+                "rewarded once"
             )
     return ""
 

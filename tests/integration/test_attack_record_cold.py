@@ -210,3 +210,23 @@ def test_one_deltaone_is_one_entry_even_when_two_manifests_register_it(tmp_path,
     entries = reporting.deltaone_models(reports)
     assert [e["version"] for e in entries] == [2]
     assert _outputs(RunResult(reports=reports), "r")["deltaone-recorded"] == "true"
+
+
+# -- same_model evasion ------------------------------------------------------------------------
+def test_the_same_model_file_under_another_name_is_the_same_model(repo, registry):
+    """A single-file model's hash covers its file name: a pull request that only renames
+    `model.pkl` (a 100% rename in the diff) evaded `same_model` and was paid for a claimed
+    gain. Out of scope: a byte appended or any other change to the bytes is another model, and
+    only measurement (issue 15) tells whether it is better."""
+    register(repo.plan(0.80, 1), registry, Decision())
+    p = repo.plan(0.815, 1)
+    (repo.root / "model.pkl").rename(repo.root / "weights.pkl")
+    text = (repo.root / "hokusai.yaml").read_text(encoding="utf-8")
+    (repo.root / "hokusai.yaml").write_text(text.replace("model.pkl", "weights.pkl"), "utf-8")
+    result, manifests = check_paths([repo.root / "hokusai.yaml"], Options())
+    assert result.valid, result.problems
+    renamed = plan(manifests[0], None)
+    assert renamed.model.sha256 != p.model.sha256
+    report = register(renamed, registry, Decision())
+    assert outcome(report) is Outcome.SAME_MODEL
+    assert "other file names" in report.verdict.reason  # type: ignore[union-attr]
