@@ -170,6 +170,14 @@ def set_record(
             "is a DeltaOne until the token's latest rewarded model (the same model files) is "
             "registered measured on it"
         )
+    listed = current.models if current is not None else ()
+    for name in (m for m in new.models if m not in listed):
+        if registry.model_exists(name):
+            notes.append(
+                f"`{name}` already exists in the registry: whoever created it (MANAGE) or may "
+                "edit it writes versions that now count as the token's history. Check that only "
+                f"the owner's account can write `{name}`"
+            )
     if dry_run:
         return Outcome(new, changed, False, [*notes, "dry run: nothing was written"])
     revision = registry.write_record(new)

@@ -230,3 +230,17 @@ def test_the_same_model_file_under_another_name_is_the_same_model(repo, registry
     report = register(renamed, registry, Decision())
     assert outcome(report) is Outcome.SAME_MODEL
     assert "other file names" in report.verdict.reason  # type: ignore[union-attr]
+
+
+def test_a_model_created_before_the_record_lists_it_is_named_for_the_owner_to_check(
+    tmp_path, registry
+):
+    """A rival who reads the owner's public manifest creates its model first and holds MANAGE
+    on it; the owner's `benchmark set --from` then lists a model the rival writes. The registry
+    does not say who created a model, so the owner is told to check."""
+    owner = Repo(tmp_path)
+    registry.client.create_registered_model(owner.name)  # the rival, first
+    done = set_record(registry, owner.token, owner.plan(0.80, 1), Changes())
+    assert any(f"`{owner.name}` already exists" in n for n in done.notes)
+    again = set_record(registry, owner.token, None, Changes(require_significance=True))
+    assert not any("already exists" in n for n in again.notes)  # said once, when listed
