@@ -114,6 +114,8 @@ def proposed(
             "is measured from (a baseline near zero must not pay on noise), e.g. --floor 0.001",
             exit_code=2,
         )
+    if new.the_rule is Rule.RELATIVE and new.floor is not None and Decimal(new.floor) == 0:
+        raise HokusaiError(record.ZERO_FLOOR, exit_code=2)
     if not new.models:
         raise HokusaiError("a benchmark of record needs at least one model", exit_code=2)
     return dataclasses.replace(
@@ -168,6 +170,14 @@ def set_record(
             "is a DeltaOne until the token's latest rewarded model (the same model files) is "
             "registered measured on it"
         )
+    listed = current.models if current is not None else ()
+    for name in (m for m in new.models if m not in listed):
+        if registry.model_exists(name):
+            notes.append(
+                f"`{name}` already exists in the registry: whoever created it (MANAGE) or may "
+                "edit it writes versions that now count as the token's history. Check that only "
+                f"the owner's account can write `{name}`"
+            )
     if dry_run:
         return Outcome(new, changed, False, [*notes, "dry run: nothing was written"])
     revision = registry.write_record(new)

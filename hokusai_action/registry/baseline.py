@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 
 VERDICT_TAG = "hokusai_verdict"
 MODEL_TAG = "hokusai_model_sha256"
+CONTENT_TAG = "hokusai_model_content_sha256"  # the files' contents, their names left out
 ANCHORED_TAG = "hokusai_benchmark_anchored"
 DIRECTION_TAG = "hokusai_metric_direction"
 RANGE_TAG = "hokusai_metric_range"

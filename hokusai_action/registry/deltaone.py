@@ -224,7 +224,8 @@ def decide(
     ci = None
     if metric.is_proportion and samples and baseline.samples:
         ci = proportion_difference_ci(value, samples, baseline.value, baseline.samples)
-    if improvement >= limit and not (rule is Rule.RELATIVE and base == 0):
+    # `> 0` too: a threshold of 0 (any gain) must not pay an unchanged value
+    if improvement >= limit and improvement > 0 and not (rule is Rule.RELATIVE and base == 0):
         outcome = Outcome.DELTAONE
     elif improvement > 0:
         outcome = Outcome.BELOW_THRESHOLD  # a gain from a zero baseline has no relative size

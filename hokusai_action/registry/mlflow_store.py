@@ -288,14 +288,18 @@ class MlflowRegistry:
 
     def write_record(self, new: record.BenchmarkRecord) -> int:
         """A new revision; its number. Creates the record's and the lock's registered models
-        when missing, so whoever claims a token holds both (see lock.py)."""
+        when missing, so whoever claims a token holds both (see lock.py), and the models the
+        record lists: one listed and not yet created could be created first by any account,
+        which would then hold MANAGE on a model of the token and write its history."""
         name = record.record_model(new.token_id)
         text = new.to_json()
+        missing = [m for m in new.models if not self.model_exists(m)]
         with self._errors(f"write the benchmark of record `{name}`"):
             for model, what in (
                 (name, "the benchmark of record of a Hokusai token, not a model: each version "
                  "is a revision, read by hokusai-action (tag `hokusai_record`)."),
                 (lock.lock_model(new.token_id), lock.LOCK_DESCRIPTION),
+                *((m, None) for m in missing),
             ):  # fmt: skip
                 try:
                     self.client.create_registered_model(model, description=what)

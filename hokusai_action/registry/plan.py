@@ -20,7 +20,7 @@ from typing import Any
 
 from hokusai_action.errors import HokusaiError
 from hokusai_action.registry import attestation
-from hokusai_action.registry.baseline import MODEL_TAG, Benchmark
+from hokusai_action.registry.baseline import CONTENT_TAG, MODEL_TAG, Benchmark
 from hokusai_action.registry.deltaone import exact
 from hokusai_action.validation import metrics
 from hokusai_action.validation.manifest import (
@@ -45,6 +45,8 @@ class ModelFiles:
     files: int
     size: int
     sha256: str
+    # The files' contents without their names: a renamed file is the same model (same_model)
+    content_sha256: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,12 +154,16 @@ def hash_model_files(path: Path, shown: str | None = None) -> ModelFiles:
     files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
     total = hashlib.sha256()
     size = 0
+    contents = []
     for file in files:
         rel = file.name if file == path else file.relative_to(path).as_posix()
         digest = hashlib.sha256()
         size += _read_regular(file, digest)
         total.update(f"{rel}\0{digest.hexdigest()}\n".encode())
-    return ModelFiles(path, (path / "MLmodel").is_file(), len(files), size, total.hexdigest())
+        contents.append(digest.hexdigest())
+    content = hashlib.sha256("".join(f"{d}\n" for d in sorted(contents)).encode()).hexdigest()
+    return ModelFiles(path, (path / "MLmodel").is_file(), len(files), size, total.hexdigest(),
+                      content)  # fmt: skip
 
 
 def dataset_sha256(path: Path) -> str:
@@ -314,6 +320,7 @@ def plan(manifest: Manifest, commit: str | None, notes: tuple[str, ...] = ()) ->
     key = hashlib.sha256(attestation.canonical_json(what)).hexdigest()
     version_tags["hokusai_registration_key"] = run_tags["hokusai_registration_key"] = key
     version_tags[MODEL_TAG] = files.sha256  # a new benchmark must start from a rewarded model
+    version_tags[CONTENT_TAG] = files.content_sha256  # renamed files are still the same model
     return dataclasses.replace(result, registration_key=key)
 
 

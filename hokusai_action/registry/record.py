@@ -343,6 +343,13 @@ def from_manifest(
     )
 
 
+ZERO_FLOOR = (
+    "a floor of 0 under the relative rule measures gains from the baseline alone, so a baseline "
+    "near zero (a subnormal number) pays on noise: pass --floor greater than 0, the smallest "
+    "|baseline| a gain is measured from"
+)
+
+
 def default_floor(value: Decimal) -> str | None:
     """For a record created by a first registration under the relative rule: gains are
     measured from at least 1% of the value the token started at, so a baseline driven

@@ -100,15 +100,20 @@ def _same_model(p: Plan, records: list[VersionRecord], verdict: Verdict, anchors
     exception: the rewarded model measured on a new revision's benchmark, which opens it."""
     if verdict.outcome is Outcome.NEW_BENCHMARK and anchors:
         return ""
-    ours = p.model.sha256.lower()
+    ours, content = p.model.sha256.lower(), p.model.content_sha256.lower()
     for r in records:
-        if (
-            r.tags.get(baseline.MODEL_TAG, "").strip().lower() == ours
-            and r.tags.get("hokusai_registration_key") != p.registration_key
-        ):
+        if r.tags.get("hokusai_registration_key") == p.registration_key:
+            continue
+        if r.tags.get(baseline.MODEL_TAG, "").strip().lower() == ours:
             return (
                 f"the model files are those of {r.name} version {r.version} (sha256 "
                 f"{ours[:16]}…): one model is rewarded once, whatever value it claims"
+            )
+        if content and r.tags.get(baseline.CONTENT_TAG, "").strip().lower() == content:
+            return (
+                f"the model files hold the same bytes as those of {r.name} version "
+                f"{r.version}, under other file names: a renamed file is the same model, "
+                "rewarded once"
             )
     return ""
 
@@ -157,7 +162,10 @@ class RegistryWork:
             notes += said
             samples = rec.dataset.samples
             unjudged = self._unjudged(p, rec, notes)
-            if unjudged is not None and existing is None:
+            # An existing registration is judged as it was recorded, but only in a model of
+            # the record: anyone may create another model and a version in it carrying the
+            # registration key a pull request will have, and a `deltaone` verdict tag.
+            if unjudged is not None and (existing is None or p.model_name not in rec.models):
                 return unjudged, notes, []
         self.bench = bench
         choice = baseline.choose(
@@ -417,6 +425,8 @@ def first_record(p: Plan, decision: Decision, origin: str) -> BenchmarkRecord:
     `benchmark set --from`). Raises HokusaiError for a rule that cannot be recorded."""
     rule = decision.rule or rule_for(p.metric)
     floor = decision.floor
+    if rule is Rule.RELATIVE and floor is not None and Decimal(floor) == 0:
+        raise HokusaiError(f"{p.manifest}: {record.ZERO_FLOOR}")
     if rule is Rule.RELATIVE and floor is None:
         floor = record.default_floor(exact(p.value, p.value_text))
         if floor is None:
@@ -558,7 +568,8 @@ def _finish_existing(
         report.notes.append("finished the run an earlier attempt left running")
     report.attestation_sha256 = sha
     recorded = baseline.recorded_outcome(existing) is Outcome.DELTAONE
-    report.unreported_deltaone = recorded and not reporting_done(existing)
+    achieved = report.verdict is not None and report.verdict.achieved  # judged as the record
+    report.unreported_deltaone = recorded and achieved and not reporting_done(existing)
     if report.unreported_deltaone:
         report.notes.append(
             f"version {existing.version}'s DeltaOne was recorded by an earlier run that did not "

@@ -28,8 +28,13 @@ if TYPE_CHECKING:
 
 
 def to_report(reports: Iterable[Report]) -> list[Report]:
-    """The reports whose DeltaOne this run reports: recorded, attested, not yet reported."""
-    return [r for r in reports if r.unreported_deltaone and r.attestation_sha256 and r.version]
+    """The reports whose DeltaOne this run reports: recorded, attested, not yet reported;
+    one per version (two identical manifests are one registration, found twice)."""
+    found: dict[tuple[str, int], Report] = {}
+    for r in reports:
+        if r.unreported_deltaone and r.attestation_sha256 and r.version:
+            found.setdefault((r.plan.model_name, r.version), r)
+    return list(found.values())
 
 
 def deltaone_models(reports: Iterable[Report]) -> list[dict[str, Any]]:
