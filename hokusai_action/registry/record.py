@@ -35,9 +35,6 @@ from hokusai_action.validation.metrics import Direction
 
 RECORD_MODEL_PREFIX = "hokusai-record."  # reserved by the validation rule `model-name-reserved`
 RECORD_TAG = "hokusai_record"
-REVISION_TAG = (
-    "hokusai_record_revision"  # on each registered version: the revision it was judged on
-)
 FORMAT = 1
 MAX_MODELS = 50  # a record's model names; a tag holds at most 100,000 characters
 MEASUREMENT = ("off", "required")

@@ -17,7 +17,7 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from hokusai_action.errors import HokusaiError
-from hokusai_action.registry import attestation, baseline, record
+from hokusai_action.registry import attestation, baseline, record, reporting
 from hokusai_action.registry.deltaone import (
     DEFAULT_THRESHOLD,
     Baseline,
@@ -484,7 +484,21 @@ def _register(p: Plan, registry: MlflowRegistry, decision: Decision) -> Report:
     report.unreported_deltaone = report.verdict.achieved
     report.links = registry.links(experiment_id, run_id, p.model_name, version.version)
     report.history.append((version.version, p.value))
+    report.pending = _pending(p, registry, rec, version.version)
     return report
+
+
+def _pending(
+    p: Plan, registry: MlflowRegistry, rec: BenchmarkRecord | None, version: int | None
+) -> list[reporting.Entry]:
+    """The token's other recorded DeltaOnes that no run reported (see reporting.py)."""
+    if rec is None:
+        return []
+    others = [
+        v for v in registry.versions_for_token(p.token_id)
+        if (v.name, v.version) != (p.model_name, version)
+    ]  # fmt: skip
+    return reporting.pending(others, rec.models)
 
 
 def created_notice(rec: BenchmarkRecord) -> str:
@@ -500,7 +514,7 @@ def created_notice(rec: BenchmarkRecord) -> str:
 def record_tags(rec: BenchmarkRecord, verdict: Verdict) -> dict[str, str]:
     """The version as the record measured it: its benchmark's dataset, not the manifest's
     names for it, so that later versions compare with it."""
-    tags = {record.REVISION_TAG: str(rec.revision)}
+    tags = {reporting.REVISION_TAG: str(rec.revision)}
     if verdict.outcome in baseline.UNJUDGED:
         return tags
     d = rec.dataset
@@ -569,21 +583,15 @@ def _finish_existing(
     report.attestation_sha256 = sha
     recorded = baseline.recorded_outcome(existing) is Outcome.DELTAONE
     achieved = report.verdict is not None and report.verdict.achieved  # judged as the record
-    report.unreported_deltaone = recorded and achieved and not reporting_done(existing)
+    report.unreported_deltaone = recorded and achieved and not reporting.reporting_done(existing)
     if report.unreported_deltaone:
         report.notes.append(
             f"version {existing.version}'s DeltaOne was recorded by an earlier run that did not "
             "report it: this run reports it (deltaone-recorded)"
         )
     report.links = registry.links(None, None, report.plan.model_name, existing.version)
+    report.pending = _pending(report.plan, registry, report.record, existing.version)
     return report
-
-
-REPORTED_TAG = "hokusai_reported"
-
-
-def reporting_done(version: VersionRecord) -> bool:
-    return bool(version.tags.get(REPORTED_TAG, "").strip())
 
 
 def regressed(reports: list[Report]) -> list[Report]:

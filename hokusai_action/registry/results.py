@@ -11,6 +11,7 @@ from hokusai_action.registry.plan import Plan
 
 if TYPE_CHECKING:
     from hokusai_action.registry.record import BenchmarkRecord
+    from hokusai_action.registry.reporting import Entry
 
 
 class Status(enum.StrEnum):
@@ -39,6 +40,7 @@ class Report:
     record_created: bool = False  # this run created the record (trust on first use)
     # A recorded DeltaOne that no run has reported yet (see reporting.py): this run reports it.
     unreported_deltaone: bool = False
+    pending: list[Entry] = field(default_factory=list)  # the token's other unreported DeltaOnes
 
     @property
     def what_if(self) -> bool:

@@ -162,15 +162,9 @@ def test_a_value_short_of_a_point_in_the_eighteenth_decimal_is_not_paid(repo, re
 
 
 # -- reported at least once ----------------------------------------------------------------
-@pytest.mark.xfail(
-    strict=True,
-    reason="a DeltaOne is reported again only by a re-run of the same registration; when the "
-    "run that recorded it dies before its outputs and the next push registers another "
-    "manifest, nothing ever reports it. Reporting every untagged DeltaOne of the token would "
-    "re-report every version registered before `hokusai_reported` existed, so it needs a "
-    "cut-over marker (e.g. in the record) first",
-)
 def test_a_deltaone_cut_off_before_its_outputs_is_reported_by_the_next_push(repo, registry):
+    """The run that records a DeltaOne dies before its outputs, and the next push registers
+    another manifest (not a re-run of the same one): that registration reports it."""
     register(repo.plan(0.80, 1), registry, Decision())
     register(repo.plan(0.82, 2), registry, Decision())  # the outputs are never written
     later = register(repo.plan(0.821, 3), registry, Decision())  # the next merge
