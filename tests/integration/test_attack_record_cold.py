@@ -9,7 +9,6 @@ attack still open is marked xfail (strict), with why.
 from __future__ import annotations
 
 import json
-import uuid
 from pathlib import Path
 
 import pytest
@@ -20,12 +19,13 @@ from hokusai_action.github.action import RunResult, _outputs
 from hokusai_action.registry import reporting
 from hokusai_action.registry.deltaone import Outcome
 from hokusai_action.registry.mlflow_store import MlflowRegistry
-from hokusai_action.registry.plan import Plan, plan
+from hokusai_action.registry.plan import plan
 from hokusai_action.registry.register import Decision, register
 from hokusai_action.registry.results import Report, Status
 from hokusai_action.registry.settings import RegistrySettings, resolve_settings
 from hokusai_action.validation.checker import check_paths
 from hokusai_action.validation.rules import Options
+from tests.integration.test_attack_record import Repo
 
 
 @pytest.fixture(scope="module")
@@ -38,30 +38,6 @@ def embedded_settings(tmp_path_factory: pytest.TempPathFactory) -> RegistrySetti
 @pytest.fixture
 def registry(embedded_settings: RegistrySettings) -> MlflowRegistry:
     return MlflowRegistry(embedded_settings)
-
-
-class Repo:
-    """A model repository: `plan(value, n)` is the manifest with the n-th trained model."""
-
-    def __init__(self, root: Path, token: str | None = None, name: str | None = None) -> None:
-        suffix = uuid.uuid4().hex[:8].upper()
-        self.root = root
-        self.name = name or f"cold-{suffix.lower()}"
-        self.token = token or f"COLD-{suffix}"
-        (root / ".git").mkdir(exist_ok=True)
-
-    def plan(self, value: float | str, model: int = 1, metric: str = "accuracy",
-             extra: str = "") -> Plan:  # fmt: skip
-        (self.root / "model.pkl").write_bytes(f"weights of model {model}".encode())
-        text = (
-            f"version: 1\nmodel:\n  name: {self.name}\n  token_id: {self.token}\n"
-            f"  path: model.pkl\nbenchmark:\n  metric: {metric}\n  value: {value}\n"
-            f"  dataset: {{name: holdout, version: v1}}\n{extra}"
-        )
-        (self.root / "hokusai.yaml").write_text(text, encoding="utf-8")
-        result, manifests = check_paths([self.root / "hokusai.yaml"], Options())
-        assert result.valid, result.problems
-        return plan(manifests[0], None)
 
 
 @pytest.fixture
@@ -122,9 +98,9 @@ def test_a_zero_floor_is_refused_under_the_relative_rule(repo, registry, floor):
     """A floor of 0 turns the floor off: a subnormal baseline pays again on noise."""
     spec = "custom_metrics:\n  score: {direction: higher}\n"
     with pytest.raises(HokusaiError, match="--floor greater than 0"):  # trust on first use
-        register(repo.plan(0.5, 1, "score", spec), registry, Decision(floor=floor))
+        register(repo.plan(0.5, 1, metric="score", extra=spec), registry, Decision(floor=floor))
     assert registry.benchmark_record(repo.token) is None
-    register(repo.plan(0.5, 1, "score", spec), registry, Decision())
+    register(repo.plan(0.5, 1, metric="score", extra=spec), registry, Decision())
     with pytest.raises(HokusaiError, match="--floor greater than 0"):
         set_record(registry, repo.token, None, Changes(floor=floor))
 
