@@ -379,9 +379,9 @@ def _decision(
         if ctx.get_parameter_source(name) not in (None, click.core.ParameterSource.DEFAULT)
     )  # fmt: skip
     if floor is not None:
-        from hokusai_action.commands.benchmark import _decimal
+        from hokusai_action.commands.benchmark import decimal_option
 
-        floor = _decimal("--floor", floor)
+        floor = decimal_option("--floor", floor)
     decision = Decision(
         threshold, rules[rule], Promote(promote), significance, floor=floor, explicit=explicit
     )

@@ -58,7 +58,7 @@ def who(env: Mapping[str, str]) -> str:
         return "unknown"
 
 
-def _decimal(option: str, text: str) -> str:
+def decimal_option(option: str, text: str) -> str:
     try:
         number = Decimal(text)
     except InvalidOperation:
@@ -134,9 +134,9 @@ def _apply(base: record.BenchmarkRecord, c: Changes) -> record.BenchmarkRecord:
     if c.rule is not None:
         updates["rule"] = rules[c.rule]
     if c.threshold is not None:
-        updates["threshold"] = _decimal("--deltaone-threshold", c.threshold)
+        updates["threshold"] = decimal_option("--deltaone-threshold", c.threshold)
     if c.floor is not None:
-        updates["floor"] = _decimal("--floor", c.floor)
+        updates["floor"] = decimal_option("--floor", c.floor)
     if c.require_significance is not None:
         updates["require_significance"] = c.require_significance
     if c.target is not None:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -355,10 +355,6 @@ def default_floor(value: Decimal) -> str | None:
     if value == 0:
         return None
     return str(abs(value) / 100)
-
-
-def with_changes(record: BenchmarkRecord, **changes: Any) -> BenchmarkRecord:
-    return replace(record, **changes)
 
 
 def fields_changed(old: BenchmarkRecord | None, new: BenchmarkRecord) -> list[str]:
