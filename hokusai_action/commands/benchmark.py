@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import getpass
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -44,18 +43,6 @@ class Outcome:
     changed: list[str]
     written: bool
     notes: list[str]
-
-
-def who(env: Mapping[str, str]) -> str:
-    """Who sets a revision, as people would name them: the registry account, the GitHub
-    actor, or the local user."""
-    for name in ("MLFLOW_TRACKING_USERNAME", "GITHUB_ACTOR"):
-        if value := env.get(name, "").strip():
-            return value[:100]
-    try:
-        return getpass.getuser()[:100]
-    except (OSError, KeyError):
-        return "unknown"
 
 
 def decimal_option(option: str, text: str) -> str:
@@ -119,7 +106,7 @@ def proposed(
     if not new.models:
         raise HokusaiError("a benchmark of record needs at least one model", exit_code=2)
     return dataclasses.replace(
-        new, origin="benchmark set", set_by=who(env),
+        new, origin="benchmark set", set_by=record.who(env),
         set_at=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
     )  # fmt: skip
 

@@ -9,7 +9,6 @@ be promoted without `--force`: the model the token was paid for, not a version j
 from __future__ import annotations
 
 import datetime
-import getpass
 import json
 import os
 import re
@@ -76,13 +75,10 @@ def high_water_mark(records: list[VersionRecord]) -> VersionRecord | None:
 
 def promoted_by(env: Mapping[str, str], registry_user: str | None = None) -> str:
     """Who promotes: the registry's username, else the GitHub actor, else the login name."""
-    for candidate in (registry_user, env.get("GITHUB_ACTOR")):
-        if candidate and candidate.strip():
-            return candidate.strip()
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):  # no login name in a bare container
-        return "unknown"
+    from hokusai_action.registry.record import who
+
+    return who({"MLFLOW_TRACKING_USERNAME": registry_user or "",
+                "GITHUB_ACTOR": env.get("GITHUB_ACTOR", "")})  # fmt: skip
 
 
 def _command(token_id: str, version: int, model: str | None, alias: str) -> str:

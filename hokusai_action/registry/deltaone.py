@@ -19,7 +19,7 @@ import dataclasses
 import enum
 import math
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
 
 from hokusai_action.validation.metrics import Direction, Metric
 
@@ -203,17 +203,18 @@ def decide(
     if baseline_samples is not None:
         baseline = dataclasses.replace(baseline, samples=baseline_samples)
     new, old = exact(value, value_text), exact(baseline.value, baseline.text)
-    delta = new - old
-    better = delta if metric.direction is Direction.HIGHER else -delta
-    lowest = Decimal(floor) if floor else Decimal(0)
-    base = max(abs(old), lowest)
-    if rule is Rule.POINTS:
-        improvement = better
-    elif base == 0:
-        # Relative change from zero is undefined: any gain is infinite, any loss too.
-        improvement = Decimal("Infinity").copy_sign(better) if better else Decimal(0)
-    else:
-        improvement = better / base
+    with localcontext(prec=200):  # exact for any value a manifest writes, not 28 digits
+        delta = new - old
+        better = delta if metric.direction is Direction.HIGHER else -delta
+        lowest = Decimal(floor) if floor else Decimal(0)
+        base = max(abs(old), lowest)
+        if rule is Rule.POINTS:
+            improvement = better
+        elif base == 0:
+            # Relative change from zero is undefined: any gain is infinite, any loss too.
+            improvement = Decimal("Infinity").copy_sign(better) if better else Decimal(0)
+        else:
+            improvement = better / base
     if not math.isfinite(float(delta)) or (improvement.is_finite() and not math.isfinite(
         float(improvement)
     )):  # fmt: skip

@@ -15,6 +15,7 @@ import stat
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -245,7 +246,8 @@ def plan(manifest: Manifest, commit: str | None, notes: tuple[str, ...] = ()) ->
         metrics.lookup(k, custom).alias_of or k: float(v)
         for k, v in data.get("metrics", {}).items()
     }
-    value_text = str(exact(value)) if isinstance(value, float) else str(value)
+    written = None if "value_from" in bench else manifest.positions.source(("benchmark", "value"))
+    value_text = as_written(value, written)
     value = float(value)
     logged_metrics = {**extra, metric.name: value}
     dataset = bench.get("dataset", {})
@@ -322,6 +324,20 @@ def plan(manifest: Manifest, commit: str | None, notes: tuple[str, ...] = ()) ->
     version_tags[MODEL_TAG] = files.sha256  # a new benchmark must start from a rewarded model
     version_tags[CONTENT_TAG] = files.content_sha256  # renamed files are still the same model
     return dataclasses.replace(result, registration_key=key)
+
+
+def as_written(value: float | int, written: str | None) -> str:
+    """The value as the manifest writes it (`0.809999999999999999`, which a float reads as
+    0.81), when that text is a decimal number the float was read from; else the shortest text
+    that reads back as the same float."""
+    if written is not None:
+        try:
+            number = Decimal(written.strip())
+        except InvalidOperation:
+            number = None
+        if number is not None and number.is_finite() and float(number) == float(value):
+            return str(number)
+    return str(exact(value)) if isinstance(value, float) else str(value)
 
 
 def _numeric(digits: str) -> tuple[int, str]:

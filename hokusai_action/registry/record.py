@@ -347,6 +347,20 @@ ZERO_FLOOR = (
 )
 
 
+def who(env: Mapping[str, str]) -> str:
+    """Who sets a revision, as people would name them: the registry account, the GitHub
+    actor, or the local user."""
+    import getpass
+
+    for name in ("MLFLOW_TRACKING_USERNAME", "GITHUB_ACTOR"):
+        if value := env.get(name, "").strip():
+            return value[:100]
+    try:
+        return getpass.getuser()[:100]
+    except (OSError, KeyError):
+        return "unknown"
+
+
 def default_floor(value: Decimal) -> str | None:
     """For a record created by a first registration under the relative rule: gains are
     measured from at least 1% of the value the token started at, so a baseline driven

@@ -12,6 +12,7 @@ import dataclasses
 import datetime
 import enum
 import json
+import os
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
@@ -447,6 +448,7 @@ def _register(p: Plan, registry: MlflowRegistry, decision: Decision) -> Report:
     created = rec is None
     if rec is None:  # trust on first use: this manifest's benchmark becomes the record
         rec = first_record(p, decision, f"first registration of {p.model_name}")
+        rec = dataclasses.replace(rec, set_by=record.who(os.environ))
         rec = dataclasses.replace(rec, revision=registry.write_record(rec))
     work, report, existing = _judged(Status.REGISTERED, p, registry, decision, rec)
     if created:

@@ -125,12 +125,6 @@ def test_one_value_written_another_way_is_the_same_registration(repo, registry, 
     assert recorded(again) == "false"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the value is read as a float before it is compared: 0.809999999999999999 (18 "
-    "decimals) becomes 0.81 and is paid a full point; comparing the text as written needs the "
-    "manifest loader (and value_from's JSON/YAML) to keep each number's text",
-)
 def test_a_value_short_of_a_point_in_the_eighteenth_decimal_is_not_paid(repo, registry):
     register(repo.plan(0.80, 1), registry, Decision())
     short = register(repo.plan("0.809999999999999999", 2), registry, Decision())
