@@ -55,12 +55,14 @@ INPUT_DEFAULTS: dict[str, str] = {
     "retries": str(DEFAULT_RETRIES),  # as the command line
     "timeout": str(DEFAULT_TIMEOUT),
     "changed-only": "true",
+    "embedded-registry": "auto",
 }
 # Choices of the inputs that take one word, as the command line's options.
 CHOICES: dict[str, tuple[str, ...]] = {
     "rule": ("auto", "points", "relative"),
     "promote": ("challenger", "champion"),
     "missing-paths": ("error", "warn", "ignore"),
+    "embedded-registry": ("auto", "error", "warn"),
 }
 RANGES: dict[str, tuple[int, int]] = {"retries": (0, 10), "timeout": (1, 600)}  # as the CLI
 SECRET_INPUTS = ("api-key", "github-token")
@@ -143,6 +145,7 @@ class Settings:
     retries: int = DEFAULT_RETRIES
     timeout: int = DEFAULT_TIMEOUT
     changed_only: bool = True  # on a pull request, judge only the models it changes
+    embedded_registry: str = "auto"  # register into the workspace's throw-away registry?
 
     @classmethod
     def from_inputs(cls, inputs: Mapping[str, str]) -> Settings:
@@ -205,6 +208,7 @@ class Settings:
             retries=_integer(inputs, "retries"),
             timeout=_integer(inputs, "timeout"),
             changed_only=_flag(inputs, "changed-only"),
+            embedded_registry=_choice(inputs, "embedded-registry"),
         )
 
 
@@ -416,6 +420,7 @@ class RunResult:
     touched: list[Any] = field(default_factory=list)  # manifests it changes
     untouched: list[Any] = field(default_factory=list)  # manifests it does not change
     registry: Any = None  # the registry the reports were written to, to mark them reported
+    throwaway: bool = False  # registered into the workspace's embedded registry
 
 
 def mask_values(env: Mapping[str, str]) -> list[str]:
@@ -574,11 +579,15 @@ def _judge(
         return
     from hokusai_action.registry.mlflow_store import MlflowRegistry
 
+    if mode == "register" and registry_settings.embedded and _throwaway(settings, runner, result):
+        return
     step = registration.register if mode == "register" else registration.compare
     try:
         registry = result.registry = MlflowRegistry(registry_settings)
         for p in plans:
             result.reports.append(step(p, registry, decision))
+            if result.throwaway:  # said in the comment too
+                result.reports[-1].notes.insert(0, f"⚠ {THROWAWAY}")
             _say_what_the_record_did(result.reports[-1])
     except HokusaiError as e:
         result.errors.append(str(e))
@@ -595,6 +604,31 @@ def _judge(
         names = ", ".join(f"`{shown(r.plan.model_name)}`" for r in worse)
         command("error", f"benchmark regressed for {names} (fail-on-regression)")
         result.failed = True
+
+
+THROWAWAY = (
+    "registering into the embedded registry `.hokusai/mlflow.db` inside the runner's "
+    "workspace, which is lost with the runner: nothing registered here is kept, and nothing "
+    "here is paid. Set the input `tracking-uri` (Hokusai's registry: "
+    "https://registry.hokus.ai/api/mlflow) and `api-key`"
+)
+
+
+def _throwaway(settings: Settings, runner: Runner, result: RunResult) -> bool:
+    """A registration into the workspace's embedded registry is lost with the runner: an
+    error on a push under GitHub Actions (input `embedded-registry: auto`, the default, or
+    `error`), a warning elsewhere or with `warn`. True when the run must register nothing."""
+    policy = settings.embedded_registry
+    on_runner = os.environ.get("GITHUB_ACTIONS") == "true" and runner.event_name == "push"
+    if policy == "error" or (policy == "auto" and on_runner):
+        command("error", f"refused: {THROWAWAY}, or `embedded-registry: warn` to try it out")
+        append_summary(runner.summary_file, f"### Hokusai\n\n⛔ Refused: {THROWAWAY}.")
+        result.failed = True
+        return True
+    command("warning", THROWAWAY)
+    append_summary(runner.summary_file, f"> ⚠️ {THROWAWAY}.")
+    result.throwaway = True
+    return False
 
 
 def _say_what_the_record_did(report: Any) -> None:

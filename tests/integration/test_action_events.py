@@ -339,3 +339,22 @@ def test_strict_makes_a_warning_fail_the_step(ws):
     strict = ws.run("push", push, {"mode": "validate", "manifests": CHURN, "strict": "true"})
     assert strict.code == 1
     assert "(strict: warnings count)" in strict.log
+
+
+def test_a_push_into_the_workspaces_throwaway_registry_is_refused_unless_asked_for(ws):
+    """With no tracking-uri, a push registered into `.hokusai/mlflow.db` inside the runner's
+    workspace, lost with the runner, and said "first registration ... champion": refused by
+    default on a push under GitHub Actions; `embedded-registry: warn` allows it, loudly."""
+    push = {"ref": "refs/heads/main", "after": SHA, "repository": repository(REPO)}
+    refused = ws.run("push", push, {"manifests": CHURN})
+    assert refused.code == 1, refused.log
+    assert "::error::refused: registering into the embedded registry" in refused.log
+    assert "embedded-registry: warn" in refused.log
+    assert not (ws.root / ".hokusai" / "mlflow.db").exists()  # nothing registered
+    assert "Refused" in refused.summary
+    allowed = ws.run("push", push, {"manifests": CHURN, "embedded-registry": "warn"})
+    assert allowed.code == 0, allowed.log
+    assert "::warning::registering into the embedded registry" in allowed.log
+    assert "lost with the runner" in allowed.summary
+    results = json.loads((ws.root / allowed.outputs["results-json"]).read_text())
+    assert any("lost with the runner" in n for n in results["results"][0]["notes"])
