@@ -139,6 +139,7 @@ class RegistryWork:
         self.anchors = True  # set by judge(): whether a new benchmark is opened by this plan
         self.decided = decision  # set by judge(): the rule it was judged by (the record's)
         self.bench = baseline.Benchmark("")  # set by judge(): what it is measured as
+        self.token_versions: list[VersionRecord] = []  # set by judge(): read once per plan
 
     def judge(
         self, p: Plan, existing: VersionRecord | None = None, *, of_record: bool = False
@@ -153,7 +154,7 @@ class RegistryWork:
         judged again against the baseline it was judged against.
         """
         rec = self.record
-        records = self.registry.versions_for_token(p.token_id)
+        records = self.token_versions = self.registry.versions_for_token(p.token_id)
         notes: list[str] = []
         bench, decision, samples = p.benchmark, self.decision, None
         if rec is not None:
@@ -455,7 +456,7 @@ def _register(p: Plan, registry: MlflowRegistry, decision: Decision) -> Report:
         report.record_created = True
         report.notes.insert(0, created_notice(rec))
     if existing is not None:
-        return _finish_existing(report, existing, registry, decision)
+        return _finish_existing(report, existing, registry, decision, work.token_versions)
 
     work.check_semver(p)
     # Every number and tag is computed before the first write: a crash leaves nothing
@@ -486,20 +487,18 @@ def _register(p: Plan, registry: MlflowRegistry, decision: Decision) -> Report:
     report.unreported_deltaone = report.verdict.achieved
     report.links = registry.links(experiment_id, run_id, p.model_name, version.version)
     report.history.append((version.version, p.value))
-    report.pending = _pending(p, registry, rec, version.version)
+    report.pending = _pending(p, work.token_versions, rec, version.version)
     return report
 
 
 def _pending(
-    p: Plan, registry: MlflowRegistry, rec: BenchmarkRecord | None, version: int | None
+    p: Plan, versions: list[VersionRecord], rec: BenchmarkRecord | None, version: int | None
 ) -> list[reporting.Entry]:
-    """The token's other recorded DeltaOnes that no run reported (see reporting.py)."""
+    """The token's other recorded DeltaOnes that no run reported (see reporting.py), among
+    the versions the verdict was judged on (read under the token's lock)."""
     if rec is None:
         return []
-    others = [
-        v for v in registry.versions_for_token(p.token_id)
-        if (v.name, v.version) != (p.model_name, version)
-    ]  # fmt: skip
+    others = [v for v in versions if (v.name, v.version) != (p.model_name, version)]
     return reporting.pending(others, rec.models)
 
 
@@ -551,8 +550,9 @@ def aliases_for(first_of_model: bool, verdict: Verdict, decision: Decision) -> l
 
 
 def _finish_existing(
-    report: Report, existing: VersionRecord, registry: MlflowRegistry, decision: Decision
-) -> Report:
+    report: Report, existing: VersionRecord, registry: MlflowRegistry, decision: Decision,
+    versions: list[VersionRecord],
+) -> Report:  # fmt: skip
     """A second run of the same registration: report the version, and finish what a crashed
     first run left undone (its aliases, its attestation, the run's status)."""
     report.status = Status.ALREADY_REGISTERED
@@ -592,7 +592,7 @@ def _finish_existing(
             "report it: this run reports it (deltaone-recorded)"
         )
     report.links = registry.links(None, None, report.plan.model_name, existing.version)
-    report.pending = _pending(report.plan, registry, report.record, existing.version)
+    report.pending = _pending(report.plan, versions, report.record, existing.version)
     return report
 
 
