@@ -12,7 +12,7 @@ import os
 import posixpath
 import re
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -271,14 +271,23 @@ def check_benchmark_value(m: Manifest, options: Options) -> Iterator[Problem]:
     if not isinstance(benchmark, dict):
         return
     has_value, has_from = "value" in benchmark, "value_from" in benchmark
-    if has_value == has_from:
+    if has_value and has_from:
+        message = "set either `value` or `value_from` in `benchmark`, not both"
+    elif not has_value and not has_from and not measurable(benchmark):
         message = (
-            "set either `value` or `value_from` in `benchmark`, not both"
-            if has_value
-            else "missing the benchmark value: add `value: <number>`, or `value_from: "
-            "{file: ..., key: ...}` to read it from your evaluation output"
+            "missing the benchmark value: add `value: <number>`, or `value_from: "
+            "{file: ..., key: ...}` to read it from your evaluation output, or give "
+            "`dataset: {path: ..., target: <label column>}` to have hokusai-action measure it"
         )
-        yield _Finder(m)(("benchmark",), "benchmark-value", message, at_key=True)
+    else:
+        return
+    yield _Finder(m)(("benchmark",), "benchmark-value", message, at_key=True)
+
+
+def measurable(benchmark: Mapping[str, Any]) -> bool:
+    """Whether a benchmark names data hokusai-action can measure on: a path and a target."""
+    dataset = benchmark.get("dataset")
+    return isinstance(dataset, dict) and "path" in dataset and "target" in dataset
 
 
 # -- tags and params ----------------------------------------------------------------------
