@@ -308,6 +308,17 @@ def decision_options(fn: Any) -> Any:
             "--fail-on-regression", is_flag=True,
             help="Exit with status 4 when a new value is worse than its baseline.",
         ),
+        click.option(
+            "--tolerance", metavar="NUMBER", default="1e-6", show_default=True,
+            help="Where the benchmark of record measures the value: how far a claimed value "
+            "may be from hokusai-action's measurement (absolute) before it is refused.",
+        ),
+        click.option(
+            "--env-manager", type=click.Choice(["local", "uv", "virtualenv"]), default="local",
+            show_default=True,
+            help="Where the model is loaded to be measured: this Python, or the model's own "
+            "environment, rebuilt by MLflow from its requirements.",
+        ),
     ]  # fmt: skip
     for option in reversed(options):
         fn = option(fn)
@@ -364,7 +375,7 @@ def _plans(paths: tuple[Path, ...]) -> list[Any]:
 
 def _decision(
     plans: list[Any], threshold: float, rule: str, significance: bool, promote: str = "challenger",
-    floor: str | None = None,
+    floor: str | None = None, tolerance: str = "1e-6", env_manager: str = "local",
 ) -> Any:  # fmt: skip
     """How to judge, refused (exit 2) where the rule means nothing for a plan's metric."""
     from hokusai_action.registry.deltaone import Rule, rule_problem
@@ -378,13 +389,17 @@ def _decision(
         option for name, option in names.items()
         if ctx.get_parameter_source(name) not in (None, click.core.ParameterSource.DEFAULT)
     )  # fmt: skip
-    if floor is not None:
-        from hokusai_action.commands.benchmark import decimal_option
+    from hokusai_action.commands.benchmark import decimal_option
+    from hokusai_action.registry.measured import Measuring
 
+    if floor is not None:
         floor = decimal_option("--floor", floor)
+
+    measuring = Measuring(decimal_option("--tolerance", tolerance), env_manager)
     decision = Decision(
-        threshold, rules[rule], Promote(promote), significance, floor=floor, explicit=explicit
-    )
+        threshold, rules[rule], Promote(promote), significance, floor=floor, explicit=explicit,
+        measuring=measuring,
+    )  # fmt: skip
     for p in plans:
         if problem := rule_problem(p.metric, decision.rule, threshold):
             raise click.UsageError(f"{p.manifest}: {problem}")
@@ -443,7 +458,8 @@ def _run_each(plans: list[Any], output_format: str, step: Any) -> list[Any]:
 def register(
     manifests: tuple[Path, ...], tracking_uri: str | None, retries: int, timeout: int,
     output_format: str, deltaone_threshold: float, rule: str, require_significance: bool,
-    floor: str | None, fail_on_regression: bool, promote: str, dry_run: bool,
+    floor: str | None, fail_on_regression: bool, tolerance: str, env_manager: str, promote: str,
+    dry_run: bool,
 ) -> None:  # fmt: skip
     """Register the models of MANIFESTS (files or directories, default .) in MLflow, with the
     DeltaOne verdict against the token's rewarded baseline: its best value that was a first
@@ -454,7 +470,8 @@ def register(
     """
     settings = _settings(tracking_uri, retries, timeout)
     plans = _plans(manifests)
-    decision = _decision(plans, deltaone_threshold, rule, require_significance, promote, floor)
+    decision = _decision(plans, deltaone_threshold, rule, require_significance, promote, floor,
+                         tolerance, env_manager)  # fmt: skip
     if dry_run:
         from hokusai_action.registry.register import dry_run as dry
 
@@ -480,7 +497,7 @@ def register(
 def compare(
     manifests: tuple[Path, ...], tracking_uri: str | None, retries: int, timeout: int,
     output_format: str, deltaone_threshold: float, rule: str, require_significance: bool,
-    floor: str | None, fail_on_regression: bool,
+    floor: str | None, fail_on_regression: bool, tolerance: str, env_manager: str,
 ) -> None:  # fmt: skip
     """Compare the models of MANIFESTS with their registered baselines and print the DeltaOne
     verdict. Writes nothing: what a pull request runs. A baseline pinned in a manifest
@@ -489,7 +506,8 @@ def compare(
 
     settings = _settings(tracking_uri, retries, timeout)
     plans = _plans(manifests)
-    decision = _decision(plans, deltaone_threshold, rule, require_significance, floor=floor)
+    decision = _decision(plans, deltaone_threshold, rule, require_significance, floor=floor,
+                         tolerance=tolerance, env_manager=env_manager)  # fmt: skip
     registry = _open_registry(settings)
     reports = _run_each(plans, output_format, lambda p: compare_plan(p, registry, decision))
     _emit(reports, output_format, fail_on_regression)
@@ -871,5 +889,7 @@ def init(
 
 # -- commands in modules of their own (hokusai_action/commands/) ---------------------------
 from hokusai_action.commands.promote import promote_command  # noqa: E402
+from hokusai_action.commands.verify import verify_command  # noqa: E402
 
 cli.add_command(promote_command)
+cli.add_command(verify_command)

@@ -105,6 +105,14 @@ def proposed(
         raise HokusaiError(record.ZERO_FLOOR, exit_code=2)
     if not new.models:
         raise HokusaiError("a benchmark of record needs at least one model", exit_code=2)
+    if new.measurement == "required" and not (new.target and new.dataset.path):
+        raise HokusaiError(
+            "--measurement required needs the data to measure on and its label column: the "
+            "record has "
+            + ("no data file (pass --from a manifest whose benchmark.dataset has a path)"
+               if not new.dataset.path else "no target (pass --target COLUMN)"),
+            exit_code=2,
+        )  # fmt: skip
     return dataclasses.replace(
         new, origin="benchmark set", set_by=record.who(env),
         set_at=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),

@@ -572,7 +572,7 @@ def _judge(
         settings.tracking_uri, os.environ, retries=settings.retries, timeout=settings.timeout
     )
     plans = [plan(m, runner.commit) for m in manifests]
-    decision = _decision(settings, plans)
+    decision = _decision(settings, plans, runner.event_name)
     if settings.dry_run:
         uri = registry_settings.display_uri
         result.reports = [registration.dry_run(p, uri, decision) for p in plans]
@@ -643,11 +643,13 @@ def _say_what_the_record_did(report: Any) -> None:
         command("warning", f"{report.plan.manifest}: no DeltaOne: {report.verdict.reason}")
 
 
-def _decision(settings: Settings, plans: list[Any]) -> Any:
+def _decision(settings: Settings, plans: list[Any], event: str = "") -> Any:
     """How to judge, as the command line's options say; a rule that means nothing for a
-    manifest's metric is a usage error naming the input."""
+    manifest's metric is a usage error naming the input. Under a privileged event no model
+    is loaded to be measured (registry/measured.py)."""
     from hokusai_action.registry import register as registration
     from hokusai_action.registry.deltaone import Rule, rule_problem
+    from hokusai_action.registry.measured import Measuring
 
     rule = {"auto": None, "points": Rule.POINTS, "relative": Rule.RELATIVE}[settings.rule]
     for p in plans:
@@ -665,6 +667,7 @@ def _decision(settings: Settings, plans: list[Any]) -> Any:
         promote=registration.Promote(settings.promote),
         require_significance=settings.require_significance,
         explicit=frozenset(name for name, differs in given.items() if differs),
+        measuring=Measuring(event=event),
     )
 
 

@@ -17,6 +17,7 @@ from hokusai_action import __version__
 from hokusai_action.inert import ZERO_WIDTH_SPACE, escape_controls, shown
 from hokusai_action.problems import Problem
 from hokusai_action.registry.deltaone import Outcome, Rule, Verdict
+from hokusai_action.registry.measured import value_origin
 from hokusai_action.registry.output import OUTCOME_TEXT, baseline_text, number, significance
 from hokusai_action.registry.results import Report, Status
 
@@ -188,8 +189,7 @@ def report_section(r: Report, *, heading: str = "###") -> list[str]:
         ),
         (
             "New value",
-            number(p.value)
-            + ("" if p.value_source == "manifest" else f" (from {code(p.value_source, 200)})"),
+            f"{number(p.value)} ({text(value_origin(p))})",
         ),
     ]
     if v is not None:

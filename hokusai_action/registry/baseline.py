@@ -47,6 +47,7 @@ CONTENT_TAG = "hokusai_model_content_sha256"  # the files' contents, their names
 ANCHORED_TAG = "hokusai_benchmark_anchored"
 DIRECTION_TAG = "hokusai_metric_direction"
 RANGE_TAG = "hokusai_metric_range"
+MEASURED_TAG = "hokusai_benchmark_measured"  # `true`: measured by hokusai-action, not claimed
 DATASET_TAGS = ("hokusai_dataset_name", "hokusai_dataset_version", "hokusai_dataset_sha256")
 # Versions judged as something other than the benchmark of record: they are in no history.
 UNJUDGED = frozenset({Outcome.BENCHMARK_MISMATCH, Outcome.MODEL_NOT_IN_RECORD})
@@ -62,6 +63,8 @@ class Benchmark:
     dataset_version: str | None = None
     sha256: str | None = None
     range: str | None = None  # `[0, 1]`: a redeclared range could pick a cheaper rule
+    # measured by hokusai-action: claimed and measured values never share a high-water mark
+    measured: bool = False
 
     @classmethod
     def from_tags(cls, tags: Mapping[str, str]) -> Benchmark:
@@ -74,7 +77,9 @@ class Benchmark:
             metric = known.name
         direction = tags.get(DIRECTION_TAG) or (str(known.direction) if known else None)
         bounds = tags.get(RANGE_TAG) or (known.range_text() if known else None)
-        return cls(metric, direction, name, version, sha.lower() if sha else None, bounds)
+        measured = tags.get(MEASURED_TAG, "").strip().lower() == "true"
+        return cls(metric, direction, name, version, sha.lower() if sha else None, bounds,
+                   measured)  # fmt: skip
 
     @classmethod
     def of(
@@ -96,7 +101,8 @@ class Benchmark:
         """`holdout v1`, `holdout`, or `no named dataset`: what people call the test set."""
         if self.dataset is None:
             return "no named dataset"
-        return self.dataset + (f" {self.dataset_version}" if self.dataset_version else "")
+        label = self.dataset + (f" {self.dataset_version}" if self.dataset_version else "")
+        return label + (" (measured)" if self.measured else "")
 
 
 @dataclass(slots=True)

@@ -8,6 +8,7 @@ secret in it.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import math
 import os
@@ -443,6 +444,53 @@ class MlflowRegistry:
     def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
         with self._errors(f"upload {artifact_file}"):
             self.client.log_text(run_id, text, artifact_file)
+
+    def log_bytes(self, run_id: str, data: bytes, artifact_file: str) -> None:
+        import tempfile
+
+        with self._errors(f"upload {artifact_file}"), tempfile.TemporaryDirectory() as tmp:
+            file = Path(tmp) / Path(artifact_file).name
+            file.write_bytes(data)
+            self.client.log_artifact(run_id, str(file), str(Path(artifact_file).parent))
+
+    def log_dataset(self, run_id: str, name: str, sha256: str, source: dict[str, Any],
+                    profile: dict[str, Any]) -> None:  # fmt: skip
+        """MLflow's own dataset tracking (`mlflow.log_input`): the data a value was measured
+        on. Its digest column holds 36 characters: the hash's first 36 hex digits, the whole
+        hash in the source."""
+        entities = self._mlflow.entities
+        dataset = entities.Dataset(
+            name=name[:500], digest=sha256[:36], source_type="hokusai",
+            source=json.dumps({**source, "sha256": sha256}, sort_keys=True),
+            profile=json.dumps(profile, sort_keys=True),
+        )  # fmt: skip
+        context = entities.InputTag(key="mlflow.data.context", value="evaluation")
+        with self._errors("log the evaluation dataset"):
+            inputs = [entities.DatasetInput(dataset, tags=[context])]
+            self.client.log_inputs(run_id, datasets=inputs)
+
+    def read_artifact(self, run_id: str, path: str, limit: int = 256 << 20) -> bytes | None:
+        """A run's artifact file, or None when it has none there (the registry is shared:
+        what is read back is checked by its reader, and bounded here)."""
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp, self._errors(f"read {path} of run {run_id}"):
+            listed = self.client.list_artifacts(run_id, str(Path(path).parent))
+            if not any(f.path == path and not f.is_dir for f in listed):
+                return None  # listed first: a failure to read is an error, not "none"
+            local = Path(self.client.download_artifacts(run_id, path, tmp))
+            if not local.is_file() or local.stat().st_size > limit:
+                return None
+            return local.read_bytes()
+
+    def download_model(self, version: VersionRecord, into: Path) -> Path:
+        """A version's model files as the registry stores them (its run's `model`
+        artifacts), for `verify`: not the repository's copy."""
+        if not version.run_id:
+            raise HokusaiError(f"{version.name} version {version.version} has no run to read")
+        with self._errors(f"download the model of {version.name} version {version.version}"):
+            path = self.client.download_artifacts(version.run_id, "model", str(into))
+        return Path(path)
 
     def run_finished(self, run_id: str) -> bool:
         with self._errors(f"read run {run_id}"):

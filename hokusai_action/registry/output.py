@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from hokusai_action.inert import shown
 from hokusai_action.registry.attestation import finite_or_none
 from hokusai_action.registry.deltaone import Outcome, Verdict
+from hokusai_action.registry.measured import measured_json, value_origin
 from hokusai_action.registry.results import Report, Status
 
 if TYPE_CHECKING:
@@ -110,7 +111,7 @@ def report_text(r: Report) -> list[str]:
         lines += [
             f"  dry run: nothing contacted; would register into {r.tracking_uri}",
             f"  benchmark: {shown(p.metric.name)} = {number(p.value)} "
-            f"(from {shown(p.value_source)})",
+            f"({shown(value_origin(p), 300)})",
             f"  model: {shown(p.model.path, 200)} ({p.model.files} file(s), "
             f"{p.model.size:,} bytes, "
             f"{'MLflow model' if p.model.is_mlflow_model else 'plain files'})",
@@ -133,6 +134,7 @@ def report_text(r: Report) -> list[str]:
             lines.append(f"  rule: {r.verdict.rule_text}")
         if (interval := significance(r.verdict)) is not None:
             lines.append(f"  95% CI of the difference: {interval}")
+        lines.append(f"  value: {shown(value_origin(p), 300)}")
     if r.aliases:
         lines.append(f"  aliases: {', '.join(r.aliases)}")
     if r.attestation_sha256:
@@ -160,6 +162,7 @@ def report_json(r: Report) -> dict[str, Any]:
         "direction": str(p.metric.direction),
         "value": p.value,
         "value_source": p.value_source,
+        "measured": measured_json(p),
         "baseline_value": baseline.value if baseline else None,
         "baseline_version": baseline.version if baseline else None,
         "baseline_model": baseline.model if baseline else None,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import math
 import os
 import re
 import stat
@@ -76,6 +77,8 @@ class Plan:
     registration_key: str = ""
     notes: tuple[str, ...] = ()  # said with every report of this plan
     value_text: str = ""  # the value as written: recorded and compared exactly
+    # how the value was obtained: None (claimed), or the measurement that replaced the claim
+    measured: Any = None  # measured.Measured; Any keeps plan free of the measuring code
     dataset: dict[str, Any] = field(default_factory=dict, repr=False)  # benchmark.dataset
 
 
@@ -227,8 +230,10 @@ def plan(manifest: Manifest, commit: str | None, notes: tuple[str, ...] = ()) ->
                 "finite number"
             )
         value_source = f"{source['file']}:{source['key']}"
-    else:
+    elif "value" in bench:
         value, value_source = bench["value"], "manifest"
+    else:  # measured by hokusai-action (measured.py) before anything is judged or written
+        value, value_source = math.nan, TO_BE_MEASURED
 
     model_path = manifest.directory / model["path"]
     if not model_path.exists():
@@ -246,8 +251,8 @@ def plan(manifest: Manifest, commit: str | None, notes: tuple[str, ...] = ()) ->
         metrics.lookup(k, custom).alias_of or k: float(v)
         for k, v in data.get("metrics", {}).items()
     }
-    written = None if "value_from" in bench else manifest.positions.source(("benchmark", "value"))
-    value_text = as_written(value, written)
+    written = None if "value" not in bench else manifest.positions.source(("benchmark", "value"))
+    value_text = "" if value_source == TO_BE_MEASURED else as_written(value, written)
     value = float(value)
     logged_metrics = {**extra, metric.name: value}
     dataset = bench.get("dataset", {})
@@ -314,16 +319,30 @@ def plan(manifest: Manifest, commit: str | None, notes: tuple[str, ...] = ()) ->
         value_text=value_text,
         dataset=dict(dataset),
     )
-    # What is registered, not where it was committed: an unchanged model at a later commit is
-    # the same registration, so a push that touches other files registers nothing twice.
-    what = {"manifest": data, "value": value, "model": files.sha256}
-    if "path" in dataset:  # the data behind the value, when the manifest points at it
-        what["dataset"] = dataset_hash
-    key = hashlib.sha256(attestation.canonical_json(what)).hexdigest()
-    version_tags["hokusai_registration_key"] = run_tags["hokusai_registration_key"] = key
     version_tags[MODEL_TAG] = files.sha256  # a new benchmark must start from a rewarded model
     version_tags[CONTENT_TAG] = files.content_sha256  # renamed files are still the same model
-    return dataclasses.replace(result, registration_key=key)
+    if value_source == TO_BE_MEASURED:
+        return result  # keyed when measured (measured.py)
+    return with_key(result, value, dataset_hash if "path" in dataset else None)
+
+
+TO_BE_MEASURED = "to be measured"
+
+
+def with_key(p: Plan, value: float, dataset_hash: str | None) -> Plan:
+    """The plan with its registration key: a hash of what is registered, not of where it was
+    committed, so an unchanged model at a later commit is the same registration and a push
+    that touches other files registers nothing twice. `value` is the claim, or the measured
+    value rounded to 12 significant digits when there is none (a library upgrade that moves
+    the 15th digit is not a new registration)."""
+    what: dict[str, Any] = {"manifest": p.manifest_data, "value": value, "model": p.model.sha256}
+    if dataset_hash is not None:  # the data behind the value, when the manifest points at it
+        what["dataset"] = dataset_hash
+    key = hashlib.sha256(attestation.canonical_json(what)).hexdigest()
+    version_tags = {**p.version_tags, "hokusai_registration_key": key}
+    run_tags = {**p.run_tags, "hokusai_registration_key": key}
+    return dataclasses.replace(p, registration_key=key, version_tags=version_tags,
+                               run_tags=run_tags)  # fmt: skip
 
 
 def as_written(value: float | int, written: str | None) -> str:

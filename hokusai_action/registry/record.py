@@ -295,6 +295,12 @@ def reconcile(record: BenchmarkRecord, metric: metrics.Metric, dataset: Mapping[
                 "the record names no dataset sha256, so the manifest's is not checked against "
                 "it: the owner can pin it with `hokusai-action benchmark set`"
             )
+    target = _opt_text(dataset.get("target"))
+    if target is not None and target != record.target:
+        notices.append(
+            f"dataset target `{target}` is `{record.target}` in the record: the record's label "
+            "column is measured"
+        )
     samples = dataset.get("samples")
     if samples is not None and samples != ours.samples:
         notices.append(
@@ -318,9 +324,11 @@ def from_manifest(
     metric: metrics.Metric,
     dataset: Mapping[str, Any],
     dataset_sha256: str | None,
+    path: str | None = None,
     **settings: Any,
 ) -> BenchmarkRecord:
-    """A record as a manifest describes it (trust on first use, or `benchmark set --from`)."""
+    """A record as a manifest describes it (trust on first use, or `benchmark set --from`);
+    `path` is the data's path from the repository's root."""
     samples = dataset.get("samples")
     return BenchmarkRecord(
         token_id=token_id,
@@ -334,8 +342,9 @@ def from_manifest(
             version=_opt_text(dataset.get("version")),
             sha256=dataset_sha256,
             samples=samples if isinstance(samples, int) and not isinstance(samples, bool) else None,
-            path=_opt_text(dataset.get("path")),
+            path=path,
         ),
+        target=_opt_text(dataset.get("target")),
         **settings,
     )
 
@@ -383,6 +392,6 @@ def fields_changed(old: BenchmarkRecord | None, new: BenchmarkRecord) -> list[st
 def changes_benchmark(old: BenchmarkRecord, new: BenchmarkRecord) -> bool:
     """Whether a revision changes what is measured (a new benchmark, opened by anchoring)."""
     return (old.metric, old.direction, old.minimum, old.maximum, old.dataset.name,
-            old.dataset.version, old.dataset.sha256) != (
+            old.dataset.version, old.dataset.sha256, old.measurement, old.target) != (
         new.metric, new.direction, new.minimum, new.maximum, new.dataset.name,
-        new.dataset.version, new.dataset.sha256)  # fmt: skip
+        new.dataset.version, new.dataset.sha256, new.measurement, new.target)  # fmt: skip

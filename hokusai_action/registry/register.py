@@ -30,6 +30,13 @@ from hokusai_action.registry.deltaone import (
     exact,
     rule_for,
 )
+from hokusai_action.registry.measured import (
+    Measuring,
+    claimed,
+    log_measurement,
+    measure_plan,
+    paired_significance,
+)
 from hokusai_action.registry.plan import Plan, semver_key, tag_text
 from hokusai_action.registry.results import Report, Status
 
@@ -58,6 +65,8 @@ class Decision:
     require_significance: bool = False  # a DeltaOne also needs its 95% interval above zero
     floor: str | None = None  # relative rule: gains are measured from max(|baseline|, floor)
     explicit: frozenset[str] = frozenset()  # the options the user set (for notices)
+    # how values are measured, where the record says so
+    measuring: Measuring = dataclasses.field(default_factory=Measuring)
 
 
 def decision_of(rec: BenchmarkRecord, given: Decision) -> tuple[Decision, list[str]]:
@@ -93,7 +102,7 @@ def _number_or_text(text: str) -> object:
 def benchmark_of(rec: BenchmarkRecord) -> baseline.Benchmark:
     d = rec.dataset
     return baseline.Benchmark(rec.metric, rec.direction, d.name, d.version, d.sha256,
-                              rec.range_text())  # fmt: skip
+                              rec.range_text(), rec.measurement == "required")  # fmt: skip
 
 
 def _same_model(p: Plan, records: list[VersionRecord], verdict: Verdict, anchors: bool) -> str:
@@ -201,6 +210,11 @@ class RegistryWork:
             )  # fmt: skip
         except NotComparable as e:
             raise HokusaiError(f"{p.manifest}: not comparable: {e}") from e
+        if decision.require_significance and not rerun and chosen is choice.baseline:
+            paired = paired_significance(verdict, p, choice.record, self.registry)
+            if paired is not None:
+                verdict, said = paired
+                notes.append(said)
         if rerun and existing is not None:
             verdict = _as_recorded(verdict, existing, notes)
         elif same := _same_model(p, records, verdict, self.anchors):
@@ -397,8 +411,25 @@ def _record_or_none(p: Plan, registry: MlflowRegistry) -> BenchmarkRecord | None
     return rec
 
 
+def _measured(p: Plan, rec: BenchmarkRecord | None, decision: Decision) -> Plan:
+    """The plan with its value measured where the record requires it (measured.py). A
+    claim the record would not judge (another model, another benchmark) is left as it is:
+    its verdict says why, and nothing is loaded for it."""
+    if (
+        rec is not None
+        and claimed(p)
+        and (
+            p.model_name not in rec.models
+            or record.reconcile(rec, p.metric, p.dataset, p.benchmark.sha256).mismatches
+        )
+    ):
+        return p
+    return measure_plan(p, rec, decision.measuring)
+
+
 def compare(p: Plan, registry: MlflowRegistry, decision: Decision) -> Report:
     rec = _record_or_none(p, registry)
+    p = _measured(p, rec, decision)
     _, report, existing = _judged(Status.COMPARED, p, registry, decision, rec)
     if rec is None:
         report.notes.append(
@@ -436,8 +467,11 @@ def first_record(p: Plan, decision: Decision, origin: str) -> BenchmarkRecord:
                 f"{p.manifest}: the relative rule needs a floor (the smallest |baseline| a gain "
                 f"is measured from), and the first value is 0: pass --floor"
             )
+    from hokusai_action.registry import measured
+
     return record.from_manifest(
         p.token_id, p.model_name, p.metric, p.dataset, p.benchmark.sha256,
+        measured.repository_path(p), measurement=measured.default_measurement(p),
         rule=str(rule), threshold=str(decision.threshold), floor=floor,
         require_significance=decision.require_significance, origin=origin,
         set_at=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
@@ -450,7 +484,10 @@ def _register(p: Plan, registry: MlflowRegistry, decision: Decision) -> Report:
     if rec is None:  # trust on first use: this manifest's benchmark becomes the record
         rec = first_record(p, decision, f"first registration of {p.model_name}")
         rec = dataclasses.replace(rec, set_by=record.who(os.environ))
+        p = _measured(p, None, decision)  # before the record is written: a failure leaves none
         rec = dataclasses.replace(rec, revision=registry.write_record(rec))
+    else:
+        p = _measured(p, rec, decision)
     work, report, existing = _judged(Status.REGISTERED, p, registry, decision, rec)
     if created:
         report.record_created = True
@@ -473,6 +510,8 @@ def _register(p: Plan, registry: MlflowRegistry, decision: Decision) -> Report:
         run_name = f"{p.model_name}-{(p.commit or p.registration_key)[:8]}"
         run_id = registry.create_run(experiment_id, run_name, p.run_tags)
     registry.log_run(run_id, p.params, p.metrics, p.run_tags)
+    if p.measured is not None:
+        log_measurement(registry, run_id, p)
     source = registry.log_model_files(run_id, p.model.path, MODEL_ARTIFACT_PATH)
 
     first_of_model = not registry.versions_of_model(p.model_name)
@@ -527,6 +566,7 @@ def record_tags(rec: BenchmarkRecord, verdict: Verdict) -> dict[str, str]:
     tags[baseline.DIRECTION_TAG] = rec.direction
     tags[baseline.RANGE_TAG] = rec.range_text()
     tags["benchmark_metric"] = rec.metric
+    tags[baseline.MEASURED_TAG] = tag_text(rec.measurement == "required")
     return tags
 
 
@@ -602,11 +642,13 @@ def regressed(reports: list[Report]) -> list[Report]:
 
 
 def dry_run(p: Plan, tracking_uri: str, decision: Decision | None = None) -> Report:
-    """Contacts nothing. A value pinned in the manifest gives a what-if verdict; a pinned
-    version would need the registry, so it is only named."""
+    """Contacts nothing. The value is measured as a first registration would measure it
+    (the record is in the registry). A value pinned in the manifest gives a what-if verdict;
+    a pinned version would need the registry, so it is only named."""
+    decision = decision or Decision()
+    p = measure_plan(p, None, decision.measuring)
     report = Report(Status.DRY_RUN, p, tracking_uri, notes=list(p.notes))
     if p.pinned_value is not None:
-        decision = decision or Decision()
         pin = Baseline(p.pinned_value, why="value pinned in the manifest", what_if=True)
         report.verdict = decide(
             p.metric, p.value, pin, threshold=decision.threshold, rule=decision.rule,

@@ -1,0 +1,190 @@
+"""Measured, not claimed (issue 15): the value that pays is computed by hokusai-action.
+
+Real scikit-learn models in MLflow's format, scored on a real holdout file; every expected
+number is computed here with scikit-learn on the same rows, never written by hand.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hokusai_action.measure import rounded
+
+from hokusai_action.commands.benchmark import Changes, set_record
+from hokusai_action.errors import HokusaiError
+from hokusai_action.github.comment import comment_body
+from hokusai_action.registry.deltaone import Outcome
+from hokusai_action.registry.measured import Measuring
+from hokusai_action.registry.mlflow_store import MlflowRegistry
+from hokusai_action.registry.register import Decision, compare, register
+from hokusai_action.registry.settings import RegistrySettings, resolve_settings
+from tests.support.measuring import TARGET, Repo, train
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    return train(tmp_path_factory.mktemp("measured-models"))
+
+
+@pytest.fixture(scope="module")
+def embedded(tmp_path_factory: pytest.TempPathFactory) -> RegistrySettings:
+    root = tmp_path_factory.mktemp("measured-registry")
+    (root / ".git").mkdir()
+    return resolve_settings(None, env={}, cwd=root)
+
+
+@pytest.fixture
+def registry(embedded: RegistrySettings) -> MlflowRegistry:
+    return MlflowRegistry(embedded)
+
+
+@pytest.fixture
+def repo(tmp_path: Path, trained: dict[str, object], monkeypatch: pytest.MonkeyPatch) -> Repo:
+    monkeypatch.chdir(tmp_path)
+    return Repo(tmp_path, trained)
+
+
+def test_a_true_claim_registers_as_measured_with_both_numbers_recorded(repo, registry):
+    truth = repo.accuracy("stump")
+    report = register(repo.plan("stump", repr(truth)), registry, Decision())
+    assert report.verdict is not None
+    assert report.verdict.outcome is Outcome.FIRST
+    tags = registry.get_version(repo.name, 1).tags  # type: ignore[union-attr]
+    assert tags["hokusai_benchmark_measured"] == "true"
+    assert Decimal(tags["benchmark_value"]) == Decimal(repr(rounded(truth)))
+    assert tags["hokusai_benchmark_claimed_value"] == repr(truth)
+    assert tags["hokusai_measured_rows"] == "169"
+    assert "scikit-learn" in tags["hokusai_measure_packages"]
+    body = comment_body(report, "register")
+    assert "measured by hokusai-action on holdout (169 rows)" in body
+
+
+def test_an_inflated_claim_is_refused_naming_both_numbers_and_nothing_is_registered(repo, registry):
+    truth = repo.accuracy("stump")
+    with pytest.raises(HokusaiError, match="value-mismatch") as e:
+        register(repo.plan("stump", "0.99"), registry, Decision())
+    assert "0.99" in str(e.value)
+    assert repr(truth)[:8] in str(e.value)
+    assert registry.versions_of_model(repo.name) == []
+
+
+def test_a_claim_within_the_tolerance_is_accepted_and_judged_as_measured(repo, registry):
+    truth = repo.accuracy("stump")
+    near = Decimal(repr(truth)) + Decimal("0.0004")
+    loose = Decimal(Measuring(tolerance="0.001").tolerance)
+    decision = Decision(measuring=Measuring(tolerance=str(loose)))
+    report = register(repo.plan("stump", str(near)), registry, decision)
+    assert report.plan.value == rounded(truth)  # the measurement is judged, not the claim
+    with pytest.raises(HokusaiError, match="value-mismatch"):
+        compare(repo.plan("stump", str(near)), registry, Decision())  # default 1e-6
+
+
+def test_a_manifest_without_a_value_is_measured_and_registered_once(repo, registry):
+    first = register(repo.plan("stump"), registry, Decision())
+    assert first.plan.value == rounded(repo.accuracy("stump"))
+    again = register(repo.plan("stump"), registry, Decision())
+    assert again.status == "already_registered"
+    assert again.version == first.version
+    assert first.plan.registration_key == again.plan.registration_key
+
+
+def test_the_first_registration_records_the_target_and_requires_measurement(repo, registry):
+    register(repo.plan("stump"), registry, Decision())
+    rec = registry.benchmark_record(repo.token)
+    assert rec is not None
+    assert (rec.measurement, rec.target, rec.dataset.path) == ("required", TARGET,
+                                                               "data/holdout.csv")  # fmt: skip
+
+
+def test_a_better_model_measured_is_a_deltaone_and_its_claim_is_not_needed(repo, registry):
+    register(repo.plan("stump"), registry, Decision())
+    better = register(repo.plan("logistic"), registry, Decision())
+    assert better.verdict is not None
+    assert better.verdict.outcome is Outcome.DELTAONE
+    assert better.plan.value == rounded(repo.accuracy("logistic"))
+
+
+def test_a_pull_request_cannot_choose_another_label_column(repo, registry):
+    register(repo.plan("stump"), registry, Decision())
+    # `mean radius` as the label would score another task; the record's target is measured
+    report = compare(repo.plan("logistic", target="'mean radius'"), registry, Decision())
+    assert report.plan.value == rounded(repo.accuracy("logistic"))
+    assert any("target `mean radius`" in n for n in report.notes)
+
+
+def test_required_measurement_never_falls_back_to_the_claim_when_the_data_changed(repo, registry):
+    register(repo.plan("stump"), registry, Decision())
+    data = repo.root / "data" / "holdout.csv"
+    data.write_text(data.read_text(encoding="utf-8").replace(",1\n", ",0\n", 5), encoding="utf-8")
+    p = repo.plan("logistic")  # no claim: only a measurement can give the value
+    with pytest.raises(HokusaiError, match="could not be") as e:
+        register(p, registry, Decision())
+    assert "sha256" in str(e.value)
+    assert len(registry.versions_of_model(repo.name)) == 1
+
+
+def test_claimed_and_measured_values_never_share_a_high_water_mark(repo, registry, tmp_path):
+    # a token whose values were claimed: a claim of 0.999 set the bar
+    claimed = repo.plan("stump", "0.999", dataset="{name: holdout, path: data/holdout.csv}")
+    register(claimed, registry, Decision())
+    assert registry.benchmark_record(repo.token).measurement == "off"  # type: ignore[union-attr]
+    # its owner turns measurement on: a new benchmark, opened by the rewarded model, measured
+    set_record(registry, repo.token, None, Changes(target=TARGET, measurement="required"))
+    other = compare(repo.plan("logistic"), registry, Decision())
+    assert other.verdict is not None
+    assert other.verdict.outcome is Outcome.NEW_BENCHMARK
+    assert not other.verdict.achieved
+    assert any("does not open" in n for n in other.notes)  # not the rewarded model
+    opened = register(repo.plan("stump"), registry, Decision())
+    assert opened.verdict is not None
+    assert opened.verdict.outcome is Outcome.NEW_BENCHMARK
+    assert opened.verdict.baseline is None  # the claimed 0.999 is no baseline
+    better = register(repo.plan("logistic"), registry, Decision())
+    assert better.verdict is not None
+    assert better.verdict.outcome is Outcome.DELTAONE
+    assert better.verdict.baseline.value == rounded(repo.accuracy("stump"))  # type: ignore[union-attr]
+
+
+HOSTILE = """
+import pathlib
+import mlflow.models
+import mlflow.pyfunc
+
+class Hostile(mlflow.pyfunc.PythonModel):
+    def load_context(self, context):
+        pathlib.Path("MARKER").write_text("loaded")
+
+    def predict(self, context, model_input, params=None):
+        return [1] * len(model_input)
+
+mlflow.models.set_model(Hostile())
+"""
+
+
+def test_under_workflow_run_a_pull_requests_model_is_never_loaded(repo, registry, tmp_path):
+    register(repo.plan("stump"), registry, Decision())
+    import mlflow.pyfunc
+
+    marker = Path(f"/tmp/hokusai-hostile-{uuid.uuid4().hex}")  # the child may write /tmp only
+    code = tmp_path / "hostile_model.py"
+    code.write_text(HOSTILE.replace("MARKER", str(marker)), encoding="utf-8")
+    hostile = tmp_path / "hostile"
+    mlflow.pyfunc.save_model(hostile, python_model=code)
+    repo.trained["hostile"] = hostile
+    privileged = Decision(measuring=Measuring(event="workflow_run"))
+    shown = compare(repo.plan("hostile", "0.5"), registry, privileged)
+    assert not marker.exists()
+    assert any("claimed, not measured" in n and "workflow_run" in n for n in shown.notes)
+    with pytest.raises(HokusaiError, match="never loaded under `workflow_run`"):
+        compare(repo.plan("hostile"), registry, privileged)
+    assert not marker.exists()
+    loaded = compare(repo.plan("hostile"), registry, Decision())  # a pull_request run: loads
+    assert marker.exists()
+    marker.unlink()
+    assert loaded.plan.value == rounded(
+        float((pd.read_csv(repo.root / "data" / "holdout.csv")[TARGET] == 1).mean())
+    )
