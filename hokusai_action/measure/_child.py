@@ -1,0 +1,209 @@
+"""The model's process: load the model, predict on the features, write plain arrays.
+
+Run by `sandbox.py` as `python -I -m hokusai_action.measure._child WORKDIR`, in a scrubbed
+environment, as `nobody` when the parent is root. It imports nothing from hokusai_action, so
+it can run under another environment's interpreter too. It trusts the parent's
+`features.pkl`; the parent trusts nothing it writes: `out/labels.npy`, and `out/proba.npy`
+with `out/classes.npy` when the model gives probabilities (all saved without pickles),
+`out/packages.json`, or `out/error.json` ({"kind", "message", "module"}) and exit code 1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+MESSAGE_LIMIT = 500
+PACKAGES = {
+    "mlflow": ("mlflow", "mlflow-skinny"),
+    "scikit-learn": ("scikit-learn",),
+    "numpy": ("numpy",),
+    "pandas": ("pandas",),
+    "onnxruntime": ("onnxruntime",),
+}
+
+
+class BadOutput(Exception):
+    """The model's output is not one plain value per row."""
+
+
+def _fail(out: Path, kind: str, error: BaseException, module: str | None = None) -> int:
+    message = f"{type(error).__name__}: {error}"[:MESSAGE_LIMIT]
+    (out / "error.json").write_text(
+        json.dumps({"kind": kind, "message": message, "module": module}), encoding="utf-8"
+    )
+    traceback.print_exception(error, file=sys.stderr)
+    return 1
+
+
+def _packages() -> dict[str, str]:
+    from importlib import metadata
+
+    found = {"python": ".".join(str(v) for v in sys.version_info[:3])}
+    for name, distributions in PACKAGES.items():
+        for distribution in distributions:
+            try:
+                found[name] = metadata.version(distribution)
+                break
+            except metadata.PackageNotFoundError:
+                continue
+    return found
+
+
+def _flavors(model_dir: Path) -> dict[str, Any]:
+    import yaml
+
+    data = yaml.safe_load((model_dir / "MLmodel").read_text(encoding="utf-8"))
+    flavors = data.get("flavors") if isinstance(data, dict) else None
+    return flavors if isinstance(flavors, dict) else {}
+
+
+def _load(model_dir: Path) -> tuple[Any, str]:
+    """The sklearn flavor as itself (predict_proba and classes_ stay reachable); ONNX as its
+    runtime session; anything else through mlflow.pyfunc."""
+    flavors = _flavors(model_dir)
+    if "sklearn" in flavors:
+        import mlflow.sklearn  # noqa: TID251 (the model's own process: MLflow is its job)
+
+        return mlflow.sklearn.load_model(str(model_dir)), "sklearn"
+    import mlflow.pyfunc  # noqa: TID251
+
+    model = mlflow.pyfunc.load_model(str(model_dir))
+    if "onnx" in flavors:
+        return model.get_raw_model(), "onnx"
+    return model, "pyfunc"
+
+
+def _plain(values: Any) -> Any:
+    """A 1-D array of numbers, booleans or strings, or BadOutput."""
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(values, pd.DataFrame):
+        if values.shape[1] != 1:
+            raise BadOutput(
+                f"the model returns {values.shape[1]} columns "
+                f"({', '.join(map(str, values.columns[:5]))}): "
+                "measuring needs one prediction per row"
+            )
+        values = values.iloc[:, 0]
+    if isinstance(values, pd.Series):
+        values = values.to_numpy()
+    array = np.asarray(values)
+    if array.ndim == 2 and array.shape[1] == 1:
+        array = array[:, 0]
+    if array.dtype.kind == "O":
+        items = array.tolist() if array.ndim == 1 else []
+        if items and all(isinstance(v, str) for v in items):
+            array = array.astype(str)
+        elif items and all(isinstance(v, bool | int | float) for v in items):
+            array = np.asarray(items)
+    if array.ndim != 1 or array.dtype.kind not in "biufU":
+        raise BadOutput(
+            f"the model's output is not one number or string per row (shape {array.shape}, "
+            f"{array.dtype})"
+        )
+    return array
+
+
+def _onnx_feed(session: Any, features: Any) -> dict[str, Any]:
+    import numpy as np
+
+    types = {"tensor(float)": np.float32, "tensor(double)": np.float64,
+             "tensor(int64)": np.int64, "tensor(int32)": np.int32, "tensor(string)": str,
+             "tensor(bool)": bool}  # fmt: skip
+    inputs = session.get_inputs()
+    if len(inputs) == 1:
+        return {inputs[0].name: features.to_numpy().astype(types.get(inputs[0].type, np.float32))}
+    return {i.name: features[i.name].to_numpy().astype(types.get(i.type, np.float32)).reshape(-1, 1)
+            for i in inputs}  # fmt: skip
+
+
+def _onnx_predict(session: Any, features: Any) -> tuple[Any, Any, Any]:
+    """An ONNX classifier from skl2onnx gives a label output and a probability output (a list
+    of {class: p} maps when ZipMap is on, else a (rows, classes) tensor); a regressor one
+    tensor of values."""
+    import numpy as np
+
+    names = [o.name for o in session.get_outputs()]
+    outputs = dict(zip(names, session.run(names, _onnx_feed(session, features)), strict=True))
+    if len(names) == 1:
+        return _plain(outputs[names[0]]), None, None
+    label_name = next((n for n in names if "label" in n.lower()), names[0])
+    labels = _plain(outputs[label_name])
+    prob_name = next((n for n in names if "prob" in n.lower()), None)
+    if prob_name is None:
+        return labels, None, None
+    raw = outputs[prob_name]
+    if isinstance(raw, list) and raw and isinstance(raw[0], dict):
+        classes = np.asarray(list(raw[0]))
+        proba = np.asarray([[row[c] for c in raw[0]] for row in raw], dtype=np.float64)
+        return labels, proba, _plain(classes)
+    proba = np.asarray(raw, dtype=np.float64)
+    if (
+        proba.ndim == 2
+        and labels.dtype.kind in "iu"
+        and labels.size
+        and (labels.min() >= 0 and labels.max() < proba.shape[1])
+    ):
+        return labels, proba, np.arange(proba.shape[1])  # classes 0..k-1, as skl2onnx numbers them
+    return labels, None, None
+
+
+def _predict(model: Any, kind: str, features: Any) -> tuple[Any, Any, Any]:
+    import numpy as np
+
+    if kind == "onnx":
+        return _onnx_predict(model, features)
+    labels = _plain(model.predict(features))
+    if kind != "sklearn" or getattr(model, "classes_", None) is None:
+        return labels, None, None
+    try:
+        proba = model.predict_proba(features)
+    except (AttributeError, NotImplementedError):  # e.g. an SVC without probability=True
+        return labels, None, None
+    return labels, np.asarray(proba, dtype=np.float64), _plain(model.classes_)
+
+
+def main(argv: list[str]) -> int:
+    workdir = Path(argv[1])
+    out = workdir / "out"
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")  # contact nothing
+    try:
+        import numpy as np
+        import pandas as pd
+
+        features = pd.read_pickle(workdir / "features.pkl")  # written by the parent
+        (out / "packages.json").write_text(json.dumps(_packages()), encoding="utf-8")
+    except Exception as e:
+        return _fail(out, "setup_failed", e)
+    try:
+        model, kind = _load(workdir / "model")
+    except ModuleNotFoundError as e:
+        return _fail(out, "missing_module", e, e.name)
+    except Exception as e:
+        return _fail(out, "load_failed", e)
+    try:
+        labels, proba, classes = _predict(model, kind, features)
+    except BadOutput as e:
+        return _fail(out, "bad_output", e)
+    except ModuleNotFoundError as e:
+        return _fail(out, "missing_module", e, e.name)
+    except Exception as e:
+        return _fail(out, "predict_failed", e)
+    try:
+        np.save(out / "labels.npy", labels, allow_pickle=False)
+        if proba is not None and classes is not None:
+            np.save(out / "proba.npy", proba, allow_pickle=False)
+            np.save(out / "classes.npy", classes, allow_pickle=False)
+    except ValueError as e:
+        return _fail(out, "bad_output", e)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

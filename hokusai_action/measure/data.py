@@ -1,0 +1,145 @@
+"""The evaluation data: read in the parent process, hashed as the very bytes parsed.
+
+The file is copied into a private folder while nothing else reads it, the copy is hashed and
+parsed, and the copy is removed by the caller before the model's process starts: what is
+measured is what was hashed, and the labels never sit where the model could read them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from hokusai_action.inert import shown
+from hokusai_action.measure.measurement import MeasureError
+from hokusai_action.registry.plan import file_sha256
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+FORMATS = {".csv": "CSV", ".parquet": "Parquet", ".jsonl": "JSON Lines", ".ndjson": "JSON Lines"}
+COLUMNS_SHOWN = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Dataset:
+    features: pd.DataFrame  # every column but the target: all the model ever sees
+    y: np.ndarray  # the target column: numbers, booleans or strings
+    sha256: str
+    rows: int
+
+
+def _copy(source: Path, copy: Path) -> None:
+    """Copy a regular file; a FIFO or device is refused rather than read (it could hang)."""
+    try:
+        fd = os.open(source, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except IsADirectoryError as e:
+        raise MeasureError(
+            f"the data {shown(source)} is a folder: point at one CSV, Parquet or JSON Lines file"
+        ) from e
+    except OSError as e:
+        raise MeasureError(f"the data {shown(source)} cannot be read: {e.strerror}") from e
+    with os.fdopen(fd, "rb") as src:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise MeasureError(
+                f"the data {shown(source)} is a folder: point at one CSV, Parquet or JSON Lines "
+                "file"
+            )
+        if not stat.S_ISREG(mode):
+            raise MeasureError(f"the data {shown(source)} is not a regular file")
+        with copy.open("xb") as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+
+
+def _parse(copy: Path, kind: str, shown_path: str) -> pd.DataFrame:
+    import pandas as pd
+
+    try:
+        if kind == "CSV":
+            return pd.read_csv(copy)
+        if kind == "Parquet":
+            return pd.read_parquet(copy)
+        # precise_float: the same doubles as the CSV's; no date guessing from column names
+        return pd.read_json(copy, lines=True, precise_float=True, convert_dates=False,
+                            keep_default_dates=False)  # fmt: skip
+    except pd.errors.EmptyDataError as e:
+        raise MeasureError(f"the data {shown_path} is empty: it needs a header and rows") from e
+    except ImportError as e:
+        raise MeasureError(
+            f"reading {kind} needs `{e.name or 'pyarrow'}`, which this environment lacks: "
+            "pip install 'hokusai-action[measure]'"
+        ) from e
+    except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as e:
+        # pyarrow's ArrowInvalid is a ValueError
+        raise MeasureError(
+            f"the data {shown_path} cannot be read as {kind} ({shown(e, 160)}): check the file "
+            "and its extension"
+        ) from e
+
+
+def _labels(column: pd.Series, target: str, shown_path: str) -> np.ndarray:
+    import numpy as np
+
+    missing = column.isna().to_numpy()
+    if missing.any():
+        raise MeasureError(
+            f"the data {shown_path} has no label in column `{shown(target)}` on "
+            f"{int(missing.sum())} rows (the first is row {int(np.flatnonzero(missing)[0]) + 1}): "
+            "fill or drop them"
+        )
+    values = column.to_numpy()
+    if values.dtype.kind in "biuf":
+        return values
+    if all(isinstance(v, str) for v in values):
+        return values.astype(str)
+    if all(isinstance(v, bool | int | float) for v in values):
+        return np.asarray(values.tolist())
+    raise MeasureError(
+        f"the data {shown_path}'s column `{shown(target)}` mixes text and numbers: write every "
+        "label the same way"
+    )
+
+
+def read(path: Path, target: str, scratch: Path, expected_sha256: str | None = None) -> Dataset:
+    """The data at `path` split into features and labels, hashed; `scratch` is a private
+    folder the caller removes."""
+    shown_path = shown(path.as_posix())
+    kind = FORMATS.get(path.suffix.lower())
+    if kind is None:
+        raise MeasureError(
+            f"the data {shown_path} is not a format hokusai-action reads: use a .csv, .parquet or "
+            ".jsonl (JSON Lines) file"
+        )
+    copy = scratch / f"data{path.suffix.lower()}"
+    _copy(path, copy)
+    sha256 = file_sha256(copy)
+    if expected_sha256 is not None and expected_sha256.lower() != sha256:
+        raise MeasureError(
+            f"the data {shown_path} hashes to {sha256}, but the benchmark's dataset is "
+            f"{expected_sha256.lower()}: measure on the benchmark's own data, or update "
+            "benchmark.dataset.sha256 if the benchmark changed"
+        )
+    frame = _parse(copy, kind, shown_path)
+    if frame.shape[0] == 0:
+        raise MeasureError(f"the data {shown_path} has no rows")
+    columns = [str(c) for c in frame.columns]
+    if target not in columns:
+        listed = ", ".join(shown(c, 40) for c in columns[:COLUMNS_SHOWN])
+        more = f" and {len(columns) - COLUMNS_SHOWN} more" if len(columns) > COLUMNS_SHOWN else ""
+        raise MeasureError(
+            f"the data {shown_path} has no column `{shown(target)}` (the target): its columns are "
+            f"{listed}{more}; name the label column as the data does"
+        )
+    if len(columns) == 1:
+        raise MeasureError(
+            f"the data {shown_path} holds the target `{shown(target)}` and no features"
+        )
+    label = frame.columns[columns.index(target)]
+    y = _labels(frame[label], target, shown_path)
+    return Dataset(frame.drop(columns=[label]), y, sha256, int(frame.shape[0]))

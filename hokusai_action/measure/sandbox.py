@@ -1,0 +1,304 @@
+"""The model runs in a child process, because loading a model runs its author's code.
+
+Unpickling a scikit-learn model, a cloudpickled PythonModel, an MLmodel's `loader_module` or
+`code`: each runs what the manifest's author wrote. So the model gets a private copy of its
+files and the features (never the labels: a model that saw them could copy them), in a work
+folder of its own, and runs in `python -I` with a scrubbed environment (no token, key, password,
+INPUT_*, MLFLOW_*, GITHUB_* or HOKUSAI_* variable), no stdin, its own session, a deadline, and,
+when we are root (the action's container), as `nobody`: it cannot read our
+/proc/<pid>/environ nor root's files. Not root, we make ourselves undumpable instead
+(prctl PR_SET_DUMPABLE 0), so that a child of the same user cannot read our environ either.
+
+What it writes back is read as untrusted: plain .npy arrays only (no pickle), regular files
+only (no symlink, no hard link to another user's file), size-bounded, then checked
+(`predictions.check`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import importlib.util
+import json
+import os
+import pwd
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import sysconfig
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+from hokusai_action.inert import inert_text, shown
+from hokusai_action.measure.measurement import MeasureError, Predictions
+from hokusai_action.measure.predictions import check
+from hokusai_action.registry.plan import hash_model_files, refuse_special_files
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+CHILD_MODULE = "hokusai_action.measure._child"
+CHILD_PATH = "/usr/local/bin:/usr/bin:/bin"
+NOBODY_ID = 65534  # where there is no `nobody` entry
+STDERR_LINES = 20
+STDERR_TAIL_BYTES = 64 * 1024
+JSON_LIMIT = 64 * 1024
+ENV_MANAGERS = ("local", "uv", "virtualenv")
+PR_SET_DUMPABLE = 4
+
+
+@dataclass(frozen=True, slots=True)
+class ChildRun:
+    predictions: Predictions
+    packages: dict[str, str]
+    model_sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Who the child runs as: `nobody` when we are root, else ourselves (None)."""
+
+    uid: int
+    gid: int
+
+
+def child_identity() -> Identity | None:
+    if os.geteuid() != 0:
+        return None
+    try:
+        entry = pwd.getpwnam("nobody")
+    except KeyError:
+        return Identity(NOBODY_ID, NOBODY_ID)
+    return Identity(entry.pw_uid, entry.pw_gid)
+
+
+def _undumpable() -> None:
+    """Linux: no process of our user may read /proc/<our pid>/environ or attach to us."""
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+
+
+def _allowed(st: os.stat_result, who: Identity, bits: int) -> bool:
+    """Whether `who` has all of `bits` (as for "other": 4 read, 1 search) on a file."""
+    if st.st_uid == who.uid:
+        return (st.st_mode >> 6) & bits == bits
+    if st.st_gid == who.gid:
+        return (st.st_mode >> 3) & bits == bits
+    return st.st_mode & bits == bits
+
+
+def unreachable(path: Path, who: Identity) -> Path | None:
+    """The first folder on the way to `path` (or `path` itself) that `who` cannot search or
+    read, or None when it can reach and read it."""
+    resolved = Path(os.path.realpath(path))
+    for folder in reversed(resolved.parents):
+        if not _allowed(folder.stat(), who, 1):
+            return folder
+    return None if _allowed(resolved.stat(), who, 4 | (1 if resolved.is_dir() else 0)) else resolved
+
+
+def _needed_paths() -> list[Path]:
+    """What the child's interpreter must read: itself, its standard library, the installed
+    packages, and this package (an editable install lives elsewhere)."""
+    paths = [Path(sys.executable), Path(sysconfig.get_paths()["stdlib"]),
+             Path(sysconfig.get_paths()["purelib"]), Path(sysconfig.get_paths()["platlib"]),
+             Path(__file__).parent]  # fmt: skip
+    for name in ("numpy", "pandas", "mlflow", "sklearn"):
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.origin:
+            paths.append(Path(spec.origin).parent)
+    return paths
+
+
+def check_reachable(who: Identity, paths: list[Path] | None = None) -> None:
+    """MeasureError when the child, running as `who`, could not start Python or import us."""
+    for path in paths if paths is not None else _needed_paths():
+        blocked = unreachable(path, who)
+        if blocked is not None:
+            raise MeasureError(
+                f"the model runs as user `nobody` (uid {who.uid}) when hokusai-action runs as "
+                f"root, and nobody cannot read {shown(path.as_posix(), 120)} (blocked at "
+                f"{shown(blocked.as_posix(), 120)}): install hokusai-action where every user "
+                "can read it (as the action's image does, under /usr/local), make that folder "
+                "readable (chmod a+rX), or run as a user other than root"
+            )
+
+
+def _chown_tree(root: Path, who: Identity) -> None:
+    os.chown(root, who.uid, who.gid)
+    for folder, dirs, files in os.walk(root):
+        for name in (*dirs, *files):
+            os.chown(Path(folder) / name, who.uid, who.gid, follow_symlinks=False)
+
+
+def _remove(workdir: Path) -> None:
+    """Remove the work folder whatever the model left in it (a folder it made unreadable)."""
+
+    def retry(function, path, _error) -> None:  # noqa: ANN001
+        with contextlib.suppress(OSError):
+            Path(path).parent.chmod(0o700)
+            Path(path).chmod(0o700)
+            function(path)
+
+    if sys.version_info >= (3, 12):
+        shutil.rmtree(workdir, onexc=retry)
+    else:
+        shutil.rmtree(workdir, onerror=retry)
+    if workdir.exists():
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _read_untrusted(path: Path, who: Identity | None, limit: int) -> bytes | None:
+    """The bytes of a regular file the child wrote, None when absent; MeasureError for a
+    symlink, a special file, a file another user owns, or one over `limit` bytes."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise MeasureError(
+            f"the model's output {path.name} is not a plain file ({e.strerror})"
+        ) from e
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or (who is not None and st.st_uid != who.uid):
+            raise MeasureError(f"the model's output {path.name} is not a file the model wrote")
+        if st.st_size > limit:
+            raise MeasureError(f"the model's output {path.name} is over {limit} bytes")
+        return f.read(limit + 1)[:limit]
+
+
+def _load_array(path: Path, who: Identity | None, limit: int) -> object | None:
+    import io
+
+    import numpy as np
+
+    data = _read_untrusted(path, who, limit)
+    if data is None:
+        return None
+    try:
+        return np.load(io.BytesIO(data), allow_pickle=False)
+    except (ValueError, OSError, EOFError) as e:  # an object array, a pickle, a broken file
+        raise MeasureError(
+            f"the model's output is not plain numbers or strings ({path.name}: {shown(e, 120)})"
+        ) from e
+
+
+def _tail(log: IO[bytes]) -> str:
+    log.seek(0, os.SEEK_END)
+    size = log.tell()
+    log.seek(max(0, size - STDERR_TAIL_BYTES))
+    lines = log.read().decode("utf-8", "replace").splitlines()[-STDERR_LINES:]
+    if not lines:
+        return ""
+    return "\n  the model's last output:\n" + "\n".join(
+        f"    {inert_text(line, 300)}" for line in lines
+    )
+
+
+def _failure(
+    out: Path, who: Identity | None, code: int, shown_model: str, log: IO[bytes]
+) -> MeasureError:
+    raw = _read_untrusted(out / "error.json", who, JSON_LIMIT)
+    try:
+        error = json.loads(raw) if raw else {}
+    except ValueError:
+        error = {}
+    error = error if isinstance(error, dict) else {}
+    kind, message = error.get("kind"), shown(error.get("message", ""), 300)
+    if kind == "missing_module" and isinstance(error.get("module"), str):
+        package = shown(error["module"].split(".")[0], 60)
+        return MeasureError(
+            f"the model {shown_model} needs the Python package `{package}`, which this "
+            "environment lacks: install it, or run with `--env-manager uv` (or virtualenv) so "
+            "MLflow rebuilds the model's own environment"
+        )
+    what = {"load_failed": "could not be loaded", "predict_failed": "failed to predict",
+            "setup_failed": "could not be started", "bad_output": "gave an output that is not "
+            "one number or string per row"}.get(str(kind))  # fmt: skip
+    if what:
+        return MeasureError(f"the model {shown_model} {what}: {message}{_tail(log)}")
+    ended = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
+    return MeasureError(f"the model's process {ended} before writing its predictions{_tail(log)}")
+
+
+def _environment(workdir: Path) -> dict[str, str]:
+    """Nothing of ours: no token, key, password, registry address or runner variable."""
+    return {"PATH": CHILD_PATH, "HOME": str(workdir), "TMPDIR": str(workdir), "LANG": "C.UTF-8"}
+
+
+def _wait(process: subprocess.Popen[bytes], timeout: float, rows: int, shown_model: str) -> int:
+    try:
+        return process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise MeasureError(
+            f"the model {shown_model} did not finish predicting on {rows} rows in {timeout:g} s: "
+            "it was stopped"
+        ) from None
+    finally:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)  # and whatever it started in its session
+        process.wait()
+
+
+def run_model(
+    model_dir: Path, features: pd.DataFrame, *, timeout: float = 600.0, env_manager: str = "local"
+) -> ChildRun:
+    """The model's predictions on `features`, made in a child process (see the module)."""
+    if env_manager != "local":
+        raise MeasureError(f"--env-manager {shown(env_manager)} is not supported yet: use local")
+    shown_model = shown(model_dir.as_posix())
+    if not (model_dir / "MLmodel").is_file():
+        raise MeasureError(
+            f"the model {shown_model} is not an MLflow model directory (it has no MLmodel "
+            "file): measuring loads the model with MLflow"
+        )
+    refuse_special_files(model_dir, model_dir.as_posix())
+    who = child_identity()
+    if who is None:
+        _undumpable()
+    else:
+        check_reachable(who)
+    workdir = Path(tempfile.mkdtemp(prefix="hokusai-measure-"))
+    try:
+        model_copy, out = workdir / "model", workdir / "out"
+        shutil.copytree(model_dir, model_copy, symlinks=False)
+        model_sha256 = hash_model_files(model_copy).sha256
+        out.mkdir()
+        features.to_pickle(workdir / "features.pkl")
+        if who is not None:
+            _chown_tree(workdir, who)
+        identity = {} if who is None else {"user": who.uid, "group": who.gid, "extra_groups": []}
+        with tempfile.TemporaryFile() as log:
+            process = subprocess.Popen(
+                [sys.executable, "-I", "-m", CHILD_MODULE, str(workdir)],
+                cwd=workdir, env=_environment(workdir), stdin=subprocess.DEVNULL, stdout=log,
+                stderr=log, start_new_session=True, close_fds=True, **identity,
+            )  # fmt: skip
+            code = _wait(process, timeout, len(features), shown_model)
+            if code != 0:
+                raise _failure(out, who, code, shown_model, log)
+            rows = len(features)
+            limit = 16 * 1024 * 1024 + rows * 4096
+            labels = _load_array(out / "labels.npy", who, limit)
+            if labels is None:
+                raise MeasureError(f"the model's process wrote no predictions{_tail(log)}")
+            proba = _load_array(out / "proba.npy", who, limit)
+            classes = _load_array(out / "classes.npy", who, limit)
+            packages_raw = _read_untrusted(out / "packages.json", who, JSON_LIMIT)
+        pred = check(Predictions(labels, proba, classes), rows)  # type: ignore[arg-type]
+        try:
+            packages = json.loads(packages_raw or b"{}")
+        except ValueError:
+            packages = {}
+        packages = {shown(k, 40): shown(v, 40) for k, v in packages.items()} if isinstance(
+            packages, dict) else {}  # fmt: skip
+        return ChildRun(pred, packages, model_sha256)
+    finally:
+        _remove(workdir)
