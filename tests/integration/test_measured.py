@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from hokusai_action.measure import rounded
 
 from hokusai_action.commands.benchmark import Changes, set_record
 from hokusai_action.errors import HokusaiError
 from hokusai_action.github.comment import comment_body
+from hokusai_action.measure import rounded
 from hokusai_action.registry.deltaone import Outcome
 from hokusai_action.registry.measured import Measuring
 from hokusai_action.registry.mlflow_store import MlflowRegistry
@@ -165,6 +165,7 @@ mlflow.models.set_model(Hostile())
 """
 
 
+@pytest.mark.filterwarnings("ignore:.*type hints:UserWarning")  # the hostile model's own
 def test_under_workflow_run_a_pull_requests_model_is_never_loaded(repo, registry, tmp_path):
     register(repo.plan("stump"), registry, Decision())
     import mlflow.pyfunc
@@ -173,7 +174,8 @@ def test_under_workflow_run_a_pull_requests_model_is_never_loaded(repo, registry
     code = tmp_path / "hostile_model.py"
     code.write_text(HOSTILE.replace("MARKER", str(marker)), encoding="utf-8")
     hostile = tmp_path / "hostile"
-    mlflow.pyfunc.save_model(hostile, python_model=code)
+    mlflow.pyfunc.save_model(hostile, python_model=code, pip_requirements=[])
+    marker.unlink(missing_ok=True)  # MLflow may run the code once, to check it
     repo.trained["hostile"] = hostile
     privileged = Decision(measuring=Measuring(event="workflow_run"))
     shown = compare(repo.plan("hostile", "0.5"), registry, privileged)

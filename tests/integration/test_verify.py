@@ -7,7 +7,9 @@ dataset, a model artifact or a tag tampered with, one at a time.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -34,52 +36,55 @@ def embedded(tmp_path_factory: pytest.TempPathFactory) -> RegistrySettings:
     return resolve_settings(None, env={}, cwd=root)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def registry(embedded: RegistrySettings) -> MlflowRegistry:
     return MlflowRegistry(embedded)
 
 
+@pytest.fixture(scope="module")
+def paid(tmp_path_factory, trained, registry: MlflowRegistry) -> Iterator[Repo]:
+    """A token whose version 2 (the logistic regression) was paid a DeltaOne over version 1;
+    registered once, each test putting back what it tampered with."""
+    root = tmp_path_factory.mktemp("verify-repo")
+    before = Path.cwd()
+    os.chdir(root)
+    try:
+        repo = Repo(root, trained)
+        register(repo.plan("stump"), registry, Decision())
+        report = register(repo.plan("logistic"), registry, Decision())
+        assert report.verdict is not None
+        assert report.verdict.outcome is Outcome.DELTAONE
+        yield repo
+    finally:
+        os.chdir(before)
+
+
 @pytest.fixture
-def paid(tmp_path: Path, trained, registry: MlflowRegistry, monkeypatch) -> Repo:
-    """A token whose version 2 (the logistic regression) was paid a DeltaOne over version 1."""
-    monkeypatch.chdir(tmp_path)
-    repo = Repo(tmp_path, trained)
-    register(repo.plan("stump"), registry, Decision())
-    report = register(repo.plan("logistic"), registry, Decision())
-    assert report.verdict is not None
-    assert report.verdict.outcome is Outcome.DELTAONE
-    return repo
+def tags(paid: Repo, registry: MlflowRegistry) -> Iterator[None]:
+    """Puts back the versions' value tags a test tampers with."""
+    kept = {v: registry.get_version(paid.name, v).tags["benchmark_value"] for v in (1, 2)}  # type: ignore[union-attr]
+    yield
+    for version, value in kept.items():
+        registry.set_version_tags(paid.name, version, {"benchmark_value": value})
 
 
 def failed(result, what: str) -> list[str]:
     return [c.what for c in result.checks if not c.agrees and what in c.what]
 
 
-def test_an_honest_deltaone_is_verified_value_by_value(paid, registry):
-    result = verify(registry, paid.token, root=paid.root)
-    assert (result.model_name, result.version) == (paid.name, 2)  # the newest DeltaOne
-    assert result.agrees, result.checks
-    assert result.verdict_recorded == result.verdict_now == "deltaone"
-    assert any("v1" in c.what for c in result.checks)  # the baseline was re-measured too
-
-
 def test_a_tampered_dataset_is_caught(paid, registry):
     data = paid.root / "data" / "holdout.csv"
-    data.write_text(data.read_text(encoding="utf-8") + data.read_text(encoding="utf-8").split(
-        "\n", 2)[1] + "\n", encoding="utf-8")  # fmt: skip
-    result = verify(registry, paid.token, root=paid.root)
+    honest = data.read_text(encoding="utf-8")
+    data.write_text(honest + honest.split("\n", 2)[1] + "\n", encoding="utf-8")  # a row more
+    try:
+        result = verify(registry, paid.token, root=paid.root)
+    finally:
+        data.write_text(honest, encoding="utf-8")
     assert not result.agrees
     assert failed(result, "data (sha256)")
 
 
-def test_a_tampered_value_tag_is_caught(paid, registry):
-    registry.set_version_tags(paid.name, 2, {"benchmark_value": "0.999"})
-    result = verify(registry, paid.token, root=paid.root)
-    assert not result.agrees
-    assert failed(result, "(benchmark_value)")
-
-
-def test_a_lowered_baseline_tag_is_caught(paid, registry):
+def test_a_lowered_baseline_tag_is_caught(paid, registry, tags):
     registry.set_version_tags(paid.name, 1, {"benchmark_value": "0.5"})
     result = verify(registry, paid.token, root=paid.root)
     assert not result.agrees
@@ -91,22 +96,34 @@ def test_a_swapped_model_artifact_is_caught_and_the_verdict_no_longer_stands(pai
     assert version is not None
     run = registry.client.get_run(version.run_id)
     stored = Path(urlparse(run.info.artifact_uri).path) / "model"
-    shutil.rmtree(stored)
+    honest = stored.with_name("honest-model")
+    stored.rename(honest)
     shutil.copytree(paid.trained["stump"], stored)  # the paid version now holds the stump
-    result = verify(registry, paid.token, root=paid.root)
+    try:
+        result = verify(registry, paid.token, root=paid.root)
+    finally:
+        shutil.rmtree(stored)
+        honest.rename(stored)
     assert not result.agrees
     assert failed(result, "model files")
     assert result.verdict_now != "deltaone"
     assert not result.verdict_stands
 
 
-def test_verify_on_the_command_line_exits_1_on_disagreement_with_json(paid, registry):
+def test_an_honest_deltaone_agrees_value_by_value_and_a_raised_value_tag_exits_1(
+    paid, registry, tags
+):
     uri = registry.settings.tracking_uri
     ok = run_cli("verify", paid.token, "--tracking-uri", uri, "--format", "json", cwd=paid.root)
     assert ok.returncode == 0, ok.stderr
-    assert json.loads(ok.stdout)["verdict_stands"] is True
+    honest = json.loads(ok.stdout)
+    assert (honest["model_name"], honest["version"]) == (paid.name, 2)  # the newest DeltaOne
+    assert honest["verdict_recorded"] == honest["verdict_now"] == "deltaone"
+    assert any(" v1 " in c["what"] for c in honest["checks"])  # the baseline re-measured too
+    assert all(c["agrees"] for c in honest["checks"])
     registry.set_version_tags(paid.name, 2, {"benchmark_value": "0.999"})
     bad = run_cli("verify", paid.token, "--tracking-uri", uri, cwd=paid.root)
     assert bad.returncode == 1
     assert "DISAGREE" in bad.stdout
+    assert "(benchmark_value): recorded 0.999" in bad.stdout
     assert "Traceback" not in bad.stderr

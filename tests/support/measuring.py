@@ -37,7 +37,12 @@ def train(root: Path) -> dict[str, object]:
     holdout.to_csv(root / "holdout.csv", index=False)
     hx, hy = holdout.drop(columns=[TARGET]), holdout[TARGET]
     for name, model in models.items():
-        mlflow.sklearn.save_model(model, root / name, serialization_format="cloudpickle")
+        mlflow.sklearn.save_model(  # requirements given: MLflow infers none (a slow subprocess)
+            model,
+            root / name,
+            serialization_format="cloudpickle",
+            pip_requirements=["scikit-learn"],
+        )
         out[name] = root / name
         out[f"{name}-accuracy"] = accuracy_score(hy, model.predict(hx))
     return out
