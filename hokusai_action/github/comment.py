@@ -189,7 +189,9 @@ def report_section(r: Report, *, heading: str = "###") -> list[str]:
         ),
         (
             "New value",
-            f"{number(p.value)} ({text(value_origin(p))})",
+            f"{number(p.value)} ({text(value_origin(p))})"
+            if p.measured is not None or p.value_source == "manifest"
+            else f"{number(p.value)} (claimed, not measured, from {code(p.value_source, 200)})",
         ),
     ]
     if v is not None:

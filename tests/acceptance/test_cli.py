@@ -283,7 +283,7 @@ def test_markdown_printed_keeps_zero_width_spaces_invisible_and_out_of_code_span
     (tmp_path / ".git").mkdir()
     result = run_cli("register", "--dry-run", "--format", "markdown", "house-prices", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "(from `reports/metrics.json:test.rmse`)" in result.stdout
+    assert "from `reports/metrics.json:test.rmse`)" in result.stdout
     assert "\\u200b" not in result.stdout
 
 
