@@ -688,13 +688,17 @@ def benchmark_show(
 @click.option("--target", metavar="COLUMN", help="The label column of the dataset.")
 @click.option("--measurement", type=click.Choice(["off", "required"]),
               help="required: values are measured by hokusai-action, not claimed.")  # fmt: skip
+@click.option("--data-artifact", metavar="URI",
+              help="Measure on a registry artifact (runs:/RUN/holdout.csv) that only the "
+              "payer's account may read, not the repository's data; '' removes it.")  # fmt: skip
 @click.option("--dry-run", is_flag=True, help="Show the revision; write nothing.")
 @registry_options
 @format_option("text", "json")
 def benchmark_set(
     token_id: str, source: Path | None, rule: str | None, threshold: str | None,
     floor: str | None, require_significance: bool | None, add_model: tuple[str, ...],
-    remove_model: tuple[str, ...], target: str | None, measurement: str | None, dry_run: bool,
+    remove_model: tuple[str, ...], target: str | None, measurement: str | None,
+    data_artifact: str | None, dry_run: bool,
     tracking_uri: str | None, retries: int, timeout: int, output_format: str,
 ) -> None:  # fmt: skip
     """Set the benchmark of record of TOKEN: a new revision (numbered, the earlier ones kept).
@@ -705,7 +709,7 @@ def benchmark_set(
     plan = _plans((source,))[0] if source is not None else None
     changes = commands.Changes(
         rule, threshold, floor, require_significance, add_model, remove_model, target,
-        measurement,
+        measurement, data_artifact,
     )  # fmt: skip
     registry = _open_registry(_settings(tracking_uri, retries, timeout), create=True)
     done = commands.set_record(registry, token_id, plan, changes, dry_run=dry_run)

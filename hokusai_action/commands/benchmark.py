@@ -11,6 +11,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hokusai_action.errors import HokusaiError
@@ -35,6 +36,8 @@ class Changes:
     remove_models: tuple[str, ...] = ()
     target: str | None = None
     measurement: str | None = None
+    data_artifact: str | None = None  # a registry artifact URI: the data, read-restricted
+    data_sha256: str | None = None  # its hash, set by set_record once it has read it
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +108,9 @@ def proposed(
         raise HokusaiError(record.ZERO_FLOOR, exit_code=2)
     if not new.models:
         raise HokusaiError("a benchmark of record needs at least one model", exit_code=2)
-    if new.measurement == "required" and not (new.target and new.dataset.path):
+    if new.measurement == "required" and not (
+        new.target and (new.dataset.path or new.dataset.artifact)
+    ):
         raise HokusaiError(
             "--measurement required needs the data to measure on and its label column: the "
             "record has "
@@ -138,6 +143,10 @@ def _apply(base: record.BenchmarkRecord, c: Changes) -> record.BenchmarkRecord:
         updates["target"] = c.target or None
     if c.measurement is not None:
         updates["measurement"] = c.measurement
+    if c.data_artifact is not None:
+        updates["dataset"] = dataclasses.replace(
+            base.dataset, artifact=c.data_artifact or None, sha256=c.data_sha256
+        )
     new = dataclasses.replace(base, **updates)
     if new.the_rule is Rule.POINTS:
         new = dataclasses.replace(new, floor=None)  # a floor means nothing in points
@@ -154,6 +163,14 @@ def set_record(
 ) -> Outcome:
     """Write a new revision when it changes anything; say what it changes and what follows."""
     current = registry.benchmark_record(token_id)
+    if changes.data_artifact:  # the record holds the data's hash: read it once, here
+        import tempfile
+
+        from hokusai_action.registry.plan import dataset_sha256
+
+        with tempfile.TemporaryDirectory(prefix="hokusai-data-") as tmp:
+            data = registry.download_artifact(changes.data_artifact, Path(tmp))
+            changes = dataclasses.replace(changes, data_sha256=dataset_sha256(data))
     new = proposed(token_id, current, source, changes)
     changed = record.fields_changed(current, new)
     notes: list[str] = []

@@ -101,7 +101,7 @@ def _data_file(p: Plan, rec: BenchmarkRecord | None) -> Path:
     """The manifest's data when it names some (its hash is checked against the record's),
     else the record's, from the repository's root."""
     directory = Path(p.manifest).resolve().parent
-    if isinstance(p.dataset.get("path"), str):
+    if isinstance(p.dataset.get("path"), str) and not (rec and rec.dataset.artifact):
         return directory / p.dataset["path"]
     if rec is not None and rec.dataset.path:
         return find_root(directory) / rec.dataset.path
@@ -115,7 +115,9 @@ def claimed(p: Plan) -> bool:
     return p.value_source != TO_BE_MEASURED
 
 
-def measure_plan(p: Plan, rec: BenchmarkRecord | None, options: Measuring) -> Plan:
+def measure_plan(
+    p: Plan, rec: BenchmarkRecord | None, options: Measuring, data: Path | None = None
+) -> Plan:
     """The plan with its value measured where the record (or, for a token's first
     registration, the manifest) requires it; the plan as it is where values are claimed.
     Raises HokusaiError where a value is required and cannot be measured: never a fallback
@@ -151,7 +153,7 @@ def measure_plan(p: Plan, rec: BenchmarkRecord | None, options: Measuring) -> Pl
     from hokusai_action.measure import MeasureError, measure, rounded
     from hokusai_action.measure.predictions import to_bytes
 
-    data = _data_file(p, rec)
+    data = data or _data_file(p, rec)
     try:
         found = measure(
             p.model.path, data, str(target), wanted, expected_data_sha256=expected,
@@ -177,7 +179,8 @@ def measure_plan(p: Plan, rec: BenchmarkRecord | None, options: Measuring) -> Pl
     claim = p.value_text if claimed(p) else None
     if claim is not None:
         _check_claim(p, claim, found.values[p.metric.name], options.tolerance)
-    name = p.dataset.get("name") or (rec.dataset.label() if rec else None) or data.name
+    name = (rec.dataset.label() if rec and rec.dataset.name else None) or p.dataset.get(
+        "name") or data.name  # fmt: skip
     measured = Measured(
         value, text, claim, str(name), str(data), found.rows, found.dataset_sha256, str(target),
         {k: rounded(v) for k, v in found.values.items()}, dict(found.unmeasured),

@@ -483,6 +483,15 @@ class MlflowRegistry:
                 return None
             return local.read_bytes()
 
+    def download_artifact(self, uri: str, into: Path) -> Path:
+        """An artifact by its URI (`runs:/RUN/holdout.csv`), with this registry's
+        credentials: a benchmark's data kept where pull requests cannot read it."""
+        with self._errors(f"download {uri}"):
+            uri_ = self.settings.tracking_uri
+            return Path(self._mlflow.artifacts.download_artifacts(
+                artifact_uri=uri, dst_path=str(into), tracking_uri=uri_,
+            ))  # fmt: skip
+
     def download_model(self, version: VersionRecord, into: Path) -> Path:
         """A version's model files as the registry stores them (its run's `model`
         artifacts), for `verify`: not the repository's copy."""
