@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
+from hokusai_action.errors import HokusaiError
 from hokusai_action.inert import inert_text, shown
 from hokusai_action.measure.measurement import MeasureError, Predictions
 from hokusai_action.measure.predictions import check
@@ -259,7 +260,15 @@ def run_model(
             f"the model {shown_model} is not an MLflow model directory (it has no MLmodel "
             "file): measuring loads the model with MLflow"
         )
-    refuse_special_files(model_dir, model_dir.as_posix())
+    if importlib.util.find_spec("mlflow") is None:
+        raise MeasureError(
+            "measuring loads the model with MLflow, which this environment lacks: "
+            "pip install 'hokusai-action[registry,measure]'"
+        )
+    try:
+        refuse_special_files(model_dir, model_dir.as_posix())
+    except HokusaiError as e:
+        raise MeasureError(str(e)) from e
     who = child_identity()
     if who is None:
         _undumpable()
@@ -268,7 +277,12 @@ def run_model(
     workdir = Path(tempfile.mkdtemp(prefix="hokusai-measure-"))
     try:
         model_copy, out = workdir / "model", workdir / "out"
-        shutil.copytree(model_dir, model_copy, symlinks=False)
+        try:  # contents only: no mode bits (setuid) of the author's files, symlinks followed
+            shutil.copytree(model_dir, model_copy, symlinks=False, copy_function=shutil.copyfile)
+        except (OSError, shutil.Error) as e:
+            raise MeasureError(
+                f"the model {shown_model} cannot be copied to be measured: {shown(e, 200)}"
+            ) from e
         model_sha256 = hash_model_files(model_copy).sha256
         out.mkdir()
         features.to_pickle(workdir / "features.pkl")

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
 import textwrap
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -33,17 +36,13 @@ from tests.support.build_models import load_build_models
 
 WHO = child_identity()
 BLOCKED = next((p for p in _needed_paths() if WHO and unreachable(p, WHO)), None)
-pytestmark = [
-    pytest.mark.skipif(
-        BLOCKED is not None,
-        reason=f"run as root from an interpreter that `nobody` cannot read ({BLOCKED}): "
-        "measuring refuses to start the model there (test_sandbox_reachability proves the "
-        "message); run these from a venv made by an interpreter every user can read, e.g. "
-        "/usr/bin/python3 -m venv",
-    ),
-    # MLflow's advice when a PythonModel's predict has no type hints (the hostile models')
-    pytest.mark.filterwarnings("ignore:.*Add type hints to the `predict` method:UserWarning"),
-]
+pytestmark = pytest.mark.skipif(
+    BLOCKED is not None,
+    reason=f"run as root from an interpreter that `nobody` cannot read ({BLOCKED}): "
+    "measuring refuses to start the model there (test_sandbox_reachability proves the "
+    "message); run these from a venv made by an interpreter every user can read, e.g. "
+    "/usr/bin/python3 -m venv",
+)
 SECRETS = {
     "HOKUSAI_API_KEY": "hk-secret-value-1",
     "INPUT_GITHUB-TOKEN": "ghs_secretvalue2",
@@ -54,6 +53,7 @@ NO_PIP_INFERENCE = ["scikit-learn", "cloudpickle"]  # explicit: MLflow then runs
 
 HOSTILE = """
 import json, os, subprocess, time
+import pandas as pd
 import mlflow
 from mlflow.pyfunc import PythonModel
 
@@ -67,7 +67,7 @@ def _read(path):
 
 
 class Hostile(PythonModel):
-    def predict(self, context, model_input, params=None):
+    def predict(self, context, model_input: pd.DataFrame, params=None):
         mode = str(model_input["mode"].iloc[0])
         rows = len(model_input)
         if mode == "report":
@@ -92,6 +92,8 @@ class Hostile(PythonModel):
 mlflow.models.set_model(Hostile())
 """
 NEEDS_MISSING = """
+import pandas as pd
+
 import mlflow
 from mlflow.pyfunc import PythonModel
 
@@ -100,7 +102,7 @@ class NeedsMissing(PythonModel):
     def load_context(self, context):
         import hokusai_missing_package_xyz  # noqa: F401
 
-    def predict(self, context, model_input, params=None):
+    def predict(self, context, model_input: pd.DataFrame, params=None):
         return [0] * len(model_input)
 
 
@@ -124,9 +126,8 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def data(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     root = tmp_path_factory.mktemp("measure-data")
-    root.chmod(0o755)  # so that only the secret's own mode keeps `nobody` out
     x, y = load_breast_cancer(return_X_y=True, as_frame=True)
     x[300:].assign(label=y[300:]).to_csv(root / "cancer.csv", index=False)
     build = load_build_models()
@@ -135,14 +136,18 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
         houses = build.as_frame(test_x).assign(price=test_y.astype(np.float64))
         for record in houses.to_dict(orient="records"):
             out.write(json.dumps(record) + "\n")
-    secret = root / "root-only.txt"
-    secret.write_text("root's secret")
+    # A file only its owner may read, in a folder every user can search (pytest's tmp_path
+    # is not: its parent is 0700, and that alone would keep `nobody` out).
+    secret = Path(tempfile.mkdtemp(prefix="hokusai-test-")) / "owner-only.txt"
+    secret.parent.chmod(0o755)
+    secret.write_text("the owner's secret")
     secret.chmod(0o600)
     for mode in ("report", "hang", "rows", "objects"):
         frame = pd.DataFrame({"mode": [mode] * 5, "probe": [str(secret)] * 5, "x": range(5),
                               "label": [1, 0, 1, 0, 1]})  # fmt: skip
         frame.to_parquet(root / f"{mode}.parquet", index=False)
-    return root
+    yield root
+    shutil.rmtree(secret.parent)
 
 
 ONNX_MODEL = PROJECT / "examples" / "house-prices" / "models" / "regressor"
@@ -233,7 +238,7 @@ def test_the_child_sees_no_labels_no_secrets_and_runs_as_nobody(runs):
     if os.geteuid() == 0:
         assert report["uid"] == WHO.uid
         assert report["parent_environ"] == "denied: PermissionError"
-        assert report["probe"] == "denied: PermissionError"  # a root-only file
+        assert report["probe"] == "denied: PermissionError"  # a file only root may read
 
 
 def test_a_missing_module_names_the_package_and_the_env_manager(runs):
