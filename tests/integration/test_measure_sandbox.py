@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import textwrap
 from collections.abc import Iterator
@@ -276,3 +278,30 @@ def test_a_data_hash_mismatch_is_refused_before_the_model_runs(models, data):
     with pytest.raises(MeasureError, match="but the benchmark's dataset is " + "0" * 64):
         measure(models / "hostile", data / "hang.parquet", "label", ["accuracy"],
                 expected_data_sha256="0" * 64)  # fmt: skip
+
+
+UNDUMPABLE = """
+import subprocess, sys
+from hokusai_action.measure.sandbox import _undumpable
+if sys.argv[1] == "undumpable":
+    _undumpable()
+probe = "import os\\ntry:\\n print(open(f'/proc/{os.getppid()}/environ').read())\\n"
+probe += "except OSError as e:\\n print('denied', type(e).__name__)"
+print(subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout)
+"""
+
+
+@pytest.mark.parametrize("mode", ["undumpable", "dumpable"])
+def test_not_root_the_parent_is_undumpable_so_a_same_user_child_cannot_read_its_environ(mode):
+    """As a user other than root, the model runs as that same user: the parent's prctl is
+    what keeps the model from reading /proc/<parent>/environ. The dumpable run is the control."""
+    identity = {} if WHO is None else {"user": WHO.uid, "group": WHO.gid, "extra_groups": []}
+    result = subprocess.run(
+        [sys.executable, "-c", UNDUMPABLE, mode], capture_output=True, text=True, check=True,
+        env={"PATH": "/usr/bin:/bin", "HOKUSAI_API_KEY": "hk-secret-value-9"}, cwd="/",
+        **identity,
+    )  # fmt: skip
+    if mode == "undumpable":
+        assert result.stdout.strip() == "denied PermissionError"
+    else:
+        assert "hk-secret-value-9" in result.stdout

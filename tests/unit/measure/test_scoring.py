@@ -93,3 +93,9 @@ def test_auroc_on_one_class_is_unmeasured():
     pred = Predictions(np.ones(4, dtype=int), np.full((4, 2), 0.5), np.array([0, 1]))
     _, unmeasured, _ = score_all(["auroc"], y, pred)
     assert "one class" in unmeasured["auroc"]
+
+
+def test_an_alias_is_measured_as_its_catalogue_metric():
+    values, _, _ = score_all(["roc_auc", "acc"], Y, BINARY)
+    assert values == {"roc_auc": metrics.roc_auc_score(Y, PROBA1),
+                      "acc": metrics.accuracy_score(Y, LABELS)}  # fmt: skip
