@@ -229,6 +229,17 @@ def _failure(
     return MeasureError(f"the model's process {ended} before writing its predictions{_tail(log)}")
 
 
+def _packages(raw: bytes | None) -> dict[str, str]:
+    """The versions the child reported, as short inert text (the child is not trusted)."""
+    try:
+        found = json.loads(raw or b"{}")
+    except ValueError:
+        return {}
+    if not isinstance(found, dict):
+        return {}
+    return {shown(k, 40): shown(v, 40) for k, v in found.items()}
+
+
 def _environment(workdir: Path) -> dict[str, str]:
     """Nothing of ours: no token, key, password, registry address or runner variable."""
     return {"PATH": CHILD_PATH, "HOME": str(workdir), "TMPDIR": str(workdir), "LANG": "C.UTF-8"}
@@ -288,13 +299,25 @@ def run_model(
         features.to_pickle(workdir / "features.pkl")
         if who is not None:
             _chown_tree(workdir, who)
+            if (blocked := unreachable(workdir, who)) is not None:
+                raise MeasureError(
+                    f"the model runs as user `nobody`, who cannot reach its work folder "
+                    f"{shown(workdir.as_posix())} (blocked at {shown(blocked.as_posix())}): set "
+                    "TMPDIR to a folder every user can search, such as /tmp"
+                )
         identity = {} if who is None else {"user": who.uid, "group": who.gid, "extra_groups": []}
         with tempfile.TemporaryFile() as log:
-            process = subprocess.Popen(
-                [sys.executable, "-I", "-m", CHILD_MODULE, str(workdir)],
-                cwd=workdir, env=_environment(workdir), stdin=subprocess.DEVNULL, stdout=log,
-                stderr=log, start_new_session=True, close_fds=True, **identity,
-            )  # fmt: skip
+            try:
+                process = subprocess.Popen(
+                    [sys.executable, "-I", "-m", CHILD_MODULE, str(workdir)],
+                    cwd=workdir, env=_environment(workdir), stdin=subprocess.DEVNULL, stdout=log,
+                    stderr=log, start_new_session=True, close_fds=True, **identity,
+                )  # fmt: skip
+            except OSError as e:
+                raise MeasureError(
+                    f"the model's process could not be started ({shown(e, 200)}): check that "
+                    f"{shown(sys.executable)} runs for every user"
+                ) from e
             code = _wait(process, timeout, len(features), shown_model)
             if code != 0:
                 raise _failure(out, who, code, shown_model, log)
@@ -307,12 +330,6 @@ def run_model(
             classes = _load_array(out / "classes.npy", who, limit)
             packages_raw = _read_untrusted(out / "packages.json", who, JSON_LIMIT)
         pred = check(Predictions(labels, proba, classes), rows)  # type: ignore[arg-type]
-        try:
-            packages = json.loads(packages_raw or b"{}")
-        except ValueError:
-            packages = {}
-        packages = {shown(k, 40): shown(v, 40) for k, v in packages.items()} if isinstance(
-            packages, dict) else {}  # fmt: skip
-        return ChildRun(pred, packages, model_sha256)
+        return ChildRun(pred, _packages(packages_raw), model_sha256)
     finally:
         _remove(workdir)

@@ -305,3 +305,21 @@ def test_not_root_the_parent_is_undumpable_so_a_same_user_child_cannot_read_its_
         assert result.stdout.strip() == "denied PermissionError"
     else:
         assert "hk-secret-value-9" in result.stdout
+
+
+@pytest.mark.skipif(WHO is None, reason="as root only: the model then runs as nobody")
+def test_a_work_folder_nobody_cannot_reach_is_refused_before_the_model_runs(
+    models, data, tmp_path, monkeypatch
+):
+    private = tmp_path / "private-tmp"
+    private.mkdir(mode=0o700)
+    monkeypatch.setattr(tempfile, "tempdir", str(private))  # as TMPDIR=private would
+    with pytest.raises(MeasureError, match="set TMPDIR to a folder every user can search"):
+        measure(models / "classifier", data / "cancer.csv", "label", ["accuracy"])
+    assert [p.name for p in private.iterdir()] == []  # its work folder removed
+
+
+def test_a_folder_that_is_not_an_mlflow_model_is_refused(data, tmp_path):
+    (tmp_path / "model.pkl").write_bytes(b"not a model")
+    with pytest.raises(MeasureError, match="not an MLflow model directory"):
+        measure(tmp_path, data / "cancer.csv", "label", ["accuracy"])
