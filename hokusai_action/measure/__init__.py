@@ -67,4 +67,5 @@ def measure(
         packages=run.packages,
         model_sha256=run.model_sha256,
         how=how,
+        confinement=run.confinement,
     )

@@ -57,6 +57,7 @@ class ChildRun:
     predictions: Predictions
     packages: dict[str, str]
     model_sha256: str
+    confinement: str  # what the child reported of its Landlock confinement
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,7 +238,7 @@ def _packages(raw: bytes | None) -> dict[str, str]:
         return {}
     if not isinstance(found, dict):
         return {}
-    return {shown(k, 40): shown(v, 40) for k, v in found.items()}
+    return {shown(k, 40): shown(v, 120) for k, v in found.items()}
 
 
 def _environment(workdir: Path) -> dict[str, str]:
@@ -330,6 +331,8 @@ def run_model(
             classes = _load_array(out / "classes.npy", who, limit)
             packages_raw = _read_untrusted(out / "packages.json", who, JSON_LIMIT)
         pred = check(Predictions(labels, proba, classes), rows)  # type: ignore[arg-type]
-        return ChildRun(pred, _packages(packages_raw), model_sha256)
+        packages = _packages(packages_raw)
+        confinement = packages.pop("confinement", "none: not reported")
+        return ChildRun(pred, packages, model_sha256, confinement)
     finally:
         _remove(workdir)

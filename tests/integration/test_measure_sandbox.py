@@ -45,6 +45,17 @@ pytestmark = pytest.mark.skipif(
     "message); run these from a venv made by an interpreter every user can read, e.g. "
     "/usr/bin/python3 -m venv",
 )
+
+
+def _landlock_abi() -> int:
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    return int(libc.syscall(444, None, ctypes.c_size_t(0), ctypes.c_uint32(1)))
+
+
+LANDLOCK = sys.platform.startswith("linux") and _landlock_abi() >= 1
 SECRETS = {
     "HOKUSAI_API_KEY": "hk-secret-value-1",
     "INPUT_GITHUB-TOKEN": "ghs_secretvalue2",
@@ -79,6 +90,7 @@ class Hostile(PythonModel):
                 "environ": _read("/proc/self/environ"),
                 "parent_environ": _read(f"/proc/{os.getppid()}/environ"),
                 "probe": _read(str(model_input["probe"].iloc[0])),
+                "open_probe": _read(str(model_input["open_probe"].iloc[0])),
             }
             return [json.dumps(report)] * rows
         if mode == "hang":
@@ -144,8 +156,14 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     secret.parent.chmod(0o755)
     secret.write_text("the owner's secret")
     secret.chmod(0o600)
+    # ...and one every user may read, as a checked-out repository's data is: only the kernel's
+    # confinement (Landlock) keeps the model from it.
+    labels = secret.parent / "labels.csv"
+    labels.write_text("label\n1\n0\n")
+    labels.chmod(0o644)
     for mode in ("report", "hang", "rows", "objects"):
-        frame = pd.DataFrame({"mode": [mode] * 5, "probe": [str(secret)] * 5, "x": range(5),
+        frame = pd.DataFrame({"mode": [mode] * 5, "probe": [str(secret)] * 5,
+                              "open_probe": [str(labels)] * 5,
                               "label": [1, 0, 1, 0, 1]})  # fmt: skip
         frame.to_parquet(root / f"{mode}.parquet", index=False)
     yield root
@@ -232,7 +250,7 @@ def test_the_child_sees_no_labels_no_secrets_and_runs_as_nobody(runs):
     result = _measured(runs, "report")
     text = str(result.predictions.labels[0])
     report = json.loads(text)
-    assert report["columns"] == ["mode", "probe", "x"]  # never the target column
+    assert report["columns"] == ["mode", "probe", "open_probe"]  # never the target column
     environ = report["environ"].removeprefix("read: ").rstrip("\0").split("\0")
     assert sorted(v.split("=", 1)[0] for v in environ) == ["HOME", "LANG", "PATH", "TMPDIR"]
     for value in SECRETS.values():
@@ -241,6 +259,11 @@ def test_the_child_sees_no_labels_no_secrets_and_runs_as_nobody(runs):
         assert report["uid"] == WHO.uid
         assert report["parent_environ"] == "denied: PermissionError"
         assert report["probe"] == "denied: PermissionError"  # a file only root may read
+    if LANDLOCK:
+        assert result.confinement.startswith("landlock ABI")
+        assert report["open_probe"] == "denied: PermissionError"  # readable by all, yet denied
+    else:
+        assert result.confinement.startswith("none: ")
 
 
 def test_a_missing_module_names_the_package_and_the_env_manager(runs):
