@@ -8,6 +8,9 @@ INPUT_*, MLFLOW_*, GITHUB_* or HOKUSAI_* variable), no stdin, its own session, a
 when we are root (the action's container), as `nobody`: it cannot read our
 /proc/<pid>/environ nor root's files. Not root, we make ourselves undumpable instead
 (prctl PR_SET_DUMPABLE 0), so that a child of the same user cannot read our environ either.
+Where the kernel has Landlock, the child also confines itself before the model's code runs
+(`_child._confine`): it reads only the system, Python and its work folder, so the labels'
+original file, readable by all in a checked-out repository, is out of its reach too.
 
 What it writes back is read as untrusted: plain .npy arrays only (no pickle), regular files
 only (no symlink, no hard link to another user's file), size-bounded, then checked

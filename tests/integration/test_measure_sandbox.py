@@ -143,7 +143,12 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def data(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     root = tmp_path_factory.mktemp("measure-data")
     x, y = load_breast_cancer(return_X_y=True, as_frame=True)
-    x[300:].assign(label=y[300:]).to_csv(root / "cancer.csv", index=False)
+    cancer = x[300:].assign(label=y[300:])
+    cancer.to_csv(root / "cancer.csv", index=False)
+    cancer.to_parquet(root / "cancer.parquet", index=False)
+    with (root / "cancer.jsonl").open("w") as out:
+        for record in cancer.to_dict(orient="records"):
+            out.write(json.dumps(record) + "\n")
     build = load_build_models()
     _, _, test_x, test_y = build.house_data()
     with (root / "houses.jsonl").open("w") as out:
@@ -176,6 +181,8 @@ ONNX_MODEL = PROJECT / "examples" / "house-prices" / "models" / "regressor"
 CASES = {
     "classifier": ("classifier", "cancer.csv", "label", ["accuracy", "auroc", "f1_score",
                                                          "bleu_score"], 600),
+    "classifier-parquet": ("classifier", "cancer.parquet", "label", ["accuracy", "auroc"], 600),
+    "classifier-jsonl": ("classifier", "cancer.jsonl", "label", ["accuracy", "auroc"], 600),
     "onnx": (ONNX_MODEL, "houses.jsonl", "price", ["rmse", "auroc"], 600),
     "report": ("hostile", "report.parquet", "label", ["accuracy"], 600),
     "missing": ("needs-missing", "rows.parquet", "label", ["accuracy"], 600),
@@ -229,6 +236,14 @@ def test_a_classifiers_accuracy_and_auroc_equal_scikit_learns(runs, models, data
     assert result.predictions.classes.tolist() == [0, 1]
     assert result.model_sha256 == hash_model_files(models / "classifier").sha256
     assert set(result.packages) >= {"python", "mlflow", "scikit-learn", "numpy", "pandas"}
+
+
+def test_csv_parquet_and_json_lines_give_the_same_values(runs):
+    csv = _measured(runs, "classifier")
+    for case in ("classifier-parquet", "classifier-jsonl"):
+        other = _measured(runs, case)
+        assert other.values == {k: csv.values[k] for k in ("accuracy", "auroc")}
+        assert other.dataset_sha256 != csv.dataset_sha256  # other bytes, the same table
 
 
 def test_an_onnx_regressors_rmse_equals_scikit_learns_on_its_runtimes_predictions(runs, data):
