@@ -15,6 +15,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from hokusai_action.inert import shown
 from hokusai_action.measure.measurement import (
     MeasureError,
     Measurement,
@@ -49,7 +50,8 @@ def measure(
 
     if env_manager not in sandbox.ENV_MANAGERS:
         raise MeasureError(
-            f"--env-manager must be one of {', '.join(sandbox.ENV_MANAGERS)}, not {env_manager!r}"
+            f"--env-manager must be one of {', '.join(sandbox.ENV_MANAGERS)}, not "
+            f"`{shown(env_manager)}`"
         )
     with tempfile.TemporaryDirectory(prefix="hokusai-data-") as scratch:
         dataset = data_module.read(Path(data), target, Path(scratch), expected_data_sha256)

@@ -9,15 +9,17 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from hokusai_action.measure import MeasureError
+from hokusai_action.measure import MeasureError, measure
 from hokusai_action.measure.sandbox import (
     Identity,
     _environment,
     _load_array,
     _read_untrusted,
     check_reachable,
+    run_model,
     unreachable,
 )
 
@@ -86,3 +88,17 @@ def test_an_oversized_output_is_refused(tmp_path):
     (tmp_path / "labels.npy").write_bytes(b"x" * 2048)
     with pytest.raises(MeasureError, match="over 1024 bytes"):
         _read_untrusted(tmp_path / "labels.npy", None, 1024)
+
+
+@pytest.mark.parametrize("manager", ["uv", "virtualenv"])
+def test_an_env_manager_not_wired_yet_is_refused_plainly(tmp_path, manager):
+    (tmp_path / "MLmodel").write_text("flavors: {}\n")
+    with pytest.raises(MeasureError, match=f"--env-manager {manager} is not supported yet"):
+        run_model(tmp_path, pd.DataFrame({"x": [1]}), env_manager=manager)
+
+
+def test_an_unknown_env_manager_is_refused(tmp_path):
+    data = tmp_path / "data.csv"
+    data.write_text("x,label\n1,0\n")
+    with pytest.raises(MeasureError, match="--env-manager must be one of local, uv, virtualenv"):
+        measure(tmp_path, data, "label", ["accuracy"], env_manager="conda")
