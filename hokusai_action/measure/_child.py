@@ -60,8 +60,8 @@ def _confine(workdir: Path) -> str:
     libc = ctypes.CDLL(None, use_errno=True)
     libc.syscall.restype = ctypes.c_long
     abi = libc.syscall(SYS_CREATE_RULESET, None, ctypes.c_size_t(0), ctypes.c_uint32(1))
-    if abi < 1:
-        return "none: this kernel has no Landlock"
+    if abi < 1:  # ENOSYS/EOPNOTSUPP: not in this kernel; EPERM: a seccomp profile forbids it
+        return f"none: Landlock is unavailable here (errno {ctypes.get_errno()})"
     handled = HANDLED.get(abi, (1 << 16) - 1)
     attr = struct.pack("=Q", handled)  # handled_access_fs alone: the oldest layout, every ABI
     ruleset = libc.syscall(SYS_CREATE_RULESET, attr, ctypes.c_size_t(len(attr)), ctypes.c_uint32(0))
