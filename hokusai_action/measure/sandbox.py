@@ -138,6 +138,24 @@ def check_reachable(who: Identity, paths: list[Path] | None = None) -> None:
             )
 
 
+def refuse_links_out(model_dir: Path) -> None:
+    """MeasureError for a symlink in the model that leads outside the model's folder.
+
+    The model is copied by us, following links, into a folder the model's process reads: a
+    link to the benchmark's data, to /proc/self/environ or to root's files would hand it what
+    it must not see. Links within the model's folder copy the model's own files."""
+    root = model_dir.resolve()
+    for folder, dirs, files in os.walk(model_dir):
+        for name in (*dirs, *files):
+            entry = Path(folder) / name
+            if entry.is_symlink() and not entry.resolve().is_relative_to(root):
+                raise MeasureError(
+                    f"the model holds {shown(entry.relative_to(model_dir).as_posix())}, a "
+                    "symlink to outside the model's folder: measuring gives the model its own "
+                    "files only; put the file itself in the model's folder"
+                )
+
+
 def _chown_tree(root: Path, who: Identity) -> None:
     os.chown(root, who.uid, who.gid)
     for folder, dirs, files in os.walk(root):
@@ -293,6 +311,7 @@ def run_model(
         refuse_special_files(model_dir, model_dir.as_posix())
     except HokusaiError as e:
         raise MeasureError(str(e)) from e
+    refuse_links_out(model_dir)
     who = child_identity()
     if who is None:
         _undumpable()

@@ -19,6 +19,7 @@ from hokusai_action.measure.sandbox import (
     _load_array,
     _read_untrusted,
     check_reachable,
+    refuse_links_out,
     run_model,
     unreachable,
 )
@@ -102,3 +103,25 @@ def test_an_unknown_env_manager_is_refused(tmp_path):
     data.write_text("x,label\n1,0\n")
     with pytest.raises(MeasureError, match="--env-manager must be one of local, uv, virtualenv"):
         measure(tmp_path, data, "label", ["accuracy"], env_manager="conda")
+
+
+@pytest.mark.parametrize("target", ["/proc/self/environ", "../data/holdout.csv"])
+def test_a_symlink_out_of_the_model_is_refused_before_anything_is_copied(tmp_path, target):
+    """Copying follows links, as root: a link to our environ or to the labels would hand
+    them to the model's process."""
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "MLmodel").write_text("flavors: {}\n")
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "holdout.csv").write_text("label\n1\n")
+    (model / "extra").symlink_to(target)
+    with pytest.raises(MeasureError, match="holds extra, a symlink to outside the model's folder"):
+        run_model(model, pd.DataFrame({"x": [1]}))
+
+
+def test_a_symlink_within_the_model_is_copied(tmp_path):
+    model = tmp_path / "model"
+    (model / "weights").mkdir(parents=True)
+    (model / "weights" / "w.bin").write_bytes(b"w")
+    (model / "alias.bin").symlink_to("weights/w.bin")
+    refuse_links_out(model)  # no error
