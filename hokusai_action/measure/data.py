@@ -35,8 +35,18 @@ class Dataset:
     rows: int
 
 
+KERNEL_FILES = ("proc", "sys", "dev")  # files the kernel makes up, such as our own environ
+
+
 def _copy(source: Path, copy: Path) -> None:
-    """Copy a regular file; a FIFO or device is refused rather than read (it could hang)."""
+    """Copy a regular file; a FIFO or device is refused rather than read (it could hang), and
+    so is a file of /proc, /sys or /dev (through a symlink, say): /proc/self/environ is a
+    "regular file" holding our secrets, and the features go to the model."""
+    if source.resolve().parts[1:2] in [(name,) for name in KERNEL_FILES]:
+        raise MeasureError(
+            f"the data {shown(source)} leads to {shown(source.resolve().as_posix())}, which is "
+            "not a data file: point at a CSV, Parquet or JSON Lines file"
+        )
     try:
         fd = os.open(source, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except IsADirectoryError as e:

@@ -98,3 +98,11 @@ def test_string_labels_come_back_as_strings(tmp_path, scratch):
     path = tmp_path / "data.csv"
     path.write_text("x,label\n1,cat\n2,dog\n")
     assert read(path, "label", scratch).y.tolist() == ["cat", "dog"]
+
+
+def test_a_link_to_our_own_environ_is_refused(tmp_path, scratch):
+    """/proc/self/environ passes for a regular file; parsed, our secrets would be features."""
+    link = tmp_path / "data.csv"
+    link.symlink_to("/proc/self/environ")
+    with pytest.raises(MeasureError, match="which is not a data file"):
+        read(link, "label", scratch)
