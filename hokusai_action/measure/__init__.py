@@ -53,6 +53,12 @@ def measure(
             f"--env-manager must be one of {', '.join(sandbox.ENV_MANAGERS)}, not "
             f"`{shown(env_manager)}`"
         )
+    if Path(data).resolve().is_relative_to(Path(model_dir).resolve()):
+        raise MeasureError(
+            f"the data {shown(Path(data).as_posix())} lies in the model's folder "
+            f"{shown(Path(model_dir).as_posix())}, which the model is given whole: it would be "
+            "given its labels; keep the benchmark's data out of the model's folder"
+        )
     with tempfile.TemporaryDirectory(prefix="hokusai-data-") as scratch:
         dataset = data_module.read(Path(data), target, Path(scratch), expected_data_sha256)
     # The copy of the data (labels included) is gone before the model's process starts.

@@ -143,7 +143,8 @@ def refuse_links_out(model_dir: Path) -> None:
 
     The model is copied by us, following links, into a folder the model's process reads: a
     link to the benchmark's data, to /proc/self/environ or to root's files would hand it what
-    it must not see. Links within the model's folder copy the model's own files."""
+    it must not see. Links within the model's folder copy the model's own files. The folder
+    itself is the manifest's `model.path`, which validation keeps inside the repository."""
     root = model_dir.resolve()
     for folder, dirs, files in os.walk(model_dir):
         for name in (*dirs, *files):

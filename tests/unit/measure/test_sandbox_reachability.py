@@ -125,3 +125,11 @@ def test_a_symlink_within_the_model_is_copied(tmp_path):
     (model / "weights" / "w.bin").write_bytes(b"w")
     (model / "alias.bin").symlink_to("weights/w.bin")
     refuse_links_out(model)  # no error
+
+
+def test_data_inside_the_models_folder_is_refused(tmp_path):
+    (tmp_path / "MLmodel").write_text("flavors: {}\n")
+    data = tmp_path / "holdout.csv"
+    data.write_text("x,label\n1,0\n")
+    with pytest.raises(MeasureError, match="it would be given its labels"):
+        measure(tmp_path, data, "label", ["accuracy"])
