@@ -15,6 +15,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from hokusai_action.inert import shown
 from hokusai_action.measure.measurement import (
     MeasureError,
     Measurement,
@@ -49,7 +50,14 @@ def measure(
 
     if env_manager not in sandbox.ENV_MANAGERS:
         raise MeasureError(
-            f"--env-manager must be one of {', '.join(sandbox.ENV_MANAGERS)}, not {env_manager!r}"
+            f"--env-manager must be one of {', '.join(sandbox.ENV_MANAGERS)}, not "
+            f"`{shown(env_manager)}`"
+        )
+    if Path(data).resolve().is_relative_to(Path(model_dir).resolve()):
+        raise MeasureError(
+            f"the data {shown(Path(data).as_posix())} lies in the model's folder "
+            f"{shown(Path(model_dir).as_posix())}, which the model is given whole: it would be "
+            "given its labels; keep the benchmark's data out of the model's folder"
         )
     with tempfile.TemporaryDirectory(prefix="hokusai-data-") as scratch:
         dataset = data_module.read(Path(data), target, Path(scratch), expected_data_sha256)
@@ -67,4 +75,5 @@ def measure(
         packages=run.packages,
         model_sha256=run.model_sha256,
         how=how,
+        confinement=run.confinement,
     )

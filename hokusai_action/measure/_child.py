@@ -31,6 +31,69 @@ class BadOutput(Exception):
     """The model's output is not one plain value per row."""
 
 
+# Landlock (Linux 5.13+): the kernel's own file-access sandbox, open to unprivileged processes.
+SYS_CREATE_RULESET, SYS_ADD_RULE, SYS_RESTRICT_SELF = 444, 445, 446  # the same on every arch
+PR_SET_NO_NEW_PRIVS = 38
+RULE_PATH_BENEATH = 1
+EXECUTE, WRITE_FILE, READ_FILE, READ_DIR = 1, 2, 4, 8
+TRUNCATE = 1 << 14
+READ = EXECUTE | READ_FILE | READ_DIR
+FILE_RIGHTS = EXECUTE | WRITE_FILE | READ_FILE | TRUNCATE | (1 << 15)  # IOCTL_DEV
+# The rights each ABI version can handle: 13 rights in 1, REFER in 2, TRUNCATE in 3, IOCTL_DEV in 5
+HANDLED = {1: (1 << 13) - 1, 2: (1 << 14) - 1, 3: (1 << 15) - 1, 4: (1 << 15) - 1}
+SYSTEM_READ = ("/usr", "/lib", "/lib32", "/lib64", "/bin", "/sbin", "/etc", "/proc", "/sys", "/dev")
+SHARED_WRITE = ("/dev/null", "/dev/shm")  # joblib's semaphores live in /dev/shm
+
+
+def _confine(workdir: Path) -> str:
+    """Restrict this process, before the model's code runs, to reading the system, the
+    interpreter and its packages, and to its own work folder: the data's original file (the
+    labels), the repository and the user's files are out of reach even when readable by all.
+    The restriction is the kernel's (Landlock) and holds for every process the model starts.
+    Returns what was done; where the kernel lacks Landlock, nothing is, and it says so."""
+    import ctypes
+    import struct
+    import sysconfig
+
+    if not sys.platform.startswith("linux"):
+        return "none: Landlock is Linux's"
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    abi = libc.syscall(SYS_CREATE_RULESET, None, ctypes.c_size_t(0), ctypes.c_uint32(1))
+    if abi < 1:  # ENOSYS/EOPNOTSUPP: not in this kernel; EPERM: a seccomp profile forbids it
+        return f"none: Landlock is unavailable here (errno {ctypes.get_errno()})"
+    handled = HANDLED.get(abi, (1 << 16) - 1)
+    attr = struct.pack("=Q", handled)  # handled_access_fs alone: the oldest layout, every ABI
+    ruleset = libc.syscall(SYS_CREATE_RULESET, attr, ctypes.c_size_t(len(attr)), ctypes.c_uint32(0))
+    if ruleset < 0:
+        return f"none: Landlock refused a ruleset (errno {ctypes.get_errno()})"
+    readable = {*SYSTEM_READ, sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
+                *sysconfig.get_paths().values(), *sys.path}  # fmt: skip
+    rules = [(path, READ) for path in sorted(readable) if path]
+    rules += [(path, handled) for path in (*SHARED_WRITE, str(workdir))]
+    try:
+        for path, access in rules:
+            try:
+                fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+            except OSError:
+                continue  # absent here
+            try:
+                if not Path(path).is_dir():
+                    access &= FILE_RIGHTS
+                rule = struct.pack("=Qi", access & handled, fd)
+                if libc.syscall(SYS_ADD_RULE, ruleset, RULE_PATH_BENEATH, rule, 0) < 0:
+                    return f"none: Landlock refused a rule for {path} (errno {ctypes.get_errno()})"
+            finally:
+                os.close(fd)
+        if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 or (
+            libc.syscall(SYS_RESTRICT_SELF, ruleset, 0) != 0
+        ):
+            return f"none: Landlock could not be applied (errno {ctypes.get_errno()})"
+    finally:
+        os.close(ruleset)
+    return f"landlock ABI {abi}: the model read only the system, Python and its work folder"
+
+
 def _fail(out: Path, kind: str, error: BaseException, module: str | None = None) -> int:
     message = f"{type(error).__name__}: {error}"[:MESSAGE_LIMIT]
     (out / "error.json").write_text(
@@ -178,7 +241,9 @@ def main(argv: list[str]) -> int:
         import pandas as pd
 
         features = pd.read_pickle(workdir / "features.pkl")  # written by the parent
-        (out / "packages.json").write_text(json.dumps(_packages()), encoding="utf-8")
+        packages = _packages()
+        packages["confinement"] = _confine(workdir)
+        (out / "packages.json").write_text(json.dumps(packages), encoding="utf-8")
     except Exception as e:
         return _fail(out, "setup_failed", e)
     try:

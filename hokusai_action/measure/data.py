@@ -7,6 +7,7 @@ measured is what was hashed, and the labels never sit where the model could read
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import stat
@@ -34,8 +35,18 @@ class Dataset:
     rows: int
 
 
+KERNEL_FILES = ("proc", "sys", "dev")  # files the kernel makes up, such as our own environ
+
+
 def _copy(source: Path, copy: Path) -> None:
-    """Copy a regular file; a FIFO or device is refused rather than read (it could hang)."""
+    """Copy a regular file; a FIFO or device is refused rather than read (it could hang), and
+    so is a file of /proc, /sys or /dev (through a symlink, say): /proc/self/environ is a
+    "regular file" holding our secrets, and the features go to the model."""
+    if source.resolve().parts[1:2] in [(name,) for name in KERNEL_FILES]:
+        raise MeasureError(
+            f"the data {shown(source)} leads to {shown(source.resolve().as_posix())}, which is "
+            "not a data file: point at a CSV, Parquet or JSON Lines file"
+        )
     try:
         fd = os.open(source, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except IsADirectoryError as e:
@@ -57,6 +68,34 @@ def _copy(source: Path, copy: Path) -> None:
             shutil.copyfileobj(src, dst, 1 << 20)
 
 
+def _json_lines(copy: Path, shown_path: str) -> pd.DataFrame:
+    """One JSON object per line, parsed by the json module: the same doubles as the CSV's,
+    and no guessing of dates from column names (as pandas' read_json does)."""
+    import pandas as pd
+
+    records = []
+    with copy.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError as e:
+                raise MeasureError(
+                    f"the data {shown_path} cannot be read as JSON Lines: line {number} is not "
+                    f"JSON ({shown(getattr(e, 'msg', e), 80)})"
+                ) from e
+            if not isinstance(record, dict):
+                raise MeasureError(
+                    f"the data {shown_path} cannot be read as JSON Lines: line {number} is not "
+                    "an object of column: value"
+                )
+            records.append(record)
+    if not records:
+        raise pd.errors.EmptyDataError("no lines")
+    return pd.DataFrame.from_records(records)
+
+
 def _parse(copy: Path, kind: str, shown_path: str) -> pd.DataFrame:
     import pandas as pd
 
@@ -65,9 +104,7 @@ def _parse(copy: Path, kind: str, shown_path: str) -> pd.DataFrame:
             return pd.read_csv(copy)
         if kind == "Parquet":
             return pd.read_parquet(copy)
-        # precise_float: the same doubles as the CSV's; no date guessing from column names
-        return pd.read_json(copy, lines=True, precise_float=True, convert_dates=False,
-                            keep_default_dates=False)  # fmt: skip
+        return _json_lines(copy, shown_path)
     except pd.errors.EmptyDataError as e:
         raise MeasureError(f"the data {shown_path} is empty: it needs a header and rows") from e
     except ImportError as e:

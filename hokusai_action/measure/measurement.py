@@ -44,6 +44,8 @@ class Measurement:
     packages: dict[str, str]  # versions the model ran with, in the child process
     model_sha256: str  # the model files as copied and measured (hash_model_files' algorithm)
     how: dict[str, str] = field(default_factory=dict)  # metric -> how it was computed
+    # "landlock ABI n: ..." when the kernel confined the model's files; "none: why" otherwise
+    confinement: str = ""
 
 
 SIGNIFICANT_DIGITS = 12

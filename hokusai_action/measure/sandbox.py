@@ -8,6 +8,9 @@ INPUT_*, MLFLOW_*, GITHUB_* or HOKUSAI_* variable), no stdin, its own session, a
 when we are root (the action's container), as `nobody`: it cannot read our
 /proc/<pid>/environ nor root's files. Not root, we make ourselves undumpable instead
 (prctl PR_SET_DUMPABLE 0), so that a child of the same user cannot read our environ either.
+Where the kernel has Landlock, the child also confines itself before the model's code runs
+(`_child._confine`): it reads only the system, Python and its work folder, so the labels'
+original file, readable by all in a checked-out repository, is out of its reach too.
 
 What it writes back is read as untrusted: plain .npy arrays only (no pickle), regular files
 only (no symlink, no hard link to another user's file), size-bounded, then checked
@@ -33,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
+from hokusai_action.errors import HokusaiError
 from hokusai_action.inert import inert_text, shown
 from hokusai_action.measure.measurement import MeasureError, Predictions
 from hokusai_action.measure.predictions import check
@@ -48,6 +52,9 @@ STDERR_LINES = 20
 STDERR_TAIL_BYTES = 64 * 1024
 JSON_LIMIT = 64 * 1024
 ENV_MANAGERS = ("local", "uv", "virtualenv")
+# The managers that rebuild the model's own environment (MLflow's uv and virtualenv): not wired
+# yet, so that messages do not send a user to an option that then refuses.
+REBUILDING_MANAGERS: tuple[str, ...] = ()
 PR_SET_DUMPABLE = 4
 
 
@@ -56,6 +63,7 @@ class ChildRun:
     predictions: Predictions
     packages: dict[str, str]
     model_sha256: str
+    confinement: str  # what the child reported of its Landlock confinement
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +136,25 @@ def check_reachable(who: Identity, paths: list[Path] | None = None) -> None:
                 "can read it (as the action's image does, under /usr/local), make that folder "
                 "readable (chmod a+rX), or run as a user other than root"
             )
+
+
+def refuse_links_out(model_dir: Path) -> None:
+    """MeasureError for a symlink in the model that leads outside the model's folder.
+
+    The model is copied by us, following links, into a folder the model's process reads: a
+    link to the benchmark's data, to /proc/self/environ or to root's files would hand it what
+    it must not see. Links within the model's folder copy the model's own files. The folder
+    itself is the manifest's `model.path`, which validation keeps inside the repository."""
+    root = model_dir.resolve()
+    for folder, dirs, files in os.walk(model_dir):
+        for name in (*dirs, *files):
+            entry = Path(folder) / name
+            if entry.is_symlink() and not entry.resolve().is_relative_to(root):
+                raise MeasureError(
+                    f"the model holds {shown(entry.relative_to(model_dir).as_posix())}, a "
+                    "symlink to outside the model's folder: measuring gives the model its own "
+                    "files only; put the file itself in the model's folder"
+                )
 
 
 def _chown_tree(root: Path, who: Identity) -> None:
@@ -214,10 +241,16 @@ def _failure(
     kind, message = error.get("kind"), shown(error.get("message", ""), 300)
     if kind == "missing_module" and isinstance(error.get("module"), str):
         package = shown(error["module"].split(".")[0], 60)
+        if REBUILDING_MANAGERS:
+            return MeasureError(
+                f"the model {shown_model} needs the Python package `{package}`, which this "
+                "environment lacks: install it, or run with `--env-manager uv` (or virtualenv) "
+                "so MLflow rebuilds the model's own environment"
+            )
         return MeasureError(
             f"the model {shown_model} needs the Python package `{package}`, which this "
-            "environment lacks: install it, or run with `--env-manager uv` (or virtualenv) so "
-            "MLflow rebuilds the model's own environment"
+            "environment lacks: install it where hokusai-action runs (rebuilding the model's "
+            "own environment with `--env-manager uv` is not supported yet)"
         )
     what = {"load_failed": "could not be loaded", "predict_failed": "failed to predict",
             "setup_failed": "could not be started", "bad_output": "gave an output that is not "
@@ -226,6 +259,17 @@ def _failure(
         return MeasureError(f"the model {shown_model} {what}: {message}{_tail(log)}")
     ended = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
     return MeasureError(f"the model's process {ended} before writing its predictions{_tail(log)}")
+
+
+def _packages(raw: bytes | None) -> dict[str, str]:
+    """The versions the child reported, as short inert text (the child is not trusted)."""
+    try:
+        found = json.loads(raw or b"{}")
+    except ValueError:
+        return {}
+    if not isinstance(found, dict):
+        return {}
+    return {shown(k, 40): shown(v, 120) for k, v in found.items()}
 
 
 def _environment(workdir: Path) -> dict[str, str]:
@@ -251,7 +295,7 @@ def run_model(
     model_dir: Path, features: pd.DataFrame, *, timeout: float = 600.0, env_manager: str = "local"
 ) -> ChildRun:
     """The model's predictions on `features`, made in a child process (see the module)."""
-    if env_manager != "local":
+    if env_manager != "local" and env_manager not in REBUILDING_MANAGERS:
         raise MeasureError(f"--env-manager {shown(env_manager)} is not supported yet: use local")
     shown_model = shown(model_dir.as_posix())
     if not (model_dir / "MLmodel").is_file():
@@ -259,7 +303,16 @@ def run_model(
             f"the model {shown_model} is not an MLflow model directory (it has no MLmodel "
             "file): measuring loads the model with MLflow"
         )
-    refuse_special_files(model_dir, model_dir.as_posix())
+    if importlib.util.find_spec("mlflow") is None:
+        raise MeasureError(
+            "measuring loads the model with MLflow, which this environment lacks: "
+            "pip install 'hokusai-action[registry,measure]'"
+        )
+    try:
+        refuse_special_files(model_dir, model_dir.as_posix())
+    except HokusaiError as e:
+        raise MeasureError(str(e)) from e
+    refuse_links_out(model_dir)
     who = child_identity()
     if who is None:
         _undumpable()
@@ -268,19 +321,36 @@ def run_model(
     workdir = Path(tempfile.mkdtemp(prefix="hokusai-measure-"))
     try:
         model_copy, out = workdir / "model", workdir / "out"
-        shutil.copytree(model_dir, model_copy, symlinks=False)
+        try:  # contents only: no mode bits (setuid) of the author's files, symlinks followed
+            shutil.copytree(model_dir, model_copy, symlinks=False, copy_function=shutil.copyfile)
+        except (OSError, shutil.Error) as e:
+            raise MeasureError(
+                f"the model {shown_model} cannot be copied to be measured: {shown(e, 200)}"
+            ) from e
         model_sha256 = hash_model_files(model_copy).sha256
         out.mkdir()
         features.to_pickle(workdir / "features.pkl")
         if who is not None:
             _chown_tree(workdir, who)
+            if (blocked := unreachable(workdir, who)) is not None:
+                raise MeasureError(
+                    f"the model runs as user `nobody`, who cannot reach its work folder "
+                    f"{shown(workdir.as_posix())} (blocked at {shown(blocked.as_posix())}): set "
+                    "TMPDIR to a folder every user can search, such as /tmp"
+                )
         identity = {} if who is None else {"user": who.uid, "group": who.gid, "extra_groups": []}
         with tempfile.TemporaryFile() as log:
-            process = subprocess.Popen(
-                [sys.executable, "-I", "-m", CHILD_MODULE, str(workdir)],
-                cwd=workdir, env=_environment(workdir), stdin=subprocess.DEVNULL, stdout=log,
-                stderr=log, start_new_session=True, close_fds=True, **identity,
-            )  # fmt: skip
+            try:
+                process = subprocess.Popen(
+                    [sys.executable, "-I", "-m", CHILD_MODULE, str(workdir)],
+                    cwd=workdir, env=_environment(workdir), stdin=subprocess.DEVNULL, stdout=log,
+                    stderr=log, start_new_session=True, close_fds=True, **identity,
+                )  # fmt: skip
+            except OSError as e:
+                raise MeasureError(
+                    f"the model's process could not be started ({shown(e, 200)}): check that "
+                    f"{shown(sys.executable)} runs for every user"
+                ) from e
             code = _wait(process, timeout, len(features), shown_model)
             if code != 0:
                 raise _failure(out, who, code, shown_model, log)
@@ -293,12 +363,8 @@ def run_model(
             classes = _load_array(out / "classes.npy", who, limit)
             packages_raw = _read_untrusted(out / "packages.json", who, JSON_LIMIT)
         pred = check(Predictions(labels, proba, classes), rows)  # type: ignore[arg-type]
-        try:
-            packages = json.loads(packages_raw or b"{}")
-        except ValueError:
-            packages = {}
-        packages = {shown(k, 40): shown(v, 40) for k, v in packages.items()} if isinstance(
-            packages, dict) else {}  # fmt: skip
-        return ChildRun(pred, packages, model_sha256)
+        packages = _packages(packages_raw)
+        confinement = packages.pop("confinement", "none: not reported")
+        return ChildRun(pred, packages, model_sha256, confinement)
     finally:
         _remove(workdir)

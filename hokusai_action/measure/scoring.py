@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from hokusai_action.inert import shown
 from hokusai_action.measure.measurement import Predictions
+from hokusai_action.validation import metrics as catalogue
 
 if TYPE_CHECKING:
     import numpy as np
@@ -119,6 +120,7 @@ def score(name: str, y: np.ndarray, pred: Predictions) -> Scored:
     """`name` measured on these predictions; Unmeasured (with the reason) when it cannot be."""
     from sklearn import metrics
 
+    name = catalogue.ALIASES.get(name, name)  # roc_auc is auroc, r2 is r2_score
     if name in NOT_MEASURED:
         raise Unmeasured(NOT_MEASURED[name])
     if name not in MEASURABLE:
