@@ -220,7 +220,9 @@ class RegistryWork:
                 f"adds one, with {fix} --add-model NAME"
             )
         else:
-            found = record.reconcile(rec, p.metric, p.dataset, p.benchmark.sha256)
+            # a measured value was measured on the record's data (its hash checked)
+            data = p.measured.dataset_sha256 if p.measured is not None else p.benchmark.sha256
+            found = record.reconcile(rec, p.metric, p.dataset, data)
             notes += found.notices
             if not found.mismatches:
                 return None

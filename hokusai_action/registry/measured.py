@@ -81,7 +81,8 @@ def default_measurement(p: Plan) -> str:
     """A new record's policy: `required` when the manifest names data hokusai-action can
     read and its label column, `off` otherwise."""
     bench = p.manifest_data["benchmark"]
-    if not measurable(bench) or Path(bench["dataset"]["path"]).suffix.lower() not in FORMATS:
+    path = bench.get("dataset", {}).get("path", "") if measurable(bench) else ""
+    if Path(path).suffix.lower() not in FORMATS:
         return "off"
     from hokusai_action.measure import scoring
 

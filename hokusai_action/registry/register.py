@@ -27,10 +27,8 @@ from hokusai_action.registry.deltaone import (
     exact,
     rule_for,
 )
-from hokusai_action.registry.judge import (
-    Decision,
-    RegistryWork,
-)
+from hokusai_action.registry.judge import Decision, RegistryWork
+from hokusai_action.registry.judge import Promote as Promote  # the CLI's and action's name for it
 from hokusai_action.registry.measured import (
     claimed,
     log_measurement,

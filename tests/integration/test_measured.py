@@ -6,7 +6,6 @@ number is computed here with scikit-learn on the same rows, never written by han
 
 from __future__ import annotations
 
-import uuid
 from decimal import Decimal
 from pathlib import Path
 
@@ -150,13 +149,13 @@ def test_claimed_and_measured_values_never_share_a_high_water_mark(repo, registr
 
 
 HOSTILE = """
-import pathlib
+import urllib.request
 import mlflow.models
 import mlflow.pyfunc
 
 class Hostile(mlflow.pyfunc.PythonModel):
     def load_context(self, context):
-        pathlib.Path("MARKER").write_text("loaded")
+        urllib.request.urlopen("URL", timeout=5).read()  # says "I was loaded" to the test
 
     def predict(self, context, model_input, params=None):
         return [1] * len(model_input)
@@ -166,27 +165,53 @@ mlflow.models.set_model(Hostile())
 
 
 @pytest.mark.filterwarnings("ignore:.*type hints:UserWarning")  # the hostile model's own
-def test_under_workflow_run_a_pull_requests_model_is_never_loaded(repo, registry, tmp_path):
+def test_under_workflow_run_a_pull_requests_model_is_never_loaded(
+    repo, registry, tmp_path, httpserver
+):
+    """The model tells a loopback server when it is loaded: the only way out of its sandbox
+    (Landlock keeps it from writing anywhere but its own work folder)."""
     register(repo.plan("stump"), registry, Decision())
     import mlflow.pyfunc
 
-    marker = Path(f"/tmp/hokusai-hostile-{uuid.uuid4().hex}")  # the child may write /tmp only
+    httpserver.expect_request("/loaded").respond_with_data("ok")
     code = tmp_path / "hostile_model.py"
-    code.write_text(HOSTILE.replace("MARKER", str(marker)), encoding="utf-8")
+    code.write_text(HOSTILE.replace("URL", httpserver.url_for("/loaded")), encoding="utf-8")
     hostile = tmp_path / "hostile"
     mlflow.pyfunc.save_model(hostile, python_model=code, pip_requirements=[])
-    marker.unlink(missing_ok=True)  # MLflow may run the code once, to check it
+    httpserver.clear_log()  # MLflow may run the code once while saving, to check it
     repo.trained["hostile"] = hostile
     privileged = Decision(measuring=Measuring(event="workflow_run"))
     shown = compare(repo.plan("hostile", "0.5"), registry, privileged)
-    assert not marker.exists()
+    assert httpserver.log == []
+    assert shown.plan.measured is None
     assert any("claimed, not measured" in n and "workflow_run" in n for n in shown.notes)
-    with pytest.raises(HokusaiError, match="never loaded under `workflow_run`"):
-        compare(repo.plan("hostile"), registry, privileged)
-    assert not marker.exists()
+    for event in ("workflow_run", "pull_request_target"):
+        refused = Decision(measuring=Measuring(event=event))
+        with pytest.raises(HokusaiError, match=f"never loaded under `{event}`"):
+            compare(repo.plan("hostile"), registry, refused)
+    assert httpserver.log == []
     loaded = compare(repo.plan("hostile"), registry, Decision())  # a pull_request run: loads
-    assert marker.exists()
-    marker.unlink()
+    assert len(httpserver.log) == 1
     assert loaded.plan.value == rounded(
         float((pd.read_csv(repo.root / "data" / "holdout.csv")[TARGET] == 1).mean())
     )
+
+
+def test_a_holdout_kept_as_a_registry_artifact_is_measured_without_being_in_the_repository(
+    repo, registry
+):
+    register(repo.plan("stump"), registry, Decision())
+    client = registry.client
+    run = client.create_run(registry.ensure_experiment("holdouts")).info.run_id
+    client.log_artifact(run, str(repo.root / "data" / "holdout.csv"))
+    done = set_record(registry, repo.token, None,
+                      Changes(data_artifact=f"runs:/{run}/holdout.csv"))  # fmt: skip
+    assert done.record.dataset.artifact == f"runs:/{run}/holdout.csv"
+    assert "new benchmark" not in " ".join(done.notes)  # the same data, by its hash
+    (repo.root / "data" / "holdout.csv").unlink()  # contributors never see it
+    better = register(
+        repo.plan("logistic", dataset="{name: holdout, target: label}"), registry, Decision()
+    )
+    assert better.verdict is not None
+    assert better.verdict.outcome is Outcome.DELTAONE
+    assert better.plan.value == rounded(repo.accuracy("logistic"))
