@@ -56,6 +56,7 @@ INPUT_DEFAULTS: dict[str, str] = {
     "timeout": str(DEFAULT_TIMEOUT),
     "changed-only": "true",
     "embedded-registry": "auto",
+    "pull-request-measurements": "",
 }
 # Choices of the inputs that take one word, as the command line's options.
 CHOICES: dict[str, tuple[str, ...]] = {
@@ -146,6 +147,7 @@ class Settings:
     timeout: int = DEFAULT_TIMEOUT
     changed_only: bool = True  # on a pull request, judge only the models it changes
     embedded_registry: str = "auto"  # register into the workspace's throw-away registry?
+    measurements: str = ""  # workflow_run: the pull request's own run's results file
 
     @classmethod
     def from_inputs(cls, inputs: Mapping[str, str]) -> Settings:
@@ -175,6 +177,12 @@ class Settings:
                     f"input `manifests`: `{pattern}` must be a glob relative to the "
                     "repository root, inside it (no leading `/`, no `..`)"
                 )
+        measurements = inputs["pull-request-measurements"]
+        if measurements.startswith(("/", "\\")) or ".." in PurePosixPath(measurements).parts:
+            raise InputError(
+                f"input `pull-request-measurements`: `{measurements}` must be a path relative "
+                "to the workspace, inside it (no leading `/`, no `..`)"
+            )
         text = inputs["deltaone-threshold"]
         threshold = float(text) if _NUMBER.fullmatch(text) else float("nan")
         if not 0 < threshold <= 1:
@@ -209,6 +217,7 @@ class Settings:
             timeout=_integer(inputs, "timeout"),
             changed_only=_flag(inputs, "changed-only"),
             embedded_registry=_choice(inputs, "embedded-registry"),
+            measurements=measurements,
         )
 
 
@@ -667,8 +676,26 @@ def _decision(settings: Settings, plans: list[Any], event: str = "") -> Any:
         promote=registration.Promote(settings.promote),
         require_significance=settings.require_significance,
         explicit=frozenset(name for name, differs in given.items() if differs),
-        measuring=Measuring(event=event),
+        measuring=Measuring(event=event, relayed=_relayed(settings, event)),
     )
+
+
+def _relayed(settings: Settings, event: str) -> tuple[Any, ...]:
+    """Under a privileged event, what the pull request's own run measured (its results file,
+    passed on by the fork-safe pattern): shown as not verified, never recorded."""
+    from hokusai_action.registry.measured import PRIVILEGED_EVENTS, relayed_measurements
+
+    if not settings.measurements or event not in PRIVILEGED_EVENTS:
+        return ()
+    path = Path(settings.measurements)
+    try:
+        if path.is_symlink() or not path.is_file() or path.stat().st_size > 4 << 20:
+            raise OSError("not a regular file of at most 4 MiB")
+        return relayed_measurements(path.read_text(encoding="utf-8", errors="replace"))
+    except OSError as e:
+        command("warning", f"input `pull-request-measurements`: cannot read it ({e}): values "
+                "of measured tokens are shown as claimed")  # fmt: skip
+        return ()
 
 
 # -- changed-only: the models a pull request changes ------------------------------------------

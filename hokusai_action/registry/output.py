@@ -163,6 +163,8 @@ def report_json(r: Report) -> dict[str, Any]:
         "value": p.value,
         "value_source": p.value_source,
         "measured": measured_json(p),
+        "model_sha256": p.model.sha256,
+        "repository_path": p.version_tags.get("hokusai_manifest"),
         "baseline_value": baseline.value if baseline else None,
         "baseline_version": baseline.version if baseline else None,
         "baseline_model": baseline.model if baseline else None,

@@ -205,6 +205,13 @@ def _register(p: Plan, registry: MlflowRegistry, decision: Decision) -> Report:
     else:
         p = _measured(p, rec, decision, registry)
     work, report, existing = _judged(Status.REGISTERED, p, registry, decision, rec)
+    judged = report.verdict is not None and report.verdict.outcome not in baseline.UNJUDGED
+    if rec.measurement == "required" and judged and (p.measured is None or p.measured.unverified):
+        raise HokusaiError(  # a claim must never join a measured history
+            f"{p.manifest}: token {p.token_id}'s values are measured, and this run did not "
+            f"measure it (event `{decision.measuring.event}`): register on push, where the "
+            "model is measured"
+        )
     if created:
         report.record_created = True
         report.notes.insert(0, created_notice(rec))

@@ -6,6 +6,7 @@ number is computed here with scikit-learn on the same rows, never written by han
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,8 +18,9 @@ from hokusai_action.errors import HokusaiError
 from hokusai_action.github.comment import comment_body
 from hokusai_action.measure import rounded
 from hokusai_action.registry.deltaone import Outcome
-from hokusai_action.registry.measured import Measuring
+from hokusai_action.registry.measured import Measuring, relayed_measurements
 from hokusai_action.registry.mlflow_store import MlflowRegistry
+from hokusai_action.registry.output import reports_json
 from hokusai_action.registry.register import Decision, compare, register
 from hokusai_action.registry.settings import RegistrySettings, resolve_settings
 from tests.support.measuring import TARGET, Repo, train
@@ -215,3 +217,37 @@ def test_a_holdout_kept_as_a_registry_artifact_is_measured_without_being_in_the_
     assert better.verdict is not None
     assert better.verdict.outcome is Outcome.DELTAONE
     assert better.plan.value == rounded(repo.accuracy("logistic"))
+
+
+def test_under_workflow_run_the_pull_requests_own_measurement_is_shown_unverified_never_recorded(
+    repo, registry
+):
+    register(repo.plan("stump"), registry, Decision())
+    own_run = compare(repo.plan("logistic"), registry, Decision())  # part 1: pull_request
+    relayed = relayed_measurements(json.dumps(reports_json([own_run])))
+    assert len(relayed) == 1
+    privileged = Decision(measuring=Measuring(event="workflow_run", relayed=relayed))
+    shown = compare(repo.plan("logistic"), registry, privileged)  # part 2: no model loaded
+    assert shown.plan.measured is not None
+    assert shown.plan.measured.unverified
+    assert shown.plan.value == rounded(repo.accuracy("logistic"))
+    assert "measured in the pull request's own run" in comment_body(shown, "compare")
+    assert "not verified" in comment_body(shown, "compare")
+    with pytest.raises(HokusaiError, match="did not measure it"):
+        register(repo.plan("logistic"), registry, privileged)  # never recorded
+    # the relayed number is for those model files only: other files get nothing from it
+    with pytest.raises(HokusaiError, match="never loaded under `workflow_run`"):
+        compare(repo.plan("stump"), registry, privileged)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "[]", '{"results": 5}', '{"results": [{"measured": {"value": NaN, "rows": 1}}]}',
+     '{"results": [{"manifest": "m", "model_sha256": "a", "metric": "accuracy", "measured": '
+     '{"value": 0.9, "rows": true, "dataset_sha256": "b", "dataset": "d"}}]}',
+     '{"results": [{"manifest": "m", "model_sha256": "a", "metric": "accuracy", "measured": '
+     '{"value": 0.9, "rows": 5, "dataset_sha256": "b", "dataset": "d", "unverified": true}}]}'],
+    ids=["empty", "a-list", "not-a-list", "nan", "bool-rows", "already-relayed"],
+)  # fmt: skip
+def test_a_hostile_results_file_relays_nothing(text):
+    assert relayed_measurements(text) == ()
