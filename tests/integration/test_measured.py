@@ -251,3 +251,29 @@ def test_under_workflow_run_the_pull_requests_own_measurement_is_shown_unverifie
 )  # fmt: skip
 def test_a_hostile_results_file_relays_nothing(text):
     assert relayed_measurements(text) == ()
+
+
+def test_required_significance_is_decided_by_a_paired_test_on_the_stored_predictions(
+    repo, registry, trained
+):
+    from statsmodels.stats.contingency_tables import mcnemar
+
+    register(repo.plan("stump"), registry, Decision(require_significance=True))
+    better = register(repo.plan("logistic"), registry, Decision())
+    assert better.verdict is not None
+    # no sample counts anywhere: without the paired test this would be "not significant"
+    said = [n for n in better.notes if "paired test" in n]
+    assert said
+    assert "mcnemar" in said[0]
+    import mlflow.sklearn
+
+    holdout = pd.read_csv(trained["holdout"])
+    x, y = holdout.drop(columns=[TARGET]), holdout[TARGET].to_numpy()
+    old = mlflow.sklearn.load_model(str(trained["stump"])).predict(x) == y
+    new = mlflow.sklearn.load_model(str(trained["logistic"])).predict(x) == y
+    table = [[int((old & new).sum()), int((old & ~new).sum())],
+             [int((~old & new).sum()), int((~old & ~new).sum())]]  # fmt: skip
+    # clearly significant by statsmodels' exact test, so by the (less conservative) mid-p too
+    assert mcnemar(table, exact=True).pvalue < 0.01
+    assert table[1][0] > table[0][1]
+    assert better.verdict.outcome is Outcome.DELTAONE
