@@ -181,3 +181,19 @@ def ws(tmp_path: Path) -> Workspace:
 def github(httpserver: HTTPServer) -> FakeGitHub:
     """GitHub's REST API, played on loopback."""
     return FakeGitHub(httpserver)
+
+
+@pytest.fixture(scope="module")
+def measured_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """Real scikit-learn models and their holdout (tests/support/measuring.py), per module."""
+    from tests.support.measuring import train
+
+    return train(tmp_path_factory.mktemp("measured-models"))
+
+
+@pytest.fixture(scope="module")
+def embedded_measuring(tmp_path_factory: pytest.TempPathFactory) -> RegistrySettings:
+    """An embedded registry of its own, per module, for the measured-value tests."""
+    root = tmp_path_factory.mktemp("measured-registry")
+    (root / ".git").mkdir()
+    return resolve_settings(None, env={}, cwd=root)

@@ -22,31 +22,21 @@ from hokusai_action.registry.measured import Measuring, relayed_measurements
 from hokusai_action.registry.mlflow_store import MlflowRegistry
 from hokusai_action.registry.output import reports_json
 from hokusai_action.registry.register import Decision, compare, register
-from hokusai_action.registry.settings import RegistrySettings, resolve_settings
-from tests.support.measuring import TARGET, Repo, train
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
-    return train(tmp_path_factory.mktemp("measured-models"))
-
-
-@pytest.fixture(scope="module")
-def embedded(tmp_path_factory: pytest.TempPathFactory) -> RegistrySettings:
-    root = tmp_path_factory.mktemp("measured-registry")
-    (root / ".git").mkdir()
-    return resolve_settings(None, env={}, cwd=root)
+from hokusai_action.registry.settings import RegistrySettings
+from tests.support.measuring import TARGET, Repo
 
 
 @pytest.fixture
-def registry(embedded: RegistrySettings) -> MlflowRegistry:
-    return MlflowRegistry(embedded)
+def registry(embedded_measuring: RegistrySettings) -> MlflowRegistry:
+    return MlflowRegistry(embedded_measuring)
 
 
 @pytest.fixture
-def repo(tmp_path: Path, trained: dict[str, object], monkeypatch: pytest.MonkeyPatch) -> Repo:
+def repo(
+    tmp_path: Path, measured_models: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> Repo:
     monkeypatch.chdir(tmp_path)
-    return Repo(tmp_path, trained)
+    return Repo(tmp_path, measured_models)
 
 
 def test_a_true_claim_registers_as_measured_with_both_numbers_recorded(repo, registry):
@@ -254,7 +244,7 @@ def test_a_hostile_results_file_relays_nothing(text):
 
 
 def test_required_significance_is_decided_by_a_paired_test_on_the_stored_predictions(
-    repo, registry, trained
+    repo, registry, measured_models
 ):
     from statsmodels.stats.contingency_tables import mcnemar
 
@@ -267,10 +257,10 @@ def test_required_significance_is_decided_by_a_paired_test_on_the_stored_predict
     assert "mcnemar" in said[0]
     import mlflow.sklearn
 
-    holdout = pd.read_csv(trained["holdout"])
+    holdout = pd.read_csv(measured_models["holdout"])
     x, y = holdout.drop(columns=[TARGET]), holdout[TARGET].to_numpy()
-    old = mlflow.sklearn.load_model(str(trained["stump"])).predict(x) == y
-    new = mlflow.sklearn.load_model(str(trained["logistic"])).predict(x) == y
+    old = mlflow.sklearn.load_model(str(measured_models["stump"])).predict(x) == y
+    new = mlflow.sklearn.load_model(str(measured_models["logistic"])).predict(x) == y
     table = [[int((old & new).sum()), int((old & ~new).sum())],
              [int((~old & new).sum()), int((~old & ~new).sum())]]  # fmt: skip
     # clearly significant by statsmodels' exact test, so by the (less conservative) mid-p too

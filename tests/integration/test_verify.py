@@ -19,37 +19,25 @@ from hokusai_action.commands.verify import verify
 from hokusai_action.registry.deltaone import Outcome
 from hokusai_action.registry.mlflow_store import MlflowRegistry
 from hokusai_action.registry.register import Decision, register
-from hokusai_action.registry.settings import RegistrySettings, resolve_settings
+from hokusai_action.registry.settings import RegistrySettings
 from tests.support.cli import run_cli
-from tests.support.measuring import Repo, train
+from tests.support.measuring import Repo
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
-    return train(tmp_path_factory.mktemp("verify-models"))
+def registry(embedded_measuring: RegistrySettings) -> MlflowRegistry:
+    return MlflowRegistry(embedded_measuring)
 
 
 @pytest.fixture(scope="module")
-def embedded(tmp_path_factory: pytest.TempPathFactory) -> RegistrySettings:
-    root = tmp_path_factory.mktemp("verify-registry")
-    (root / ".git").mkdir()
-    return resolve_settings(None, env={}, cwd=root)
-
-
-@pytest.fixture(scope="module")
-def registry(embedded: RegistrySettings) -> MlflowRegistry:
-    return MlflowRegistry(embedded)
-
-
-@pytest.fixture(scope="module")
-def paid(tmp_path_factory, trained, registry: MlflowRegistry) -> Iterator[Repo]:
+def paid(tmp_path_factory, measured_models, registry: MlflowRegistry) -> Iterator[Repo]:
     """A token whose version 2 (the logistic regression) was paid a DeltaOne over version 1;
     registered once, each test putting back what it tampered with."""
     root = tmp_path_factory.mktemp("verify-repo")
     before = Path.cwd()
     os.chdir(root)
     try:
-        repo = Repo(root, trained)
+        repo = Repo(root, measured_models)
         register(repo.plan("stump"), registry, Decision())
         report = register(repo.plan("logistic"), registry, Decision())
         assert report.verdict is not None
