@@ -30,7 +30,7 @@ from hokusai_action.validation import metrics
 from hokusai_action.validation.checker import check_paths
 from hokusai_action.validation.rules import Options
 from tests.integration.conftest import ADMIN_PASSWORD, Server
-from tests.support.cli import run_cli
+from tests.support.cli import invoke_cli as run_cli  # the CLI's entry point, in this process
 from tests.support.dropping_proxy import DroppingProxy
 
 RMSE = metrics.lookup("rmse").metric
