@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +18,19 @@ from hokusai_action.validation.rules import Options
 # benchmarks/, and one that two pytest-xdist workers on a loaded machine cross at random.
 settings.register_profile("hokusai", deadline=None)
 settings.load_profile("hokusai")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Temporary folders (tmp_path) in memory where the system has it, unless --basetemp or
+    PYTEST_DEBUG_TEMPROOT says otherwise: SQLite syncs each of the dozens of table migrations
+    MLflow runs on every new embedded registry to disk, seconds per registry on a loaded
+    machine, and no test is about disks. pytest keeps its last three runs' folders there, as
+    it does under /tmp; the pytest-xdist workers get theirs inside the one chosen here."""
+    memory = Path("/dev/shm")
+    chosen = config.option.basetemp is not None or "PYTEST_DEBUG_TEMPROOT" in os.environ
+    if not chosen and memory.is_dir() and os.access(memory, os.W_OK):
+        os.environ["PYTEST_DEBUG_TEMPROOT"] = str(memory)
+
 
 PROJECT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

@@ -244,9 +244,11 @@ def plan(manifest: Manifest, commit: str | None, notes: tuple[str, ...] = ()) ->
         raise HokusaiError(f"{manifest.file}: {e}") from e
 
     if found := not_mlflow_model(model.get("flavor"), model["path"], model_path):
-        notes = (*notes, f"this version is not loadable with mlflow.pyfunc: {found[0]}, so it is "
-                 f"registered as plain files; save the model with `{found[1]}` to make it "
-                 "loadable")  # fmt: skip
+        # Validation with `registering` refuses this first (rule model-not-mlflow); kept for a
+        # caller that plans without it: a flavored version that cannot be loaded is no version.
+        raise HokusaiError(f"{manifest.file}: {found[0]}, so a version registered from it could "
+                           f"not be loaded with mlflow.pyfunc; save the model with `{found[1]}`, "
+                           "or set `flavor: file` to register the files as they are")  # fmt: skip
     extra = {
         metrics.lookup(k, custom).alias_of or k: float(v)
         for k, v in data.get("metrics", {}).items()

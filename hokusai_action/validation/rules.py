@@ -523,10 +523,16 @@ def _check_path(
                  "compress) or keep files not needed to load it out of this path",
                  Severity.WARNING)  # fmt: skip
     if what == "model" and (found := not_mlflow_model(m.get("model", "flavor"), value, target)):
-        yield at(path, "model-not-mlflow", f"{found[0]}: MLflow registers it as plain files, "
-                 f"which `mlflow.pyfunc.load_model` cannot load; save the model with "
+        # Registering it would succeed and record its value, yet loading it back would fail:
+        # refused where it would be registered or compared, a warning for validate.
+        flavor = shown(m.get("model", "flavor"))
+        why = (f"a `flavor: {flavor}` version registered from it could not be loaded back with "
+               "`mlflow.pyfunc.load_model`" if options.registering else "MLflow registers it "
+               "as plain files, which `mlflow.pyfunc.load_model` cannot load")  # fmt: skip
+        yield at(path, "model-not-mlflow", f"{found[0]}: {why}; save the model with "
                  f"`{found[1]}` and point `model.path` at that directory, or set `flavor: file` "
-                 "to register the files as they are", Severity.WARNING)  # fmt: skip
+                 "to register the files as they are",
+                 Severity.ERROR if options.registering else Severity.WARNING)  # fmt: skip
     if what == "metrics file":
         yield from _check_value_from(m, target.resolve())
 

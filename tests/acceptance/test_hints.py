@@ -1,5 +1,6 @@
 """Every hint is true: an option a message suggests exists on the command that printed it
-(or on the command the message names), and a Git LFS pointer is never taken for a model."""
+(or on the command the message names), and neither a Git LFS pointer nor a flavored folder
+with no `MLmodel` is taken for a model to register."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ LFS_POINTER = (
     "oid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\n"
     "size 12345\n"
 )
+FLAVORED = VALID.replace("  path: models/churn\n", "  path: models/churn\n  flavor: sklearn\n")
 
 
 @functools.cache
@@ -71,6 +73,7 @@ CASES = {
     "promote, no registry yet": (["promote", "--token", "CHURN-001", "--version", "2"], VALID),
     "init, not on a terminal": (["init", "fresh"], VALID),
     "init, manifest exists": (["init", "."], VALID),
+    "register, flavor without MLmodel": (["register"], FLAVORED),
 }
 
 
@@ -157,3 +160,26 @@ def test_a_large_file_or_one_with_other_text_is_not_read_as_a_pointer(repo: Repo
     result = run_cli("validate", cwd=_repo_with(repo, VALID))
     assert result.returncode == 0
     assert "model-lfs-pointer" not in result.stdout
+
+
+# -- a flavored model folder with no MLmodel -----------------------------------------------
+def test_a_flavor_without_mlmodel_is_a_warning_for_validate(repo: Repo):
+    result = run_cli("validate", "--color", "never", cwd=_repo_with(repo, FLAVORED))
+    assert result.returncode == 0, result.stdout
+    assert "warning:" in result.stdout
+    assert "[model-not-mlflow]" in result.stdout
+    assert "model path `models/churn` holds no `MLmodel` file" in result.stdout
+
+
+@pytest.mark.parametrize("command", ["register", "compare"])
+def test_a_flavor_without_mlmodel_is_an_error_for_register_and_compare(repo: Repo, command: str):
+    result = run_cli(command, cwd=_repo_with(repo, FLAVORED))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert "error:" in result.stderr
+    assert "[model-not-mlflow]" in result.stderr
+    assert "could not be loaded back with `mlflow.pyfunc.load_model`" in result.stderr
+    assert '`mlflow.sklearn.save_model(model, "models/churn")`' in result.stderr
+    assert "or set `flavor: file`" in result.stderr
+    assert "nothing was registered or compared" in result.stderr
+    assert not (repo.root / ".hokusai").exists()

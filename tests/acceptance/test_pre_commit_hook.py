@@ -2,7 +2,8 @@
 
 `pre-commit try-repo` clones a throwaway copy of the current working tree, installs it with
 pip into a fresh virtualenv (offline: see conftest.py and wheelhouse.py) and runs the hook
-over a temporary git repository that holds the manifests of each case.
+over a temporary git repository that holds the manifests of each case; `pre-commit run`
+installs it from a local clone, as the README shows for a user who cannot reach GitHub.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = PROJECT_ROOT / "tests" / "fixtures" / "pre-commit"
 HOOK_ID = "hokusai-validate"  # `id` in .pre-commit-hooks.yaml
 HOOK_NAME = "validate Hokusai manifests"  # its `name`, which pre-commit reports under
+GITHUB_REPO = "https://github.com/hokusai-protocol/hokusai-action"  # the README's `repo:`
+LOCAL_CLONE = "/path/to/hokusai-action"  # the README's `repo:` for a local clone
 
 RunPreCommit = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -103,3 +106,29 @@ def test_hook_passes_with_warning_when_model_path_is_missing(
     where = _location(sources / "hokusai.yaml", "path", "model/fraud.pkl")
     assert f"{where}: warning:" in result.stdout, result.stdout
     assert "does not exist" in result.stdout, result.stdout
+
+
+def test_the_readmes_local_clone_config_runs_the_hook_offline(
+    tmp_path: Path,
+    hook_repo: Path,
+    make_git_repo: Callable[[Path], Path],
+    run_pre_commit: RunPreCommit,
+) -> None:
+    # The README's second `.pre-commit-config.yaml`, for a user who cannot reach GitHub:
+    # `repo:` a local clone's path, `rev:` a commit SHA, run by `pre-commit run` as shown.
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    github, local = [b for b in re.findall(r"```yaml\n(.*?)```", readme, re.S) if HOOK_ID in b]
+    assert local == github.replace(GITHUB_REPO, LOCAL_CLONE), "the same hook, from a clone"
+    sha = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=hook_repo, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    sources = FIXTURES / "invalid-token-id"
+    user = shutil.copytree(sources, tmp_path / "user-repo")
+    config = local.replace(LOCAL_CLONE, str(hook_repo)).replace("<sha>", sha)
+    (user / ".pre-commit-config.yaml").write_text(config, encoding="utf-8")
+    result = run_pre_commit("run", "--all-files", "--color=never", cwd=make_git_repo(user))
+
+    assert result.returncode == 1, result.stdout
+    assert _hook_status(result.stdout) == "Failed", result.stdout
+    where = _location(sources / "hokusai.yaml", "token_id", "model_001")
+    assert f"{where}: error:" in result.stdout, result.stdout

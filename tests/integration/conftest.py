@@ -31,6 +31,16 @@ from tests.support.postgres import postgres_cluster, server_binaries
 
 MLFLOW = str(Path(sys.executable).parent / "mlflow")
 ADMIN_PASSWORD = "hokusai-test-admin-pw-1"  # a throwaway test server's
+# MLflow's basic_auth.ini, but for its credential cache (see `cached_auth_server`)
+CACHED_AUTH = """\
+[mlflow]
+default_permission = READ
+database_uri = sqlite:///basic_auth.db
+admin_username = admin
+authorization_function = mlflow.server.auth:authenticate_request_basic_auth
+grant_default_workspace_access = false
+auth_cache_ttl_seconds = 3600
+"""
 
 
 @dataclass(frozen=True)
@@ -96,16 +106,35 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         yield server
 
 
-@pytest.fixture(scope="session")
-def auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """A server with MLflow's basic-auth app: it refuses requests without valid credentials."""
+@contextlib.contextmanager
+def _auth_server(workdir: Path, config: str | None = None) -> Iterator[Server]:
+    """MLflow's basic-auth app, with MLflow's own configuration unless `config` is given."""
     env = {
         "MLFLOW_AUTH_ADMIN_PASSWORD": ADMIN_PASSWORD,
         "MLFLOW_FLASK_SERVER_SECRET_KEY": uuid.uuid4().hex,
     }
-    with _mlflow_server(
-        tmp_path_factory.mktemp("mlflow-auth"), "--app-name", "basic-auth", env=env
-    ) as server:
+    if config is not None:
+        (workdir / "basic_auth.ini").write_text(config, encoding="utf-8")
+        env["MLFLOW_AUTH_CONFIG_PATH"] = str(workdir / "basic_auth.ini")
+    with _mlflow_server(workdir, "--app-name", "basic-auth", env=env) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server with MLflow's basic-auth app: it refuses requests without valid credentials."""
+    with _auth_server(tmp_path_factory.mktemp("mlflow-auth")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def cached_auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The basic-auth app with the credential cache MLflow offers (`auth_cache_ttl_seconds`),
+    for tests that register as users with passwords: without it every request pays a
+    deliberately slow password hash, about a second on a loaded machine, 30 s for one
+    `register`. A wrong password is never cached. It cannot take a bearer token (MLflow 3.17
+    answers 500 there): tests of API keys use `auth_server`."""
+    with _auth_server(tmp_path_factory.mktemp("mlflow-auth-cached"), CACHED_AUTH) as server:
         yield server
 
 

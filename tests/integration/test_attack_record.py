@@ -30,7 +30,7 @@ from hokusai_action.validation import metrics
 from hokusai_action.validation.checker import check_paths
 from hokusai_action.validation.rules import Options
 from tests.integration.conftest import ADMIN_PASSWORD, Server
-from tests.support.cli import run_cli
+from tests.support.cli import invoke_cli as run_cli  # the CLI's entry point, in this process
 from tests.support.dropping_proxy import DroppingProxy
 
 RMSE = metrics.lookup("rmse").metric
@@ -336,7 +336,8 @@ def _write_repo(root: Path, name: str, token: str, value: float, model: int) -> 
     )
 
 
-def test_versions_written_by_others_count_for_nothing(auth_server: Server, tmp_path: Path):
+def test_versions_written_by_others_count_for_nothing(cached_auth_server: Server, tmp_path: Path):
+    auth_server = cached_auth_server  # users log in with passwords: see its docstring
     suffix = uuid.uuid4().hex[:6]
     owner, attacker = _user(auth_server, f"owner{suffix}"), _user(auth_server, f"rival{suffix}")
     token, name = f"SHARED-{suffix.upper()}", f"churn-{suffix}"
@@ -372,8 +373,9 @@ def test_versions_written_by_others_count_for_nothing(auth_server: Server, tmp_p
 
 
 def test_a_squatted_lock_refuses_registration_and_names_the_fix(
-    auth_server: Server, tmp_path: Path
+    cached_auth_server: Server, tmp_path: Path
 ):
+    auth_server = cached_auth_server
     suffix = uuid.uuid4().hex[:6]
     owner, squatter = _user(auth_server, f"own{suffix}"), _user(auth_server, f"squat{suffix}")
     token, name = f"VICTIM-{suffix.upper()}", f"victim-{suffix}"

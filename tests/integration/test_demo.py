@@ -17,7 +17,7 @@ from hokusai_action.demo.story import HISTORY, load_steps, step_folders
 from hokusai_action.errors import HokusaiError
 from tests.conftest import PROJECT
 from tests.support.build_models import load_build_models
-from tests.support.cli import CLI, cli_environment, run_cli
+from tests.support.cli import CLI, cli_environment, invoke_cli, run_cli
 
 README = (PROJECT / "README.md").read_text(encoding="utf-8")
 DEMO_PAGE = (PROJECT / "docs" / "demo.md").read_text(encoding="utf-8")
@@ -45,7 +45,7 @@ def first_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path, Path
 
 
 def test_demo_judges_each_step_against_the_rewarded_baseline(tmp_path):
-    result = run_cli("demo", "--format", "json", cwd=tmp_path)
+    result = invoke_cli("demo", "--format", "json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     results = json.loads(result.stdout)["results"]
     outcomes = [r["outcome"] for r in results]
@@ -80,7 +80,7 @@ def test_readme_shows_the_end_of_the_demo_output_as_it_is(first_run):
 
 def test_demo_second_run_prints_the_same_but_for_run_ids(first_run, tmp_path):
     out, _, _ = first_run
-    second = run_cli("demo", cwd=tmp_path)
+    second = invoke_cli("demo", cwd=tmp_path)
     assert second.returncode == 0, second.stderr
     assert _without_run_ids(second.stdout) == _without_run_ids(out)
     assert RUN_ID.findall(second.stdout) != RUN_ID.findall(out)  # what the intro says differs
@@ -93,7 +93,7 @@ def test_demo_leaves_nothing_behind(first_run):
 
 
 def test_demo_text_format_is_the_register_report(tmp_path):
-    result = run_cli("demo", "--format", "text", cwd=tmp_path)
+    result = invoke_cli("demo", "--format", "text", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "+1.20 pp -> DeltaOne achieved" in result.stdout
     assert "== The verdicts side by side" in result.stdout

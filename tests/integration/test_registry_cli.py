@@ -1,4 +1,7 @@
-"""The registry commands as users run them: the installed CLI, in a subprocess."""
+"""The registry commands as users run them: the CLI's entry point, in this process
+(`invoke_cli`: a subprocess per command spent its seconds importing MLflow), and in a
+subprocess where the process is the point (what it prints of MLflow's logs and of a secret,
+what it imports)."""
 
 from __future__ import annotations
 
@@ -12,12 +15,12 @@ import pytest
 
 from tests.conftest import PROJECT
 from tests.integration.conftest import ADMIN_PASSWORD, Server, _free_port
-from tests.support.cli import run_cli
+from tests.support.cli import invoke_cli, run_cli
 
 SECRET = "hk-test-key-9f8e7d6c5b4a"  # a made-up API key that must never be printed
 
 
-run = run_cli
+run = invoke_cli
 
 
 @pytest.fixture
@@ -42,7 +45,7 @@ def set_value(repo: Path, value: float) -> None:
 
 
 def test_embedded_sqlite_default_registers_once_per_commit(repo):
-    first = run("register", "churn", cwd=repo)
+    first = run_cli("register", "churn", cwd=repo)  # a process of its own: MLflow's logging
     assert first.returncode == 0, first.stderr
     assert "registered version 1" in first.stdout
     assert (repo / ".hokusai" / "mlflow.db").is_file()
@@ -131,7 +134,7 @@ def test_compare_against_a_server(repo, mlflow_server: Server):
 def test_wrong_api_key_is_refused_with_our_message_and_never_printed(repo, auth_server: Server):
     env = {"HOKUSAI_API_KEY": SECRET}
     for args in (["register", "churn"], ["--debug", "register", "churn"], ["doctor"]):
-        result = run(*args, "--tracking-uri", auth_server.uri, cwd=repo, env=env)
+        result = run_cli(*args, "--tracking-uri", auth_server.uri, cwd=repo, env=env)
         assert result.returncode == 1, result.stdout + result.stderr
         output = result.stdout + result.stderr
         assert "refused the API key (401)" in output
@@ -234,7 +237,7 @@ def test_a_server_that_accepts_but_never_answers_is_given_up_on(repo):
         silent.bind(("127.0.0.1", 0))
         silent.listen()
         uri = f"http://127.0.0.1:{silent.getsockname()[1]}"
-        result = run(
+        result = run_cli(  # a process, so that a hang is ended by the deadline below
             "compare",
             "churn",
             "--tracking-uri",

@@ -95,13 +95,17 @@ def test_semver_ordering(lower, higher):
     assert semver_key(lower) < semver_key(higher)  # type: ignore[operator]
 
 
-def test_a_flavored_bare_file_is_planned_with_a_note_that_pyfunc_cannot_load_it(repo):
+def test_a_flavored_bare_file_is_refused_by_the_plan_too_naming_the_save_call(repo):
     text = VALID.replace(
         "  path: models/churn\n", "  path: models/churn/model.pkl\n  flavor: sklearn\n"
     )
-    (note,) = make_plan(repo, text).notes
-    assert note.startswith("this version is not loadable with mlflow.pyfunc")
-    assert '`mlflow.sklearn.save_model(model, "models/churn/model")`' in note
+    with pytest.raises(HokusaiError) as refused:
+        make_plan(repo, text)  # validate (a warning there) lets it through; the plan does not
+    assert "could not be loaded with mlflow.pyfunc" in str(refused.value)
+    assert '`mlflow.sklearn.save_model(model, "models/churn/model")`' in str(refused.value)
+    assert "`flavor: file`" in str(refused.value)
+    plain = text.replace("flavor: sklearn", "flavor: file")
+    assert make_plan(repo, plain).notes == ()
     (repo.root / "models" / "churn" / "MLmodel").write_text("flavors: {}\n")
     text = VALID.replace("  path: models/churn\n", "  path: models/churn\n  flavor: sklearn\n")
     assert make_plan(repo, text).notes == ()

@@ -286,6 +286,16 @@ def test_a_flavor_on_a_bare_file_warns_with_the_flavors_save_model_call(repo):
     assert "or set `flavor: file`" in problems[0].message
 
 
+def test_a_flavor_without_mlmodel_is_an_error_when_registering_or_comparing(repo):
+    text = VALID.replace("  path: models/churn\n", "  path: models/churn\n  flavor: sklearn\n")
+    (problem,) = repo.check(text, registering=True)
+    assert (problem.rule, problem.severity) == ("model-not-mlflow", Severity.ERROR)
+    assert "could not be loaded back with `mlflow.pyfunc.load_model`" in problem.message
+    assert '`mlflow.sklearn.save_model(model, "models/churn")`' in problem.message
+    assert "or set `flavor: file`" in problem.message
+    assert repo.check(text.replace("flavor: sklearn", "flavor: file"), registering=True) == []
+
+
 def test_a_pyfunc_directory_without_mlmodel_gets_pyfuncs_own_save_call(repo):
     problems = repo.check(
         VALID.replace("  path: models/churn\n", "  path: models/churn\n  flavor: pyfunc\n")
