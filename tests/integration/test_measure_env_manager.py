@@ -145,7 +145,8 @@ def test_local_names_the_missing_package_and_the_env_manager_fix(model, data, ca
     with pytest.raises(MeasureError) as raised:
         measure(model / "model", data, "label", ["accuracy"], env_manager="local")
     message = str(raised.value)
-    assert "`hokusai_probe_dep`" in message and "--env-manager uv" in message
+    assert "`hokusai_probe_dep`" in message
+    assert "--env-manager uv" in message
     assert "Traceback" not in message
 
 
@@ -170,4 +171,5 @@ def test_a_package_the_index_lacks_is_named_with_the_index_host(model, data, ind
     message = str(raised.value)
     assert "hokusai-probe-absent" in message
     assert f"http://{index.host}:{index.port}" in message
-    assert "probe-secret-7" not in message and "Traceback" not in message
+    assert "probe-secret-7" not in message
+    assert "Traceback" not in message
