@@ -53,7 +53,8 @@ MARKER = "hokusai-overlay.json"
 PTH = "_hokusai_parent.pth"
 # What uv and pip need from our environment to reach an index; nothing else of ours (tokens).
 PASSED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "XDG_CACHE_HOME", "XDG_CONFIG_HOME",
-          "UV_CACHE_DIR", "UV_HTTP_TIMEOUT", "UV_NATIVE_TLS", "UV_OFFLINE", "UV_INSECURE_HOST",
+          "UV_CACHE_DIR", "UV_HTTP_TIMEOUT", "UV_HTTP_RETRIES", "UV_NATIVE_TLS", "UV_OFFLINE",
+          "UV_INSECURE_HOST",
           "PIP_CACHE_DIR", "PIP_CERT", "PIP_DEFAULT_TIMEOUT", "PIP_TRUSTED_HOST",
           "SSL_CERT_FILE", "SSL_CERT_DIR", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
           "ALL_PROXY", "http_proxy", "https_proxy", "no_proxy", "all_proxy")  # fmt: skip
@@ -268,19 +269,19 @@ def _run(args: list[str], cwd: Path, env: dict[str, str], what: str, reqs: str,
         )  # fmt: skip
     except subprocess.TimeoutExpired:
         raise MeasureError(
-            f"{what} the model's requirements ({reqs}) did not finish within "
-            f"{INSTALL_TIMEOUT:g} s (package index: {index.hosts()})"
+            f"{what} the model's requirements ({reqs}) within {INSTALL_TIMEOUT:g} s, from the "
+            f"package index {index.hosts()}"
         ) from None
     except OSError as e:
-        raise MeasureError(f"{what} the model's requirements could not start: {shown(e)}") from e
+        raise MeasureError(f"{what} the model's requirements: {shown(e)}") from e
     if done.returncode != 0:
         lines = [line.strip() for line in _redacted(done.stderr, index).splitlines()]
         said = " ".join(line for line in lines if line)[-600:]
         raise MeasureError(
-            f"{what} the model's requirements ({reqs}) failed, from the package index "
-            f"{index.hosts()}: {inert_text(said, 600)}; check that these versions exist there "
-            "as wheels (sdists are not built), or set UV_INDEX_URL (or PIP_INDEX_URL) to an "
-            "index that has them"
+            f"{what} the model's requirements ({reqs}) from the package index "
+            f"{index.hosts()}: {inert_text(said, 600)} -- check that these versions exist "
+            "there as wheels (sdists are not built), or set UV_INDEX_URL (or PIP_INDEX_URL) to "
+            "an index that has them"
         )
     return done.stdout
 
@@ -311,17 +312,17 @@ def _build(manager: str, missing: list[Requirement], installed: dict[str, str], 
     env = _tool_env(index, manager)
     venv = build / "venv"
     if manager == "uv":
-        uv, what = _uv(), "installing with uv"
+        uv, what = _uv(), "uv could not install"
         out = _run([uv, "pip", "compile", "requirements.in", "-c", "constraints.txt",
                     "--python", sys.executable, "--no-header", "--no-annotate", "--no-build",
-                    "--quiet"], build, env, "resolving with uv", reqs, index)  # fmt: skip
+                    "--quiet"], build, env, "uv could not resolve", reqs, index)  # fmt: skip
         resolved = _pins(out)
     else:
-        what = "installing with pip"
+        what = "pip could not install"
         _run([sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed",
               "--quiet", "--report", "report.json", "--only-binary", ":all:",
               "-c", "constraints.txt", "-r", "requirements.in"],
-             build, env, "resolving with pip", reqs, index)  # fmt: skip
+             build, env, "pip could not resolve", reqs, index)  # fmt: skip
         resolved = _pins_from_pip_report(build / "report.json")
     needed = []
     for pin in resolved:
@@ -332,14 +333,14 @@ def _build(manager: str, missing: list[Requirement], installed: dict[str, str], 
     (build / "pins.txt").write_text("".join(f"{p}\n" for p in needed), encoding="utf-8")
     if manager == "uv":
         _run([uv, "venv", "--quiet", "--python", sys.executable, str(venv)],
-             build, env, "making an environment with uv for", reqs, index)  # fmt: skip
+             build, env, "uv could not make an environment for", reqs, index)  # fmt: skip
         python = str(venv / "bin" / "python")
         _run([uv, "pip", "install", "--python", python, "--no-deps", "--no-build", "--quiet",
               "-r", "pins.txt"], build, env, what, reqs, index)  # fmt: skip
         purelib = _purelib(venv)
     else:
         _run([sys.executable, "-m", "venv", "--without-pip", str(venv)],
-             build, env, "making an environment with venv for", reqs, index)  # fmt: skip
+             build, env, "venv could not make an environment for", reqs, index)  # fmt: skip
         purelib = _purelib(venv)
         _run([sys.executable, "-m", "pip", "install", "--no-deps", "--only-binary", ":all:",
               "--quiet", "--no-warn-script-location", "--target", str(purelib), "-r",

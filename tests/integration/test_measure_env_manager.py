@@ -173,3 +173,19 @@ def test_a_package_the_index_lacks_is_named_with_the_index_host(model, data, ind
     assert f"http://{index.host}:{index.port}" in message
     assert "probe-secret-7" not in message
     assert "Traceback" not in message
+
+
+def test_an_index_that_cannot_be_reached_is_named_with_the_package(model, data, cache, monkeypatch):
+    import socket
+
+    with socket.socket() as closed:  # a loopback port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    monkeypatch.setenv("UV_INDEX_URL", f"http://127.0.0.1:{port}/simple/")
+    monkeypatch.setenv("UV_HTTP_RETRIES", "0")
+    with pytest.raises(MeasureError) as raised:
+        measure(model / "model", data, "label", ["accuracy"], env_manager="uv")
+    message = str(raised.value)
+    assert "hokusai-probe-dep==1.0" in message
+    assert f"http://127.0.0.1:{port}" in message
+    assert "Traceback" not in message
