@@ -390,6 +390,7 @@ def prepare(
     root = cache_root(blocked)
     final = root / _key(manager, missing, installed, index)
     if (final / MARKER).is_file():
+        refuse_foreign(final)
         return _overlay(final, reused=True)
     try:
         _make_dirs(root)
@@ -414,6 +415,19 @@ def prepare(
     finally:
         shutil.rmtree(build, ignore_errors=True)
     return _overlay(final, reused=False)
+
+
+def refuse_foreign(root: Path) -> None:
+    """MeasureError for a cached overlay that another user owns or may write: what it holds
+    runs with the model, so it must be what we installed."""
+    for path in (root, root / MARKER, *root.glob("lib/python*/site-packages")):
+        st = path.lstat()
+        if st.st_uid != os.geteuid() or st.st_mode & 0o022:
+            raise MeasureError(
+                f"the cached environment {shown(root.as_posix())} is not ours alone (owned by "
+                f"uid {st.st_uid}, mode {st.st_mode & 0o777:o} at {shown(path.name)}): remove "
+                "it, or set XDG_CACHE_HOME to a folder of yours"
+            )
 
 
 def _overlay(root: Path, *, reused: bool) -> Overlay:

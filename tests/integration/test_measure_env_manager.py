@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import shutil
+import sys
 import tempfile
 import textwrap
 import zipfile
@@ -33,6 +34,16 @@ pytestmark = pytest.mark.skipif(
     BLOCKED is not None, reason=f"run as root from an interpreter `nobody` cannot read ({BLOCKED})"
 )
 
+
+def _landlock_abi() -> int:
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    return int(libc.syscall(444, None, ctypes.c_size_t(0), ctypes.c_uint32(1)))
+
+
+LANDLOCK = sys.platform.startswith("linux") and _landlock_abi() >= 1
 WHEEL = "hokusai_probe_dep-1.0-py3-none-any.whl"
 PROBE = '''
 """A package the test environment lacks: the model's predictions come from it."""
@@ -153,6 +164,8 @@ def test_local_names_the_missing_package_and_the_env_manager_fix(model, data, ca
 def test_uv_installs_the_missing_package_from_the_index_and_reuses_it(model, data, index):
     first = measure(model / "model", data, "label", ["accuracy"], env_manager="uv")
     assert first.values["accuracy"] == pytest.approx(_expected(data))
+    if LANDLOCK:  # the overlay's Python confines itself as this one does
+        assert first.confinement.startswith("landlock ABI")
     assert any("hokusai-probe-dep" in entry[0].path for entry in index.log)
     hits = len(index.log)
     second = measure(model / "model", data, "label", ["accuracy"], env_manager="uv")

@@ -14,6 +14,7 @@ from hokusai_action.measure.overlay import (
     cache_root,
     check_python,
     indexes,
+    refuse_foreign,
     requirements,
     unmet,
 )
@@ -71,3 +72,13 @@ def test_overlays_move_to_var_cache_when_nobody_cannot_reach_the_users_cache(tmp
 
 def test_a_requirement_satisfied_here_needs_no_overlay():
     assert unmet([Requirement("pytest>=1")], {"pytest": "8.0"}) == []
+
+
+def test_a_cached_environment_others_may_write_is_not_used(tmp_path):
+    root = tmp_path / "overlay"
+    (root / "lib" / "python3.11" / "site-packages").mkdir(parents=True)
+    (root / "hokusai-overlay.json").write_text("{}")
+    refuse_foreign(root)  # ours
+    (root / "lib" / "python3.11" / "site-packages").chmod(0o777)
+    with pytest.raises(MeasureError, match="is not ours alone"):
+        refuse_foreign(root)
