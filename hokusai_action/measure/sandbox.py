@@ -252,7 +252,7 @@ def _failure(
             return MeasureError(
                 f"the model {shown_model} needs the Python package `{package}`, which this "
                 "environment lacks: install it, or run with `--env-manager uv` (or virtualenv) "
-                "so MLflow rebuilds the model's own environment"
+                "to install the model's own requirements.txt from the package index"
             )
         return MeasureError(
             f"the model {shown_model} needs the Python package `{package}`, which this "
