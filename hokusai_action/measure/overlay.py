@@ -54,7 +54,7 @@ PTH = "_hokusai_parent.pth"
 # What uv and pip need from our environment to reach an index; nothing else of ours (tokens).
 PASSED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "XDG_CACHE_HOME", "XDG_CONFIG_HOME",
           "UV_CACHE_DIR", "UV_HTTP_TIMEOUT", "UV_HTTP_RETRIES", "UV_NATIVE_TLS", "UV_OFFLINE",
-          "UV_INSECURE_HOST",
+          "UV_INSECURE_HOST", "UV_NO_CONFIG", "PIP_CONFIG_FILE",
           "PIP_CACHE_DIR", "PIP_CERT", "PIP_DEFAULT_TIMEOUT", "PIP_TRUSTED_HOST",
           "SSL_CERT_FILE", "SSL_CERT_DIR", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
           "ALL_PROXY", "http_proxy", "https_proxy", "no_proxy", "all_proxy")  # fmt: skip

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import shutil
 import sys
 import tempfile
@@ -118,6 +119,8 @@ def cache(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     folder = Path(tempfile.mkdtemp(prefix="hokusai-env-cache-"))
     folder.chmod(0o755)
     monkeypatch.setenv("XDG_CACHE_HOME", str(folder))
+    monkeypatch.setenv("UV_NO_CONFIG", "1")  # no index of the user's configuration is asked:
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)  # the tests reach loopback only
     for key in ("UV_DEFAULT_INDEX", "UV_INDEX", "UV_EXTRA_INDEX_URL", "PIP_EXTRA_INDEX_URL"):
         monkeypatch.delenv(key, raising=False)
     yield folder
