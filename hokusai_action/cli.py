@@ -316,8 +316,9 @@ def decision_options(fn: Any) -> Any:
         click.option(
             "--env-manager", type=click.Choice(["local", "uv", "virtualenv"]), default="local",
             show_default=True,
-            help="Where the model is loaded to be measured: this Python, or the model's own "
-            "environment, rebuilt by MLflow from its requirements.",
+            help="Where the model is loaded to be measured: this Python (local), or this "
+            "Python with what the model's requirements.txt adds, installed from the package "
+            "index by uv or pip (uv, virtualenv).",
         ),
     ]  # fmt: skip
     for option in reversed(options):

@@ -254,7 +254,8 @@ def as_json(v: Verification) -> dict[str, Any]:
               help="How far a recorded value may be from the re-measured one.")  # fmt: skip
 @click.option("--env-manager", type=click.Choice(["local", "uv", "virtualenv"]),
               default="local", show_default=True,
-              help="Where the model is loaded: this Python, or its own environment.")  # fmt: skip
+              help="Where the model is loaded: this Python, or this Python with its "
+              "requirements.txt installed from the package index.")  # fmt: skip
 @registry_options
 @format_option("text", "json")
 def verify_command(

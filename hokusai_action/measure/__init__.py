@@ -4,9 +4,11 @@
 
 `data.py` reads and hashes the data in this process; `sandbox.py` runs the model (whose
 loading runs its author's code) in a child process that never sees the labels nor our
-secrets; `scoring.py` computes each metric with scikit-learn; `predictions.py` turns the
-per-row predictions into bytes and back; `paired.py` tells whether a new version beats its
-baseline on the same rows. Nothing heavy is imported until a model is measured.
+secrets, under this Python or, with `--env-manager uv|virtualenv`, one that `overlay.py`
+gives the model's own requirements; `scoring.py` computes each metric with scikit-learn;
+`predictions.py` turns the per-row predictions into bytes and back; `paired.py` tells
+whether a new version beats its baseline on the same rows. Nothing heavy is imported until
+a model is measured.
 """
 
 from __future__ import annotations

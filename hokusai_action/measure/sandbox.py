@@ -39,6 +39,7 @@ from typing import IO, TYPE_CHECKING
 from hokusai_action.errors import HokusaiError
 from hokusai_action.inert import inert_text, shown
 from hokusai_action.measure.measurement import MeasureError, Predictions
+from hokusai_action.measure.overlay import prepare
 from hokusai_action.measure.predictions import check
 from hokusai_action.registry.plan import hash_model_files, refuse_special_files
 
@@ -52,9 +53,9 @@ STDERR_LINES = 20
 STDERR_TAIL_BYTES = 64 * 1024
 JSON_LIMIT = 64 * 1024
 ENV_MANAGERS = ("local", "uv", "virtualenv")
-# The managers that rebuild the model's own environment (MLflow's uv and virtualenv): not wired
-# yet, so that messages do not send a user to an option that then refuses.
-REBUILDING_MANAGERS: tuple[str, ...] = ()
+# The managers that add the model's own requirements to this environment (overlay.py).
+REBUILDING_MANAGERS: tuple[str, ...] = ("uv", "virtualenv")
+CHILD_FILE = Path(__file__).with_name("_child.py")  # run by path under an overlay's Python
 PR_SET_DUMPABLE = 4
 
 
@@ -230,7 +231,7 @@ def _tail(log: IO[bytes]) -> str:
 
 
 def _failure(
-    out: Path, who: Identity | None, code: int, shown_model: str, log: IO[bytes]
+    out: Path, who: Identity | None, code: int, shown_model: str, log: IO[bytes], env_manager: str
 ) -> MeasureError:
     raw = _read_untrusted(out / "error.json", who, JSON_LIMIT)
     try:
@@ -241,11 +242,17 @@ def _failure(
     kind, message = error.get("kind"), shown(error.get("message", ""), 300)
     if kind == "missing_module" and isinstance(error.get("module"), str):
         package = shown(error["module"].split(".")[0], 60)
+        if env_manager in REBUILDING_MANAGERS:
+            return MeasureError(
+                f"the model {shown_model} needs the Python package `{package}`, which neither "
+                "this environment nor the model's requirements.txt provide: list the package "
+                "in the model's requirements (pip_requirements when saving it with MLflow)"
+            )
         if REBUILDING_MANAGERS:
             return MeasureError(
                 f"the model {shown_model} needs the Python package `{package}`, which this "
                 "environment lacks: install it, or run with `--env-manager uv` (or virtualenv) "
-                "so MLflow rebuilds the model's own environment"
+                "to install the model's own requirements.txt from the package index"
             )
         return MeasureError(
             f"the model {shown_model} needs the Python package `{package}`, which this "
@@ -296,7 +303,7 @@ def run_model(
 ) -> ChildRun:
     """The model's predictions on `features`, made in a child process (see the module)."""
     if env_manager != "local" and env_manager not in REBUILDING_MANAGERS:
-        raise MeasureError(f"--env-manager {shown(env_manager)} is not supported yet: use local")
+        raise MeasureError(f"--env-manager {shown(env_manager)} is not supported: use local")
     shown_model = shown(model_dir.as_posix())
     if not (model_dir / "MLmodel").is_file():
         raise MeasureError(
@@ -318,6 +325,14 @@ def run_model(
         _undumpable()
     else:
         check_reachable(who)
+    command = [sys.executable, "-I", "-m", CHILD_MODULE]
+    if env_manager in REBUILDING_MANAGERS:
+        blocked = None if who is None else (lambda path: unreachable(path, who) is not None)
+        overlay = prepare(model_dir, env_manager, blocked)
+        if overlay is not None:
+            if who is not None:
+                check_reachable(who, [overlay.root, overlay.python, CHILD_FILE])
+            command = [str(overlay.python), "-I", str(CHILD_FILE)]
     workdir = Path(tempfile.mkdtemp(prefix="hokusai-measure-"))
     try:
         model_copy, out = workdir / "model", workdir / "out"
@@ -342,18 +357,18 @@ def run_model(
         with tempfile.TemporaryFile() as log:
             try:
                 process = subprocess.Popen(
-                    [sys.executable, "-I", "-m", CHILD_MODULE, str(workdir)],
+                    [*command, str(workdir)],
                     cwd=workdir, env=_environment(workdir), stdin=subprocess.DEVNULL, stdout=log,
                     stderr=log, start_new_session=True, close_fds=True, **identity,
                 )  # fmt: skip
             except OSError as e:
                 raise MeasureError(
                     f"the model's process could not be started ({shown(e, 200)}): check that "
-                    f"{shown(sys.executable)} runs for every user"
+                    f"{shown(command[0])} runs for every user"
                 ) from e
             code = _wait(process, timeout, len(features), shown_model)
             if code != 0:
-                raise _failure(out, who, code, shown_model, log)
+                raise _failure(out, who, code, shown_model, log, env_manager)
             rows = len(features)
             limit = 16 * 1024 * 1024 + rows * 4096
             labels = _load_array(out / "labels.npy", who, limit)

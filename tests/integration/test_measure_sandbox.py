@@ -285,7 +285,7 @@ def test_a_missing_module_names_the_package_and_the_env_manager(runs):
     message = _refused(runs, "missing")
     assert "needs the Python package `hokusai_missing_package_xyz`" in message
     assert "--env-manager uv" in message
-    assert "is not supported yet" in message  # until run_model rebuilds environments
+    assert "the model's own requirements.txt" in message  # what --env-manager uv installs
     assert "Traceback" not in message
 
 

@@ -91,13 +91,6 @@ def test_an_oversized_output_is_refused(tmp_path):
         _read_untrusted(tmp_path / "labels.npy", None, 1024)
 
 
-@pytest.mark.parametrize("manager", ["uv", "virtualenv"])
-def test_an_env_manager_not_wired_yet_is_refused_plainly(tmp_path, manager):
-    (tmp_path / "MLmodel").write_text("flavors: {}\n")
-    with pytest.raises(MeasureError, match=f"--env-manager {manager} is not supported yet"):
-        run_model(tmp_path, pd.DataFrame({"x": [1]}), env_manager=manager)
-
-
 def test_an_unknown_env_manager_is_refused(tmp_path):
     data = tmp_path / "data.csv"
     data.write_text("x,label\n1,0\n")
