@@ -47,6 +47,7 @@ class Problem:
 class FileResult:
     file: str
     problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what registering will do, not a problem
 
     def errors(self, *, strict: bool = False) -> list[Problem]:
         return [p for p in self.problems if p.severity is Severity.ERROR or strict]

@@ -139,10 +139,12 @@ def check_paths(
             by_file[display] = FileResult(display, [outside])
             continue
         manifest, problems = load_manifest(path, display)
+        notes = []
         if manifest is not None:
             problems += check_manifest(manifest, options, problems)
             loaded.append(manifest)
-        by_file[display] = FileResult(display, problems)
+            notes = manifest_notes(manifest)
+        by_file[display] = FileResult(display, problems, notes)
     for problem in check_across(loaded):
         by_file[problem.file].problems.append(problem)
     for problem in missing:
@@ -151,3 +153,19 @@ def check_paths(
         file_result.problems = sort_problems(file_result.problems)
         result.files.append(file_result)
     return result, loaded
+
+
+def manifest_notes(manifest: Manifest) -> list[str]:
+    """What registering this manifest will do that a reader may not expect."""
+    bench = manifest.data.get("benchmark") if isinstance(manifest.data, dict) else None
+    if not isinstance(bench, dict) or "value" in bench or "value_from" in bench:
+        return []
+    dataset = bench.get("dataset")
+    if not isinstance(dataset, dict) or "target" not in dataset:
+        return []
+    on = f"`{shown(dataset['path'])}`" if "path" in dataset else "the benchmark of record's data"
+    return [
+        f"no claimed value: hokusai-action will measure `{shown(bench.get('metric'))}` at "
+        f"registration on {on}, label column `{shown(dataset['target'])}` "
+        "(docs/measured-values.md)"
+    ]

@@ -36,6 +36,9 @@ class TextReporter(Reporter):
     def report(self, result: Result) -> None:
         for problem in result.problems:
             self.write(self.format(problem))
+        for f in result.files:
+            for note in f.notes:
+                self.write(inert_text(f"{f.file}: note: {note}"))
         self.write(self._style(self.summary(result), bold=True))
 
     def format(self, p: Problem) -> str:
@@ -87,6 +90,7 @@ def to_json(result: Result) -> dict[str, Any]:
             {
                 "file": f.file,
                 "valid": f.is_valid(strict=result.strict),
+                "notes": f.notes,
                 "problems": [
                     {
                         "line": p.line,

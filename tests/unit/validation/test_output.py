@@ -58,6 +58,7 @@ def test_json_output_has_the_documented_stable_shape():
         "files": [
             {
                 "file": "m/hokusai.yaml",
+                "notes": [],
                 "valid": False,
                 "problems": [
                     {
@@ -126,3 +127,23 @@ def test_colour_is_automatic_on_a_terminal_unless_no_color_is_set(monkeypatch):
     monkeypatch.setenv("NO_COLOR", "1")
     assert not _use_color("auto", _Terminal())
     assert _use_color("always", io.StringIO())
+
+
+def test_a_manifest_with_no_claimed_value_is_valid_and_says_it_will_be_measured(tmp_path):
+    from hokusai_action.validation.checker import validate
+    from hokusai_action.validation.rules import Options
+
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "model.pkl").write_bytes(b"weights")
+    (tmp_path / "holdout.csv").write_text("x,churned\n1,0\n", encoding="utf-8")
+    (tmp_path / "hokusai.yaml").write_text(
+        "version: 1\nmodel: {name: m, token_id: M-001, path: model.pkl}\nbenchmark:\n"
+        "  metric: accuracy\n  dataset: {name: h, path: holdout.csv, target: churned}\n",
+        encoding="utf-8",
+    )
+    result = validate([tmp_path / "hokusai.yaml"], Options())
+    assert result.valid
+    text = _render(TextReporter, result)
+    assert "will measure `accuracy` at registration on `holdout.csv`" in text
+    assert "label column `churned`" in text
+    assert json.loads(_render(JsonReporter, result))["files"][0]["notes"]
