@@ -82,7 +82,7 @@ def proposed(
             base = dataclasses.replace(
                 base, models=models, rule=current.rule, threshold=current.threshold,
                 floor=current.floor, require_significance=current.require_significance,
-                target=current.target, measurement=current.measurement,
+                target=base.target or current.target, measurement=current.measurement,
             )  # fmt: skip
         elif changes.floor is None:
             base = dataclasses.replace(base, floor=None)

@@ -36,13 +36,17 @@ class Dataset:
 
 
 KERNEL_FILES = ("proc", "sys", "dev")  # files the kernel makes up, such as our own environ
+ORDINARY_UNDER_DEV = ("shm",)  # /dev/shm: a tmpfs of ordinary files (tests keep theirs there)
 
 
 def _copy(source: Path, copy: Path) -> None:
     """Copy a regular file; a FIFO or device is refused rather than read (it could hang), and
     so is a file of /proc, /sys or /dev (through a symlink, say): /proc/self/environ is a
     "regular file" holding our secrets, and the features go to the model."""
-    if source.resolve().parts[1:2] in [(name,) for name in KERNEL_FILES]:
+    parts = source.resolve().parts
+    if parts[1:2] in [(name,) for name in KERNEL_FILES] and not (
+        parts[1:2] == ("dev",) and parts[2:3] in [(name,) for name in ORDINARY_UNDER_DEV]
+    ):
         raise MeasureError(
             f"the data {shown(source)} leads to {shown(source.resolve().as_posix())}, which is "
             "not a data file: point at a CSV, Parquet or JSON Lines file"

@@ -274,12 +274,19 @@ def _check_claim(p: Plan, claim: str, value: float, tolerance: str) -> None:
     except InvalidOperation:
         return
     if gap > Decimal(tolerance):
+        places = max(0, -int(Decimal(claim).as_tuple().exponent))
+        rounded_claim = gap <= Decimal(5).scaleb(-places - 1)
+        hint = (
+            f"; the claim looks rounded to {places} decimal(s): write it unrounded"
+            if rounded_claim
+            else ""
+        )
         raise HokusaiError(
             f"{p.manifest}: value-mismatch: the manifest claims {p.metric.name} = "
             f"{shown(claim)} ({shown(p.value_source)}), but hokusai-action measured "
             f"{value!r} on the benchmark's data, {gap.normalize():f} apart (tolerance "
             f"{tolerance}): correct the claim, or remove benchmark.value/value_from and let "
-            "the value be measured"
+            f"the value be measured{hint}"
         )
 
 

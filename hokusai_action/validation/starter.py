@@ -175,5 +175,8 @@ def render(s: Starter) -> str:
         lines.append(f"  value_from: {{file: {_scalar(file)}, key: {_scalar(key)}}}")
     else:
         lines.append(f"  value: {s.value!r}")
-    lines.append("  # dataset: {name: holdout, version: v1, samples: 5000}   # the test set")
+    lines.append(
+        "  # the test set; with its path and label column, hokusai-action measures the value:"
+    )
+    lines.append("  # dataset: {name: holdout, version: v1, path: holdout.csv, target: label}")
     return "\n".join(lines) + "\n"

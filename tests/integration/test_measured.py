@@ -70,8 +70,13 @@ def test_a_claim_within_the_tolerance_is_accepted_and_judged_as_measured(repo, r
     decision = Decision(measuring=Measuring(tolerance=str(loose)))
     report = register(repo.plan("stump", str(near)), registry, decision)
     assert report.plan.value == rounded(truth)  # the measurement is judged, not the claim
-    with pytest.raises(HokusaiError, match="value-mismatch"):
+    with pytest.raises(HokusaiError, match="value-mismatch") as e:
         compare(repo.plan("stump", str(near)), registry, Decision())  # default 1e-6
+    assert "looks rounded" not in str(e.value)
+    honest_but_rounded = f"{truth:.4f}"  # as a script that rounds for display writes it
+    assert Decimal(honest_but_rounded) != Decimal(repr(truth))
+    with pytest.raises(HokusaiError, match="looks rounded to 4 decimal"):
+        compare(repo.plan("stump", honest_but_rounded), registry, Decision())
 
 
 def test_a_manifest_without_a_value_is_measured_and_registered_once(repo, registry):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -104,5 +106,19 @@ def test_a_link_to_our_own_environ_is_refused(tmp_path, scratch):
     """/proc/self/environ passes for a regular file; parsed, our secrets would be features."""
     link = tmp_path / "data.csv"
     link.symlink_to("/proc/self/environ")
+    with pytest.raises(MeasureError, match="which is not a data file"):
+        read(link, "label", scratch)
+
+
+def test_data_in_dev_shm_is_an_ordinary_file_but_other_dev_files_are_refused(tmp_path, scratch):
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or not os.access(shm, os.W_OK):
+        pytest.skip("no writable /dev/shm here")
+    with tempfile.TemporaryDirectory(dir=shm) as folder:
+        data = Path(folder) / "data.csv"
+        data.write_text("x,label\n1,0\n2,1\n")
+        assert read(data, "label", scratch).rows == 2
+    link = tmp_path / "null.csv"
+    link.symlink_to("/dev/null")
     with pytest.raises(MeasureError, match="which is not a data file"):
         read(link, "label", scratch)
