@@ -7,11 +7,13 @@ Each model is trained on a synthetic data set with a fixed seed and written by i
 `save_model` (`mlflow.sklearn`, `mlflow.onnx`), with pinned pip requirements, so a registered
 version loads with `mlflow.pyfunc.load_model("models:/<name>@champion")`. The MLmodel file's
 creation time and UUID are fixed too: with the same library versions, a rerun writes the same
-bytes. The manifests' benchmark values are what these models score on the holdout sets below;
-house-prices reads its value from `reports/metrics.json`, which this script writes.
+bytes. Each example ships its holdout set as a CSV (its label column the manifest's
+`benchmark.dataset.target`), so registering it measures the value; where a manifest still claims
+one, it is what the model scores on that holdout, and the measurement checks it.
 
 It also writes the history that `hokusai-action demo` registers
-(`hokusai_action/demo/history/`): four versions of the churn model and their manifests.
+(`hokusai_action/demo/history/`): four versions of the churn model, their manifests, and the
+holdout they are all measured on.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 CREATED = "2026-01-01 00:00:00.000000"  # MLmodel's utc_time_created, fixed for a stable rebuild
-CHURN_SEED = 8  # chosen so the holdout accuracy is the manifest's 0.9312 (4656 of 5000)
+CHURN_SEED = 8  # chosen so the holdout accuracy is 0.9312 (4656 of 5000)
+CHURN_TARGET = "churned"
 SENTIMENT_SEED = 1
 HOUSE_SEED = 2024
 
@@ -218,6 +221,13 @@ def _fresh(path: Path) -> Path:
     return path
 
 
+def _write_holdout(x: pd.DataFrame, y: np.ndarray, target: str, path: Path) -> None:
+    """A holdout set as the CSV a manifest's `benchmark.dataset` names: the features the
+    model sees and the label column, `target`, that hokusai-action scores it against."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    x.assign(**{target: np.asarray(y)}).to_csv(path, index=False, lineterminator="\n")
+
+
 def _save_churn_model(model: Any, path: Path, holdout: pd.DataFrame, name: str) -> None:
     """A churn pipeline as an MLflow model directory, with a signature, an input example and
     pinned requirements, its metadata fixed (see `_fix_metadata`)."""
@@ -243,6 +253,9 @@ def build_churn() -> dict:
     train_x, train_y, test_x, test_y = churn_data()
     model = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=1000))
     model.fit(train_x, train_y)
+    _write_holdout(
+        test_x, test_y, CHURN_TARGET, HERE / "churn-classifier" / "data" / "churn-holdout.csv"
+    )
     _save_churn_model(
         model, _fresh(HERE / "churn-classifier" / "models" / "churn"), test_x, "churn"
     )
@@ -318,6 +331,7 @@ def build_house() -> dict:
 
 # -- the demo's history -----------------------------------------------------------------------
 DEMO = HERE.parent / "hokusai_action" / "demo" / "history"
+DEMO_HOLDOUT = "churn-holdout.csv"  # beside the steps' folders: the data every step is measured on
 DEMO_CONTRIBUTOR = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
 # (folder, model.version, what changed, training rows, feature dropped, C, contributed rows)
 DEMO_STEPS = (
@@ -333,7 +347,8 @@ DEMO_STEPS = (
 DEMO_MANIFEST = """\
 # yaml-language-server: $schema=../../../../schemas/hokusai.schema.json
 # Step {step} of the demo's history (`hokusai-action demo`), written by examples/build_models.py:
-# the model beside this file, and the scores below, which it measured on the holdout.
+# the model beside this file. No value is claimed: hokusai-action measures the accuracy (and
+# the metrics below, the model's scores rounded) on the holdout every step shares.
 version: 1
 model:
   name: customer-churn-predictor
@@ -344,8 +359,12 @@ model:
   description: {description}
 benchmark:
   metric: accuracy
-  value: {accuracy}
-  dataset: {{name: churn-holdout, version: v2.1, samples: 5000}}
+  dataset:
+    name: churn-holdout
+    version: v2.1
+    samples: 5000
+    path: ../{holdout}
+    target: {target}
 metrics:
   f1_score: {f1_score}
   auroc: {auroc}
@@ -368,30 +387,39 @@ contribution:
 def build_demo_history() -> dict:
     """The churn model's history that `hokusai-action demo` registers, one real model per
     step, all scored on the same 5,000-account holdout: a first version, a contributor's data
-    (a DeltaOne), a tuning step below the threshold, and a regression."""
+    (a DeltaOne), a tuning step below the threshold, and a regression. Every model takes the
+    holdout's columns as they are: the last one's pipeline drops a column itself, as the
+    refactor that lost it would."""
+    from sklearn.compose import ColumnTransformer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
     train_x, train_y, test_x, test_y = churn_data()
     _fresh(DEMO).mkdir(parents=True)
+    _write_holdout(test_x, test_y, CHURN_TARGET, DEMO / DEMO_HOLDOUT)
     scores = {}
     for step, (folder, version, description, rows, dropped, c, contributed) in enumerate(
         DEMO_STEPS, 1
     ):
         columns = [name for name in train_x.columns if name != dropped]
-        x, holdout = train_x[columns][:rows], test_x[columns]
-        model = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=1000))
-        model.fit(x, train_y[:rows])
-        _save_churn_model(model, DEMO / folder / "model", holdout, f"demo-{folder}")
+        steps = [StandardScaler(), LogisticRegression(C=c, max_iter=1000)]
+        if dropped:
+            steps.insert(
+                0, ColumnTransformer([("lost", "drop", [dropped])], remainder="passthrough")
+            )
+        model = make_pipeline(*steps)
+        model.fit(train_x[:rows], train_y[:rows])
+        _save_churn_model(model, DEMO / folder / "model", test_x, f"demo-{folder}")
         found = classification_scores(
-            test_y, model.predict(holdout), model.predict_proba(holdout)[:, 1]
+            test_y, model.predict(test_x), model.predict_proba(test_x)[:, 1]
         )
         contribution = DEMO_CONTRIBUTION.format(rows=contributed) if contributed else ""
         (DEMO / folder / "hokusai.yaml").write_text(
             DEMO_MANIFEST.format(
                 step=step, version=version, description=description, rows=rows, c=c,
-                features=len(columns), contribution=contribution,
+                features=len(columns), contribution=contribution, holdout=DEMO_HOLDOUT,
+                target=CHURN_TARGET,
                 **{k: round(v, 4) for k, v in found.items()},
             ),
             encoding="utf-8",
