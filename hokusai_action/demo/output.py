@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from hokusai_action.demo.story import Step
 from hokusai_action.github.comment import change, comment_body, text, truncate
 from hokusai_action.inert import shown
+from hokusai_action.registry.measured import value_origin
 from hokusai_action.registry.output import OUTCOME_TEXT, number, report_text, table
 
 SUMMARY_HEADER = ("step", "model.version", "registry", "value", "baseline", "change", "verdict")
@@ -25,8 +26,9 @@ def intro(steps: int, output_format: str) -> str:
         "" if output_format == "markdown" else " and the temporary folder's name"
     )
     return (
-        f"{steps} versions of one model, each a real model scored on the same holdout, "
-        "registered in order by the code `hokusai-action register` runs, into an embedded "
+        f"{steps} versions of one model, each a real model whose accuracy hokusai-action "
+        "measures on the same holdout (no manifest claims a value), registered in order by "
+        "the code `hokusai-action register` runs, into an embedded "
         f"registry in a temporary folder that is deleted afterwards. After each step, {shown_as}. "
         f"Every run starts afresh: a second run prints the same, but for {differs}, which are "
         "new each time."
@@ -96,13 +98,28 @@ def verdicts(steps: list[Step]) -> str:
     return said
 
 
+def origins(steps: list[Step]) -> str:
+    """Where the values in the table come from, as the reports say: one sentence when every
+    value was measured the same way and none was claimed, else each version's origin."""
+    said = [value_origin(s.report.plan) for s in steps]
+    if len(set(said)) == 1 and all(
+        s.report.plan.measured and s.report.plan.measured.claimed_text is None for s in steps
+    ):
+        return f"Every value was {said[0]}; no manifest claimed one."
+    return (
+        "Values: "
+        + "; ".join(f"v{s.report.version} {o}" for s, o in zip(steps, said, strict=True))
+        + "."
+    )
+
+
 def summary_markdown(steps: list[Step]) -> list[str]:
     lines = ["## The verdicts side by side", "", "| " + " | ".join(SUMMARY_HEADER) + " |",
              "|" + " --- |" * len(SUMMARY_HEADER)]  # fmt: skip
     lines += ["| " + " | ".join(text(cell) for cell in row) + " |" for row in summary_rows(steps)]
-    return [*lines, "", text(verdicts(steps))]
+    return [*lines, "", text(origins(steps)), "", text(verdicts(steps))]
 
 
 def summary_text(steps: list[Step]) -> list[str]:
     rows = table(summary_rows(steps), SUMMARY_HEADER)
-    return ["== The verdicts side by side", *rows, verdicts(steps)]
+    return ["== The verdicts side by side", *rows, origins(steps), verdicts(steps)]

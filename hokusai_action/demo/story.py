@@ -53,13 +53,15 @@ def step_folders(history: Path = HISTORY) -> list[Path]:
 
 def load_steps(history: Path = HISTORY) -> list[Manifest]:
     """Every step's manifest, validated before anything is registered. The history ships
-    with hokusai-action, so an invalid step is our bug (exit 3)."""
+    with hokusai-action, so an invalid step is our bug (exit 3). The history is the steps'
+    repository: the holdout they share lies beside their folders, in a clone as in an
+    installed package (which has no `.git` to find a root by)."""
     from hokusai_action.validation.checker import check_paths
     from hokusai_action.validation.rules import Options
 
     manifests = []
     for folder in step_folders(history):
-        result, found = check_paths((folder,), Options())
+        result, found = check_paths((folder,), Options(root=history))
         if not result.valid or len(found) != 1:
             problems = "; ".join(f"{p.line}:{p.column} {p.message}" for p in result.problems)
             raise HokusaiError(

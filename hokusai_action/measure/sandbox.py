@@ -158,6 +158,22 @@ def refuse_links_out(model_dir: Path) -> None:
                 )
 
 
+def check_searchable(who: Identity, folder: Path) -> None:
+    """MeasureError when `who` cannot pass through `folder` to the private folder made in it
+    for the child (its copy of the model, the features): TMPDIR under a folder only root may
+    enter, such as pytest's, would otherwise fail inside the child with a bare EACCES."""
+    resolved = Path(os.path.realpath(folder))
+    for step in (*reversed(resolved.parents), resolved):
+        if not _allowed(step.stat(), who, 1):
+            where = shown(folder.as_posix(), 120)
+            raise MeasureError(
+                f"the model runs as user `nobody` (uid {who.uid}) when hokusai-action runs as "
+                f"root, and nobody cannot enter the temporary folder {where}"
+                f" (blocked at {shown(step.as_posix(), 120)}): set TMPDIR to a folder every "
+                "user can enter, such as /tmp, or run as a user other than root"
+            )
+
+
 def _chown_tree(root: Path, who: Identity) -> None:
     os.chown(root, who.uid, who.gid)
     for folder, dirs, files in os.walk(root):
@@ -335,6 +351,8 @@ def run_model(
             command = [str(overlay.python), "-I", str(CHILD_FILE)]
     workdir = Path(tempfile.mkdtemp(prefix="hokusai-measure-"))
     try:
+        if who is not None:
+            check_searchable(who, workdir.parent)
         model_copy, out = workdir / "model", workdir / "out"
         try:  # contents only: no mode bits (setuid) of the author's files, symlinks followed
             shutil.copytree(model_dir, model_copy, symlinks=False, copy_function=shutil.copyfile)

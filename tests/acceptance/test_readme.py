@@ -54,7 +54,7 @@ def test_ci_runs_the_readme_test_command_verbatim():
 def test_readme_main_command_installs_and_runs_the_demo():
     """The first command: a fresh install, then the demo (tests/integration/test_demo.py runs
     it and keeps the README's copy of its output equal to it)."""
-    main_command = next(b.strip() for b in _blocks("sh") if "'.[registry]'" in b)
+    main_command = next(b.strip() for b in _blocks("sh") if "'.[registry,measure]'" in b)
     assert main_command.startswith("python3 -m venv .venv")
     assert main_command.endswith("&& .venv/bin/hokusai-action demo")
 

@@ -4,12 +4,17 @@ registered step by step by the real code path into a throw-away registry."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 import signal
 import subprocess
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import mlflow
+import pandas as pd
 import pytest
 import yaml
 
@@ -35,13 +40,20 @@ def _markdown_block(page: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def first_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path, Path]:
-    """One run of the demo, in an empty folder, with its own temporary directory."""
-    cwd, tmp = tmp_path_factory.mktemp("cwd"), tmp_path_factory.mktemp("tmp")
-    result = run_cli("demo", cwd=cwd, env={"TMPDIR": str(tmp)})
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert f"in {tmp}" in result.stderr  # where the throw-away registry was
-    return result.stdout, cwd, tmp
+def first_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, Path]]:
+    """One run of the demo, in an empty folder, with its own temporary directory: one the
+    measured model's user (`nobody`, when the tests run as root) can enter, which pytest's
+    own folders are not."""
+    cwd = tmp_path_factory.mktemp("cwd")
+    tmp = Path(tempfile.mkdtemp(prefix="hokusai-demo-test-"))
+    tmp.chmod(0o711)
+    try:
+        result = run_cli("demo", cwd=cwd, env={"TMPDIR": str(tmp)})
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert f"in {tmp}" in result.stderr  # where the throw-away registry was
+        yield result.stdout, cwd, tmp
+    finally:
+        shutil.rmtree(tmp)
 
 
 def test_demo_judges_each_step_against_the_rewarded_baseline(tmp_path):
@@ -100,17 +112,29 @@ def test_demo_text_format_is_the_register_report(tmp_path):
     assert "the temporary folder's name" in result.stdout  # why a rerun's text differs
 
 
-def test_demo_history_values_are_what_its_models_score():
-    """Nothing shown is made up: each step's value is its model's accuracy on the holdout."""
+def test_demo_values_are_measured_and_are_what_its_models_score(tmp_path):
+    """Nothing shown is made up nor typed: no step claims a value, and each value the demo
+    shows is measured, exactly its model's accuracy on the holdout it ships."""
     build_models = load_build_models()
     _, _, test_x, test_y = build_models.churn_data()
-    assert len(step_folders()) == len(build_models.DEMO_STEPS) == 4
-    for folder in step_folders(HISTORY):
+    holdout = HISTORY / build_models.DEMO_HOLDOUT
+    shipped = pd.read_csv(holdout)
+    assert shipped.drop(columns=build_models.CHURN_TARGET).equals(test_x)
+    assert (shipped[build_models.CHURN_TARGET].to_numpy() == test_y.to_numpy()).all()
+    assert holdout.stat().st_size < 300_000  # it ships in the wheel
+    result = run_cli("demo", "--format", "json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    results = json.loads(result.stdout)["results"]
+    assert len(step_folders()) == len(build_models.DEMO_STEPS) == len(results) == 4
+    for folder, shown in zip(step_folders(HISTORY), results, strict=True):
         manifest = yaml.safe_load((folder / "hokusai.yaml").read_text(encoding="utf-8"))
+        assert "value" not in manifest["benchmark"], folder.name
         model = mlflow.pyfunc.load_model(str(folder / "model"))
-        columns = list(model.metadata.get_input_schema().input_names())
-        accuracy = float((model.predict(test_x[columns]) == test_y).mean())
-        assert round(accuracy, 4) == manifest["benchmark"]["value"], folder.name
+        accuracy = float((model.predict(test_x) == test_y).mean())
+        assert shown["value"] == accuracy, folder.name
+        assert shown["measured"]["claimed"] is None
+        assert shown["measured"]["rows"] == 5000
+    assert "Every value was measured by hokusai-action on churn-holdout (5,000 rows)" in README
 
 
 def test_demo_never_uses_the_configured_registry_nor_prints_the_key(tmp_path):
@@ -122,6 +146,18 @@ def test_demo_never_uses_the_configured_registry_nor_prints_the_key(tmp_path):
     assert "127.0.0.1:9" not in result.stdout + result.stderr
     assert key not in result.stdout + result.stderr
     assert not (tmp_path / ".config" / "mlflow").exists()  # MLflow's telemetry stays off
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the model runs as nobody only under root")
+def test_demo_as_root_names_a_temporary_folder_nobody_can_enter(tmp_path):
+    """pytest's temporary folders are root's alone: the model's process could not reach its
+    copy of the model there, and the message says so and what to do, before it starts."""
+    result = run_cli("demo", cwd=tmp_path, env={"TMPDIR": str(tmp_path)})
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"nobody cannot enter the temporary folder {tmp_path}" in result.stderr
+    assert "set TMPDIR to a folder every user can enter" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == []  # the registry and the model's folder are gone
 
 
 def test_demo_steps_run_in_the_order_of_their_numbers(tmp_path):

@@ -1,6 +1,6 @@
 """The shipped examples are real MLflow models: registered as the README does, each loads back
 with `mlflow.pyfunc.load_model("models:/<name>@champion")`, predicts, and scores on its holdout
-set what its manifest claims."""
+set what its manifest claims, and hokusai-action measured the same on the holdout it ships."""
 
 from __future__ import annotations
 
@@ -13,9 +13,11 @@ from types import ModuleType
 
 import mlflow
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
+from hokusai_action.measure import rounded
 from tests.conftest import PROJECT
 from tests.support.build_models import load_build_models
 from tests.support.cli import run_cli
@@ -91,30 +93,57 @@ def test_each_example_is_a_small_mlflow_model_with_pinned_requirements(example):
     assert all("==" in line for line in requirements)
 
 
+def registered_value(name: str) -> str:
+    """The value the registration recorded: measured by hokusai-action."""
+    version = mlflow.MlflowClient().get_model_version_by_alias(name, "champion")
+    assert version.tags["hokusai_benchmark_measured"] == "true", name
+    return version.tags["benchmark_value"]
+
+
+def holdout(example: str) -> tuple[pd.DataFrame, str]:
+    """The example's holdout file, as its manifest names it, and its label column."""
+    dataset = manifest(example)["benchmark"]["dataset"]
+    path = EXAMPLES / example / dataset["path"]
+    assert path.stat().st_size < 300_000, path  # small enough to ship
+    frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    assert len(frame) == dataset["samples"]
+    return frame, dataset["target"]
+
+
 def test_churn_model_scores_the_manifests_accuracy_on_its_holdout(registry, build_models):
     _, _, x, y = build_models.churn_data()
+    shipped, target = holdout("churn-classifier")
+    assert shipped.drop(columns=target).equals(x)
+    assert (shipped[target].to_numpy() == np.asarray(y)).all()
     predicted = np.asarray(load(NAMES["churn-classifier"]).predict(x)).ravel()
-    data = manifest("churn-classifier")
-    assert data["benchmark"]["dataset"]["samples"] == len(y)
-    assert float(np.mean(predicted == y)) == data["benchmark"]["value"]
+    claimed = manifest("churn-classifier")["benchmark"]["value"]
+    assert float(np.mean(predicted == y)) == claimed  # the claim is exact, and it was checked
+    assert float(registered_value(NAMES["churn-classifier"])) == claimed
 
 
-def test_sentiment_model_scores_the_manifests_f1_on_its_test_set(registry, build_models):
+def test_sentiment_model_is_measured_at_its_f1_on_its_test_set(registry, build_models):
     _, _, x, y = build_models.sentiment_data()
+    shipped, target = holdout("sentiment-improvement")
+    assert shipped.drop(columns=target).equals(x)
+    assert (shipped[target].to_numpy() == y).all()
     predicted = np.asarray(load(NAMES["sentiment-improvement"]).predict(x)).ravel()
     data = manifest("sentiment-improvement")
-    assert data["benchmark"]["dataset"]["samples"] == len(y)
+    assert "value" not in data["benchmark"]  # measured, not claimed
     scores = build_models.classification_scores(y, predicted)
-    assert round(scores["f1_score"], 4) == data["benchmark"]["value"]
+    assert float(registered_value(NAMES["sentiment-improvement"])) == rounded(scores["f1_score"])
     assert round(scores["accuracy"], 4) == data["metrics"]["accuracy"]
 
 
 def test_house_model_scores_the_rmse_its_metrics_file_reports(registry, build_models):
     _, _, x, y = build_models.house_data()
+    shipped, target = holdout("house-prices")
+    assert (shipped[target].to_numpy() == y).all()  # float32 values kept exactly
     predicted = load(NAMES["house-prices"]).predict(build_models.as_frame(x))
     scores = build_models.regression_scores(y, np.asarray(predicted).ravel())
     data = manifest("house-prices")
-    assert data["benchmark"]["dataset"]["samples"] == len(y)
     reported = json.loads(Path(EXAMPLES / "house-prices/reports/metrics.json").read_text())
-    assert round(scores["rmse"], 1) == pytest.approx(reported["test"]["rmse"], abs=0.2)
+    assert scores["rmse"] == pytest.approx(reported["test"]["rmse"], abs=1e-6)
+    assert float(registered_value(NAMES["house-prices"])) == pytest.approx(
+        reported["test"]["rmse"], abs=1e-6
+    )
     assert round(scores["r2_score"], 4) == data["metrics"]["r2_score"]
