@@ -55,8 +55,8 @@ INPUT_DEFAULTS: dict[str, str] = {
     "retries": str(DEFAULT_RETRIES),  # as the command line
     "timeout": str(DEFAULT_TIMEOUT),
     "changed-only": "true",
-    "embedded-registry": "auto",
     "pull-request-measurements": "",
+    "embedded-registry": "auto",
 }
 # Choices of the inputs that take one word, as the command line's options.
 CHOICES: dict[str, tuple[str, ...]] = {
