@@ -27,6 +27,7 @@ from hokusai_action.errors import HokusaiError
 from hokusai_action.inert import inert_json, shown
 
 if TYPE_CHECKING:
+    from hokusai_action.measure import Measurement
     from hokusai_action.registry.mlflow_store import MlflowRegistry, VersionRecord
     from hokusai_action.registry.record import BenchmarkRecord
 
@@ -112,9 +113,10 @@ def _same(a: str | None, b: str | None, tolerance: str) -> bool:
 def _remeasure(
     registry: MlflowRegistry, v: VersionRecord, rec: BenchmarkRecord, data: Path,
     tolerance: str, env_manager: str, out: Verification | None,
-) -> str | None:  # fmt: skip
-    """The version's value measured again from the registry's artifacts (text), with its
-    checks added to `out`; None when it cannot be measured."""
+) -> tuple[str, Measurement] | None:  # fmt: skip
+    """The version's value measured again from the registry's artifacts (text) and the
+    measurement (its predictions, for the paired test), with its checks added to `out`; None
+    when it cannot be measured."""
     from hokusai_action.measure import MeasureError, measure, rounded
     from hokusai_action.registry.baseline import MODEL_TAG
     from hokusai_action.registry.deltaone import exact
@@ -146,7 +148,7 @@ def _remeasure(
             recorded = v.tags.get(tag)
             out.checks.append(Check(f"{label} {rec.metric} ({tag})", recorded or "(none)", value,
                                     _same(recorded, value, tolerance)))  # fmt: skip
-    return value
+    return value, found
 
 
 def verify(
@@ -184,19 +186,21 @@ def verify(
     recorded_data = v.tags.get("hokusai_dataset_sha256", "").lower()
     out.checks.append(Check(f"{v.name} v{v.version} data (sha256 tag)", recorded_data or "(none)",
                             sha, recorded_data == sha))  # fmt: skip
-    value = _remeasure(registry, v, rec, data, tolerance, env_manager, out)
+    ours = _remeasure(registry, v, rec, data, tolerance, env_manager, out)
     out.verdict_recorded = v.tags.get(bl.VERDICT_TAG) or None
     base = v.tags.get("baseline_version", "")
-    baseline_value: str | None = None
+    theirs = None
     base_version = None
     if base.isascii() and base.isdigit():
         base_model = v.tags.get("hokusai_baseline_model", v.name)
         base_version = registry.get_version(base_model, int(base))
         if base_version is not None:
-            baseline_value = _remeasure(registry, base_version, rec, data, tolerance,
-                                        env_manager, out)  # fmt: skip
-    if value is None or out.verdict_recorded is None or (base_version and baseline_value is None):
+            theirs = _remeasure(registry, base_version, rec, data, tolerance,
+                                env_manager, out)  # fmt: skip
+    if ours is None or out.verdict_recorded is None or (base_version and theirs is None):
         return out
+    value = ours[0]
+    baseline_value = theirs[0] if theirs is not None else None
     chosen = None
     if base_version is not None and baseline_value is not None:
         chosen = bl.baseline_of(base_version, "its recorded baseline, re-measured")
@@ -210,6 +214,15 @@ def verify(
         )  # fmt: skip
     except NotComparable:
         return out
+    if rec.require_significance and theirs is not None:  # as register decides it: row by row
+        from hokusai_action.measure import paired
+        from hokusai_action.registry.measured import decided_by_pairs
+
+        seed = int(sha[:8], 16)
+        assert ours[1].truth is not None
+        pairs = paired.paired_test(rec.metric, ours[1].truth, theirs[1].predictions,
+                                   ours[1].predictions, seed)  # fmt: skip
+        now = decided_by_pairs(now, pairs.significant, pairs.test)
     out.verdict_now = str(now.outcome)
     return out
 

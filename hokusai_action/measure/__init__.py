@@ -76,4 +76,5 @@ def measure(
         model_sha256=run.model_sha256,
         how=how,
         confinement=run.confinement,
+        truth=dataset.y,
     )

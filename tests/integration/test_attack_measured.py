@@ -71,7 +71,6 @@ def test_a_label_the_data_never_holds_does_not_turn_a_binary_score_into_a_macro_
     assert played == pytest.approx(float(function(truth == 1, gamed == 1, zero_division=0)))
 
 
-@pytest.mark.xfail(strict=True, reason="the paired test re-reads a removed download")
 def test_a_holdout_kept_as_an_artifact_still_decides_significance_by_the_paired_test(
     repo, registry
 ):
@@ -91,7 +90,6 @@ def test_a_holdout_kept_as_an_artifact_still_decides_significance_by_the_paired_
     assert any("paired test" in n for n in better.notes)
 
 
-@pytest.mark.xfail(strict=True, reason="verify judges again without the paired test")
 def test_verify_upholds_a_deltaone_that_the_paired_test_decided(repo, registry):
     """Under --require-significance with no sample count, the paired test on the stored
     predictions is what shows significance at registration. `verify` judged again without it,
@@ -104,3 +102,40 @@ def test_verify_upholds_a_deltaone_that_the_paired_test_decided(repo, registry):
     assert [c.what for c in result.checks if not c.agrees] == []
     assert result.verdict_now == "deltaone"
     assert result.agrees
+
+
+@pytest.fixture(scope="module")
+def dummy(tmp_path_factory: pytest.TempPathFactory, trained: dict[str, object]) -> Path:
+    """A model worse than the stump: the most frequent class, whatever the row."""
+    import mlflow.sklearn
+    import pandas as pd
+    from sklearn.dummy import DummyClassifier
+
+    holdout = pd.read_csv(trained["holdout"])  # type: ignore[arg-type]
+    model = DummyClassifier(strategy="most_frequent").fit(holdout.drop(columns=["label"]),
+                                                          holdout["label"])  # fmt: skip
+    folder = tmp_path_factory.mktemp("attack-dummy") / "dummy"
+    mlflow.sklearn.save_model(model, folder, serialization_format="cloudpickle",
+                              pip_requirements=["scikit-learn"])  # fmt: skip
+    return folder
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="verify re-measures the baseline a version's tag names, never whether it was the "
+    "rewarded high-water mark when the version was registered",
+)
+def test_verify_catches_a_baseline_tag_pointed_at_a_worse_unrewarded_version(repo, registry, dummy):
+    """Someone who may write tags marks an unpaid version a DeltaOne over a version that was
+    never rewarded (the worst one): every value re-measures as recorded, and verify agreed."""
+    repo.trained["dummy"] = dummy
+    register(repo.plan("logistic"), registry, Decision())  # v1: the high-water mark
+    register(repo.plan("dummy"), registry, Decision())  # v2: regressed, never a baseline
+    stump = register(repo.plan("stump"), registry, Decision())  # v3: below v1, not paid
+    assert stump.verdict is not None
+    assert stump.verdict.outcome is not Outcome.DELTAONE
+    registry.set_version_tags(repo.name, 3, {"hokusai_verdict": "deltaone",
+                                             "baseline_version": "2"})  # fmt: skip
+    result = verify(registry, repo.token, root=repo.root)
+    assert result.version == 3
+    assert not result.agrees
