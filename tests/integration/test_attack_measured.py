@@ -139,3 +139,23 @@ def test_verify_catches_a_baseline_tag_pointed_at_a_worse_unrewarded_version(rep
     result = verify(registry, repo.token, root=repo.root)
     assert result.version == 3
     assert not result.agrees
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="verify judges by the revision a version's tag names, not the one in force when "
+    "the version was registered",
+)
+def test_verify_catches_a_record_revision_tag_pointed_at_a_looser_revision(repo, registry):
+    """The owner raised the threshold to 50 points; a version below it is retagged as a
+    DeltaOne judged by revision 1 (1 point): every value re-measures as recorded."""
+    register(repo.plan("stump"), registry, Decision())  # revision 1: 1 point
+    set_record(registry, repo.token, None, Changes(threshold="50"))  # revision 2
+    below = register(repo.plan("logistic"), registry, Decision())
+    assert below.verdict is not None
+    assert below.verdict.outcome is Outcome.BELOW_THRESHOLD
+    registry.set_version_tags(repo.name, 2, {"hokusai_verdict": "deltaone",
+                                             "hokusai_record_revision": "1"})  # fmt: skip
+    result = verify(registry, repo.token, root=repo.root)
+    assert result.version == 2
+    assert not result.agrees
