@@ -120,11 +120,6 @@ def dummy(tmp_path_factory: pytest.TempPathFactory, trained: dict[str, object]) 
     return folder
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="verify re-measures the baseline a version's tag names, never whether it was the "
-    "rewarded high-water mark when the version was registered",
-)
 def test_verify_catches_a_baseline_tag_pointed_at_a_worse_unrewarded_version(repo, registry, dummy):
     """Someone who may write tags marks an unpaid version a DeltaOne over a version that was
     never rewarded (the worst one): every value re-measures as recorded, and verify agreed."""
@@ -139,18 +134,17 @@ def test_verify_catches_a_baseline_tag_pointed_at_a_worse_unrewarded_version(rep
     result = verify(registry, repo.token, root=repo.root)
     assert result.version == 3
     assert not result.agrees
+    failed = [c for c in result.checks if not c.agrees]
+    assert [(c.recorded, c.found) for c in failed] == [
+        (f"{repo.name} v2", f"{repo.name} v1")  # the tag's, and the high-water mark
+    ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="verify judges by the revision a version's tag names, not the one in force when "
-    "the version was registered",
-)
 def test_verify_catches_a_record_revision_tag_pointed_at_a_looser_revision(repo, registry):
     """The owner raised the threshold to 50 points; a version below it is retagged as a
     DeltaOne judged by revision 1 (1 point): every value re-measures as recorded."""
     register(repo.plan("stump"), registry, Decision())  # revision 1: 1 point
-    set_record(registry, repo.token, None, Changes(threshold="50"))  # revision 2
+    set_record(registry, repo.token, None, Changes(threshold="0.5"))  # revision 2
     below = register(repo.plan("logistic"), registry, Decision())
     assert below.verdict is not None
     assert below.verdict.outcome is Outcome.BELOW_THRESHOLD
@@ -159,3 +153,7 @@ def test_verify_catches_a_record_revision_tag_pointed_at_a_looser_revision(repo,
     result = verify(registry, repo.token, root=repo.root)
     assert result.version == 2
     assert not result.agrees
+    failed = [c.what for c in result.checks if not c.agrees]
+    assert failed == [f"{repo.name} v2 record revision (tag)"]
+    assert result.revision == 2  # judged by the revision in force: not a DeltaOne
+    assert result.verdict_now == "improved_below_threshold"
