@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from hokusai_action.errors import HokusaiError
 from hokusai_action.inert import shown
-from hokusai_action.registry.baseline import MEASURED_TAG
+from hokusai_action.registry.baseline import MEASURED_TAG, MEASURED_TARGET_TAG
 from hokusai_action.registry.deltaone import Outcome, Verdict, exact
 from hokusai_action.registry.plan import TO_BE_MEASURED, Plan, with_key
 from hokusai_action.validation.rules import find_root, measurable
@@ -295,7 +295,7 @@ def _apply(p: Plan, m: Measured) -> Plan:
         MEASURED_VALUE_TAG: m.text,
         CLAIMED_VALUE_TAG: m.claimed_text or "none",
         "hokusai_measured_rows": str(m.rows),
-        "hokusai_measured_target": m.target,
+        MEASURED_TARGET_TAG: m.target,
         "hokusai_measure_packages": json.dumps(m.packages, sort_keys=True)[:4000],
     }
     logged = {**p.metrics, **m.values}

@@ -157,3 +157,21 @@ def test_verify_catches_a_record_revision_tag_pointed_at_a_looser_revision(repo,
     assert failed == [f"{repo.name} v2 record revision (tag)"]
     assert result.revision == 2  # judged by the revision in force: not a DeltaOne
     assert result.verdict_now == "improved_below_threshold"
+
+
+def test_another_label_column_is_another_benchmark_with_its_own_high_water_mark(repo, registry):
+    """`benchmark set --target` says it opens a new benchmark, but the high-water mark did not
+    know the label column: values scored against another (perhaps easier) column were judged
+    against the old mark, and a model with a byte changed could be paid on the new column."""
+    from hokusai_action.registry import baseline
+    from hokusai_action.registry.judge import benchmark_of
+    from hokusai_action.validation.metrics import Direction
+
+    register(repo.plan("stump"), registry, Decision())
+    done = set_record(registry, repo.token, None, Changes(target="mean radius"))
+    assert any("new benchmark" in n for n in done.notes)  # as `benchmark set` says
+    versions = registry.versions_for_token(repo.token)
+    before = baseline.choose(versions, benchmark_of(done.record), Direction.HIGHER)
+    assert before.baseline is None
+    assert before.new_benchmark
+    assert not before.anchors or before.notes  # opened only by the rewarded model, measured
