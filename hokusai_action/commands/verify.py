@@ -27,6 +27,7 @@ from hokusai_action.errors import HokusaiError
 from hokusai_action.inert import inert_json, shown
 
 if TYPE_CHECKING:
+    from hokusai_action.measure import Measurement
     from hokusai_action.registry.mlflow_store import MlflowRegistry, VersionRecord
     from hokusai_action.registry.record import BenchmarkRecord
 
@@ -87,19 +88,31 @@ def _target_version(
     return (paid or versions)[-1]
 
 
-def _record_at(registry: MlflowRegistry, token_id: str, tags: dict[str, str]) -> BenchmarkRecord:
-    """The revision of the record the version was judged by, else the one in force."""
+def _record_at(
+    registry: MlflowRegistry, token_id: str, v: VersionRecord
+) -> tuple[BenchmarkRecord, Check | None]:
+    """The revision of the record in force when the version was registered (by the registry's
+    own creation times, which no tag can change), and a check of the version's revision tag
+    against it: a tag pointed at a looser revision must not decide how it is judged."""
     from hokusai_action.registry import record
     from hokusai_action.registry.reporting import REVISION_TAG
 
-    wanted = tags.get(REVISION_TAG, "")
-    for rev in registry.record_revisions(token_id):
-        if isinstance(rev, record.BenchmarkRecord) and str(rev.revision) == wanted:
-            return rev
-    current = registry.benchmark_record(token_id)
-    if current is None:
-        raise HokusaiError(f"token {token_id} has no benchmark of record: nothing to verify")
-    return current
+    revisions = {r.revision: r for r in registry.record_revisions(token_id)
+                 if isinstance(r, record.BenchmarkRecord)}  # fmt: skip
+    created = {r.version: r.created_ms for r in
+               registry.versions_of_model(record.record_model(token_id))}  # fmt: skip
+    in_force = max((n for n in revisions if created.get(n, v.created_ms + 1) <= v.created_ms),
+                   default=None)  # fmt: skip
+    if in_force is None:
+        current = registry.benchmark_record(token_id)
+        if current is None:
+            raise HokusaiError(f"token {token_id} has no benchmark of record: nothing to verify")
+        return current, None
+    wanted = v.tags.get(REVISION_TAG, "")
+    check = Check(f"{v.name} v{v.version} record revision (tag)", wanted or "(none)",
+                  f"{in_force} (in force when it was registered)",
+                  wanted == str(in_force))  # fmt: skip
+    return revisions[in_force], check
 
 
 def _same(a: str | None, b: str | None, tolerance: str) -> bool:
@@ -112,9 +125,10 @@ def _same(a: str | None, b: str | None, tolerance: str) -> bool:
 def _remeasure(
     registry: MlflowRegistry, v: VersionRecord, rec: BenchmarkRecord, data: Path,
     tolerance: str, env_manager: str, out: Verification | None,
-) -> str | None:  # fmt: skip
-    """The version's value measured again from the registry's artifacts (text), with its
-    checks added to `out`; None when it cannot be measured."""
+) -> tuple[str, Measurement] | None:  # fmt: skip
+    """The version's value measured again from the registry's artifacts (text) and the
+    measurement (its predictions, for the paired test), with its checks added to `out`; None
+    when it cannot be measured."""
     from hokusai_action.measure import MeasureError, measure, rounded
     from hokusai_action.registry.baseline import MODEL_TAG
     from hokusai_action.registry.deltaone import exact
@@ -146,7 +160,32 @@ def _remeasure(
             recorded = v.tags.get(tag)
             out.checks.append(Check(f"{label} {rec.metric} ({tag})", recorded or "(none)", value,
                                     _same(recorded, value, tolerance)))  # fmt: skip
-    return value
+    return value, found
+
+
+def _baseline_check(
+    registry: MlflowRegistry, rec: BenchmarkRecord, v: VersionRecord, base: str
+) -> Check:
+    """Whether the version's `baseline_version` tag names the baseline register would have
+    chosen (the rewarded high-water mark among the record's earlier versions): a tag pointed
+    at a worse, unrewarded version re-measures as recorded, and must not pass for one.
+    The choice reads the earlier versions' verdict tags: rewriting the whole history's tags
+    is caught only by re-measuring it."""
+    from hokusai_action.registry import baseline as bl
+    from hokusai_action.registry.judge import benchmark_of
+
+    earlier = [
+        r for r in registry.versions_for_token(rec.token_id)
+        if r.name in rec.models and (r.created_ms, r.version) < (v.created_ms, v.version)
+    ]  # fmt: skip
+    choice = bl.choose(earlier, benchmark_of(rec), rec.as_metric.direction, None,
+                       v.tags.get(bl.MODEL_TAG))  # fmt: skip
+    chosen = f"{choice.record.name} v{choice.record.version}" if choice.record else "none"
+    named = "none"
+    if base.isascii() and base.isdigit():
+        named = f"{v.tags.get('hokusai_baseline_model', v.name)} v{base}"
+    return Check(f"{v.name} v{v.version} baseline (the rewarded high-water mark before it)",
+                 named, chosen, named == chosen)  # fmt: skip
 
 
 def verify(
@@ -164,8 +203,10 @@ def verify(
     if rec is None:
         raise HokusaiError(f"token {token_id} has no benchmark of record: nothing to verify")
     v = _target_version(registry, rec, version, model)
-    rec = _record_at(registry, token_id, v.tags)
+    rec, revision_check = _record_at(registry, token_id, v)
     out = Verification(token_id, v.name, v.version, rec.revision)
+    if revision_check is not None:
+        out.checks.append(revision_check)
     if rec.measurement != "required" or not rec.dataset.path or not rec.target:
         raise HokusaiError(
             f"{v.name} version {v.version} was judged by revision {rec.revision} of the record "
@@ -184,19 +225,23 @@ def verify(
     recorded_data = v.tags.get("hokusai_dataset_sha256", "").lower()
     out.checks.append(Check(f"{v.name} v{v.version} data (sha256 tag)", recorded_data or "(none)",
                             sha, recorded_data == sha))  # fmt: skip
-    value = _remeasure(registry, v, rec, data, tolerance, env_manager, out)
+    ours = _remeasure(registry, v, rec, data, tolerance, env_manager, out)
     out.verdict_recorded = v.tags.get(bl.VERDICT_TAG) or None
     base = v.tags.get("baseline_version", "")
-    baseline_value: str | None = None
+    theirs = None
     base_version = None
     if base.isascii() and base.isdigit():
         base_model = v.tags.get("hokusai_baseline_model", v.name)
         base_version = registry.get_version(base_model, int(base))
         if base_version is not None:
-            baseline_value = _remeasure(registry, base_version, rec, data, tolerance,
-                                        env_manager, out)  # fmt: skip
-    if value is None or out.verdict_recorded is None or (base_version and baseline_value is None):
+            theirs = _remeasure(registry, base_version, rec, data, tolerance,
+                                env_manager, out)  # fmt: skip
+    if bl.recorded_outcome(v) not in bl.UNJUDGED:  # judged against no baseline at all
+        out.checks.append(_baseline_check(registry, rec, v, base))
+    if ours is None or out.verdict_recorded is None or (base_version and theirs is None):
         return out
+    value = ours[0]
+    baseline_value = theirs[0] if theirs is not None else None
     chosen = None
     if base_version is not None and baseline_value is not None:
         chosen = bl.baseline_of(base_version, "its recorded baseline, re-measured")
@@ -210,6 +255,15 @@ def verify(
         )  # fmt: skip
     except NotComparable:
         return out
+    if rec.require_significance and theirs is not None:  # as register decides it: row by row
+        from hokusai_action.measure import paired
+        from hokusai_action.registry.measured import decided_by_pairs
+
+        seed = int(sha[:8], 16)
+        assert ours[1].truth is not None
+        pairs = paired.paired_test(rec.metric, ours[1].truth, theirs[1].predictions,
+                                   ours[1].predictions, seed)  # fmt: skip
+        now = decided_by_pairs(now, pairs.significant, pairs.test)
     out.verdict_now = str(now.outcome)
     return out
 

@@ -78,4 +78,5 @@ def measure(
         model_sha256=run.model_sha256,
         how=how,
         confinement=run.confinement,
+        truth=dataset.y,
     )

@@ -46,6 +46,8 @@ class Measurement:
     how: dict[str, str] = field(default_factory=dict)  # metric -> how it was computed
     # "landlock ABI n: ..." when the kernel confined the model's files; "none: why" otherwise
     confinement: str = ""
+    # the labels scored (the target column), for the paired test: the data may be gone by then
+    truth: np.ndarray | None = field(default=None, repr=False)
 
 
 SIGNIFICANT_DIGITS = 12

@@ -81,14 +81,21 @@ def _numbers(y: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return y.astype(np.float64), labels.astype(np.float64)
 
 
-def _averaging(y: np.ndarray, labels: np.ndarray) -> tuple[dict[str, Any], str]:
+def _averaging(
+    y: np.ndarray, labels: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, dict[str, Any], str]:
+    """Binary when the data holds two classes, whatever the model predicts: a prediction of
+    a label the data never holds is a wrong prediction, not a third class that turns the
+    positive class's score into a macro average (with the easy negative class in it)."""
     import numpy as np
 
-    classes = np.union1d(y, labels)
+    truth = np.unique(y)
+    classes = truth if len(truth) == 2 else np.union1d(y, labels)
     if len(classes) == 2:
-        how = f"binary, positive label {shown(classes[1])}"
-        return {"average": "binary", "pos_label": classes[1]}, how
-    return {"average": "macro"}, f"macro average over {len(classes)} classes"
+        positive = classes[1]
+        how = f"binary, positive label {shown(positive)}"
+        return y == positive, labels == positive, {"average": "binary", "pos_label": True}, how
+    return y, labels, {"average": "macro"}, f"macro average over {len(classes)} classes"
 
 
 def _auroc(y: np.ndarray, pred: Predictions) -> Scored:
@@ -135,7 +142,7 @@ def score(name: str, y: np.ndarray, pred: Predictions) -> Scored:
                 if name in ("accuracy", "exact_match"):
                     value = metrics.accuracy_score(y_true, y_pred)
                     return Scored(float(value), "share of rows whose prediction equals the label")
-                kwargs, how = _averaging(y_true, y_pred)
+                y_true, y_pred, kwargs, how = _averaging(y_true, y_pred)
                 function = {"precision": metrics.precision_score, "recall": metrics.recall_score,
                             "f1_score": metrics.f1_score}[name]  # fmt: skip
                 return Scored(float(function(y_true, y_pred, zero_division=0, **kwargs)), how)

@@ -48,6 +48,7 @@ ANCHORED_TAG = "hokusai_benchmark_anchored"
 DIRECTION_TAG = "hokusai_metric_direction"
 RANGE_TAG = "hokusai_metric_range"
 MEASURED_TAG = "hokusai_benchmark_measured"  # `true`: measured by hokusai-action, not claimed
+MEASURED_TARGET_TAG = "hokusai_measured_target"  # the label column it was measured against
 DATASET_TAGS = ("hokusai_dataset_name", "hokusai_dataset_version", "hokusai_dataset_sha256")
 # Versions judged as something other than the benchmark of record: they are in no history.
 UNJUDGED = frozenset({Outcome.BENCHMARK_MISMATCH, Outcome.MODEL_NOT_IN_RECORD})
@@ -65,6 +66,8 @@ class Benchmark:
     range: str | None = None  # `[0, 1]`: a redeclared range could pick a cheaper rule
     # measured by hokusai-action: claimed and measured values never share a high-water mark
     measured: bool = False
+    # the label column a measured value was scored against: another is another benchmark
+    target: str | None = None
 
     @classmethod
     def from_tags(cls, tags: Mapping[str, str]) -> Benchmark:
@@ -78,8 +81,9 @@ class Benchmark:
         direction = tags.get(DIRECTION_TAG) or (str(known.direction) if known else None)
         bounds = tags.get(RANGE_TAG) or (known.range_text() if known else None)
         measured = tags.get(MEASURED_TAG, "").strip().lower() == "true"
+        target = tags.get(MEASURED_TARGET_TAG) if measured else None
         return cls(metric, direction, name, version, sha.lower() if sha else None, bounds,
-                   measured)  # fmt: skip
+                   measured, target)  # fmt: skip
 
     @classmethod
     def of(

@@ -87,8 +87,10 @@ def _number_or_text(text: str) -> object:
 
 def benchmark_of(rec: BenchmarkRecord) -> baseline.Benchmark:
     d = rec.dataset
+    measured = rec.measurement == "required"
     return baseline.Benchmark(rec.metric, rec.direction, d.name, d.version, d.sha256,
-                              rec.range_text(), rec.measurement == "required")  # fmt: skip
+                              rec.range_text(), measured,
+                              rec.target if measured else None)  # fmt: skip
 
 
 def _same_model(p: Plan, records: list[VersionRecord], verdict: Verdict, anchors: bool) -> str:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from hokusai_action.errors import HokusaiError
 from hokusai_action.inert import shown
-from hokusai_action.registry.baseline import MEASURED_TAG
+from hokusai_action.registry.baseline import MEASURED_TAG, MEASURED_TARGET_TAG
 from hokusai_action.registry.deltaone import Outcome, Verdict, exact
 from hokusai_action.registry.plan import TO_BE_MEASURED, Plan, with_key
 from hokusai_action.validation.rules import find_root, measurable
@@ -89,6 +89,9 @@ class Measured:
     packages: dict[str, str]
     predictions: bytes = field(repr=False, default=b"")
     unverified: bool = False  # relayed from the pull request's own run: shown, never recorded
+    # the labels scored, kept for the paired test: data downloaded from the registry (a holdout
+    # kept as an artifact) is removed once measured, so it cannot be read again
+    truth: object = field(repr=False, default=None)
 
     def label(self) -> str:
         if self.unverified:
@@ -208,7 +211,7 @@ def measure_plan(
     measured = Measured(
         value, text, claim, str(name), str(data), found.rows, found.dataset_sha256, str(target),
         {k: rounded(v) for k, v in found.values.items()}, dict(found.unmeasured),
-        dict(found.packages), to_bytes(found.predictions),
+        dict(found.packages), to_bytes(found.predictions), truth=found.truth,
     )  # fmt: skip
     return _apply(p, measured)
 
@@ -299,7 +302,7 @@ def _apply(p: Plan, m: Measured) -> Plan:
         MEASURED_VALUE_TAG: m.text,
         CLAIMED_VALUE_TAG: m.claimed_text or "none",
         "hokusai_measured_rows": str(m.rows),
-        "hokusai_measured_target": m.target,
+        MEASURED_TARGET_TAG: m.target,
         "hokusai_measure_packages": json.dumps(m.packages, sort_keys=True)[:4000],
     }
     logged = {**p.metrics, **m.values}
@@ -379,18 +382,26 @@ def paired_significance(
 
     ours = from_bytes(m.predictions)
     theirs = from_bytes(stored, source=f"the predictions of {base.name} v{base.version}")
-    with tempfile.TemporaryDirectory(prefix="hokusai-labels-") as scratch:
-        rows = data_module.read(data or Path(m.data_path), m.target, Path(scratch),
-                                m.dataset_sha256)  # fmt: skip
+    truth = m.truth
+    if data is not None or truth is None:
+        with tempfile.TemporaryDirectory(prefix="hokusai-labels-") as scratch:
+            truth = data_module.read(data or Path(m.data_path), m.target, Path(scratch),
+                                     m.dataset_sha256).y  # fmt: skip
     seed = int(m.dataset_sha256[:8], 16)  # the same data, the same resamples: reproducible
-    result = paired.paired_test(verdict.metric, rows.y, theirs, ours, seed)
+    result = paired.paired_test(verdict.metric, truth, theirs, ours, seed)  # type: ignore[arg-type]
     note = (
         f"significance by a paired test on {result.n:,} rows against {base.name} "
         f"v{base.version}'s stored predictions: {result.test}, {result.detail}"
     )
-    if verdict.outcome is Outcome.NOT_SIGNIFICANT and result.significant:
-        verdict = dataclasses.replace(verdict, outcome=Outcome.DELTAONE, reason="")
-    elif verdict.outcome is Outcome.DELTAONE and not result.significant:
-        reason = f"significance was required, and the paired test ({result.test}) does not show it"
-        verdict = dataclasses.replace(verdict, outcome=Outcome.NOT_SIGNIFICANT, reason=reason)
-    return verdict, note
+    return decided_by_pairs(verdict, result.significant, result.test), note
+
+
+def decided_by_pairs(verdict: Verdict, significant: bool, test: str) -> Verdict:
+    """The verdict with significance decided by a paired test (register and `verify` alike):
+    only a DeltaOne by the threshold can be turned down, or up from not significant."""
+    if verdict.outcome is Outcome.NOT_SIGNIFICANT and significant:
+        return dataclasses.replace(verdict, outcome=Outcome.DELTAONE, reason="")
+    if verdict.outcome is Outcome.DELTAONE and not significant:
+        reason = f"significance was required, and the paired test ({test}) does not show it"
+        return dataclasses.replace(verdict, outcome=Outcome.NOT_SIGNIFICANT, reason=reason)
+    return verdict
