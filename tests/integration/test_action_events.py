@@ -17,6 +17,7 @@ from tests.integration.test_action_entrypoint import (
     API_KEY,
     REPO,
     SHA,
+    Workspace,
     assert_no_secret,
 )
 from tests.support.github_api import FakeGitHub
@@ -114,6 +115,14 @@ def workflow_run_event(
         "repository": repository(REPO),
         "sender": {"login": "mallory", "type": "User"},
     }
+
+
+@pytest.fixture
+def ws(ws: Workspace) -> Workspace:
+    """The conftest's workspace, its entrypoint run in this process: these tests are about
+    what a run decides; test_action_entrypoint.py runs the process as a runner does."""
+    ws.in_process = True
+    return ws
 
 
 @pytest.fixture

@@ -22,7 +22,9 @@ LIST = f"/repos/{REPO}/issues/7/comments"
 @pytest.fixture
 def ws(tmp_path) -> Workspace:
     (tmp_path / "ws").mkdir()
-    return Workspace(tmp_path / "ws", tmp_path)
+    ws = Workspace(tmp_path / "ws", tmp_path)
+    ws.in_process = True  # what a run decides; test_action_entrypoint.py runs the process
+    return ws
 
 
 @pytest.fixture

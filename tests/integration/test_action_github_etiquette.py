@@ -37,6 +37,7 @@ def ws(tmp_path) -> Workspace:
     token = re.search(r"token_id: (\S+)", text).group(1)  # type: ignore[union-attr]
     manifest.write_text(text.replace(name, f"{name}-copy").replace(token, f"{token}-COPY"))
     ws.names["churn-copy"] = f"{name}-copy"
+    ws.in_process = True  # what a run decides; test_action_entrypoint.py runs the process
     return ws
 
 

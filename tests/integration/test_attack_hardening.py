@@ -15,7 +15,7 @@ import pytest
 from cmarkgfm.cmark import Options as CmarkOptions
 
 from tests.integration.test_action_entrypoint import Workspace, pr_event
-from tests.support.cli import run_cli
+from tests.support.cli import invoke_cli, run_cli  # invoke_cli: in this process
 from tests.support.dropping_proxy import DroppingProxy
 
 PASSWORD = "Zq7wXv9Kp2Lm"  # the secret part of the URIs below
@@ -176,7 +176,7 @@ def test_a_nested_repositorys_git_folder_is_never_a_model(nested_clone: Path, pa
 def test_register_never_uploads_a_nested_clones_git_config(nested_clone: Path):
     (nested_clone / "models" / "m" / "cfg").symlink_to("../../vendor/other/.git/config")
     (nested_clone / "hokusai.yaml").write_text(manifest("models/m"))
-    run_cli("register", "hokusai.yaml", cwd=nested_clone)
+    invoke_cli("register", "hokusai.yaml", cwd=nested_clone)
     artifacts = nested_clone / ".hokusai" / "artifacts"
     uploaded = [p for p in artifacts.rglob("*") if p.is_file()] if artifacts.exists() else []
     assert not [p for p in uploaded if b"extraheader" in p.read_bytes()]
@@ -206,7 +206,7 @@ def registered(tmp_path: Path) -> tuple[Path, str]:
     repo = git_repo(tmp_path / "repo")
     (repo / "model.bin").write_bytes(b"weights")
     (repo / "hokusai.yaml").write_text(manifest("model.bin"))
-    first = run_cli("register", "hokusai.yaml", cwd=repo)
+    first = invoke_cli("register", "hokusai.yaml", cwd=repo)
     assert first.returncode == 0, first.stderr
     return repo, f"sqlite:///{repo / '.hokusai' / 'mlflow.db'}"
 
@@ -223,7 +223,7 @@ def test_show_survives_a_superscript_digit_in_a_baseline_version_tag(registered)
     repo, uri = registered
     _set_tag(uri, "baseline_version", "\u00b2")  # "²".isdigit() is True, int("²") fails
     for fmt in ("json", "text"):
-        result = run_cli("show", "attack-model", "--format", fmt, cwd=repo)
+        result = invoke_cli("show", "attack-model", "--format", fmt, cwd=repo)
         assert result.returncode == 0, result.stderr
         assert "internal error" not in result.stderr
 
@@ -237,7 +237,7 @@ def _html(markdown: str) -> str:
 def test_an_attestation_tag_from_the_registry_cannot_put_a_link_in_the_comment(registered):
     repo, uri = registered
     _set_tag(uri, "hokusai_attestation_sha256", "x` [verify here](https://evil.example) @octo `")
-    result = run_cli("register", "hokusai.yaml", "--format", "markdown", cwd=repo)
+    result = invoke_cli("register", "hokusai.yaml", "--format", "markdown", cwd=repo)
     assert result.returncode == 0, result.stderr
     html = _html(result.stdout)
     assert "evil.example" not in re.sub(r"<code>.*?</code>", "", html)
@@ -300,7 +300,7 @@ def test_register_takes_a_valid_semver_with_a_very_long_number(tmp_path: Path):
     )
     (repo / "hokusai.yaml").write_text(text)
     assert run_cli("validate", "hokusai.yaml", cwd=repo).returncode == 0  # the schema takes it
-    result = run_cli("register", "hokusai.yaml", cwd=repo)
+    result = invoke_cli("register", "hokusai.yaml", cwd=repo)
     assert result.returncode != 3, result.stderr  # registered, or refused with a message
     assert "internal error" not in result.stderr
 
@@ -343,7 +343,7 @@ def test_a_registry_answering_a_version_that_is_not_a_number_is_not_an_internal_
     (repo / "hokusai.yaml").write_text(manifest("model.bin", f"odd-{suffix}", f"ODD-{suffix}"))
     port = int(mlflow_server.uri.rsplit(":", 1)[1])
     with RewritingProxy(port) as proxy:
-        result = run_cli("register", "hokusai.yaml", "--tracking-uri", proxy.uri, cwd=repo)
+        result = invoke_cli("register", "hokusai.yaml", "--tracking-uri", proxy.uri, cwd=repo)
     assert result.returncode == 1, result.stderr  # the registry's fault: a message, exit 1
     assert "internal error" not in result.stderr
 
