@@ -32,6 +32,21 @@ def test_a_pull_request_run_comments_and_writes_its_outputs(cws, github, mlflow_
     assert cws.not_owned() == []
 
 
+def test_the_image_measures_the_model_itself_as_nobody(cws, mlflow_server):
+    """The shipped churn example names its holdout and label column: the registration in the
+    image loads the model in its sandboxed child (as `nobody`: the container runs as root)
+    and records the measured value, which the summary says."""
+    cws.measured("churn-classifier")
+    run = cws.run("push", PUSH, {"tracking-uri": mlflow_server.uri})
+    assert run.code == 0, run.log
+    results = json.loads((cws.root / ".hokusai" / "action-results.json").read_text())
+    churn = next(r for r in results["results"] if r["model_name"] == cws.names["churn-classifier"])
+    assert churn["measured"]["value"] == 0.9312
+    assert churn["measured"]["rows"] == 5000
+    assert "measured by hokusai-action on churn-holdout (5,000 rows)" in run.summary
+    assert cws.not_owned() == []
+
+
 def test_what_the_run_writes_belongs_to_the_workspaces_owner(cws):
     # the embedded registry (.hokusai/mlflow.db, its lock, artifacts), asked for: on a push it
     # is refused by default, as it is lost with the runner

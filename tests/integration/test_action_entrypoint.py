@@ -55,6 +55,16 @@ def parse_outputs(text: str) -> dict[str, str]:
     return outputs
 
 
+def claimed(manifest: str) -> str:
+    """The example's manifest with claimed values, as before hokusai-action measured them:
+    these tests are about the action and GitHub, and a test changes a claim to stand for a
+    retrained model (test_measured.py and tests/container measure)."""
+    manifest = re.sub(r"^    target: \S+\n", "", manifest, flags=re.M)
+    if not re.search(r"^  (value|value_from):", manifest, re.M):  # sentiment: measured only
+        manifest = manifest.replace("  metric: f1_score\n", "  metric: f1_score\n  value: 0.8844\n")
+    return manifest
+
+
 class Workspace:
     def __init__(self, root: Path, tmp: Path) -> None:
         self.root, self.tmp = root, tmp
@@ -63,7 +73,7 @@ class Workspace:
         # directory and exit status, for tests of what a run decides rather than of the
         # process: a new process spends seconds importing MLflow first.
         self.in_process = False
-        suffix = uuid.uuid4().hex[:6].upper()
+        suffix = self.suffix = uuid.uuid4().hex[:6].upper()
         self.names: dict[str, str] = {}
         for example in ("churn-classifier", "sentiment-improvement"):
             shutil.copytree(PROJECT / "examples" / example, root / example)
@@ -72,9 +82,17 @@ class Workspace:
             name = re.search(r"name: (\S+)", data).group(1)  # type: ignore[union-attr]
             token = re.search(r"token_id: (\S+)", data).group(1)  # type: ignore[union-attr]
             self.names[example] = f"{name}-{suffix.lower()}"
-            manifest.write_text(
-                data.replace(name, self.names[example]).replace(token, f"{token}-{suffix}")
-            )
+            data = data.replace(name, self.names[example]).replace(token, f"{token}-{suffix}")
+            manifest.write_text(claimed(data))
+
+    def measured(self, example: str) -> None:
+        """The example's manifest as shipped (its value measured), under this workspace's
+        model name and token."""
+        data = (PROJECT / "examples" / example / "hokusai.yaml").read_text()
+        name = re.search(r"name: (\S+)", data).group(1)  # type: ignore[union-attr]
+        token = re.search(r"token_id: (\S+)", data).group(1)  # type: ignore[union-attr]
+        data = data.replace(name, self.names[example]).replace(token, f"{token}-{self.suffix}")
+        (self.root / example / "hokusai.yaml").write_text(data)
 
     def set_value(self, example: str, value: float) -> None:
         """A retrained model (files of its own: one model is rewarded once) at `value`."""
