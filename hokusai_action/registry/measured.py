@@ -28,6 +28,7 @@ from hokusai_action.inert import shown
 from hokusai_action.registry.baseline import MEASURED_TAG, MEASURED_TARGET_TAG
 from hokusai_action.registry.deltaone import Outcome, Verdict, exact
 from hokusai_action.registry.plan import TO_BE_MEASURED, Plan, with_key
+from hokusai_action.registry.record import Dataset
 from hokusai_action.validation.rules import find_root, measurable
 
 if TYPE_CHECKING:
@@ -206,8 +207,8 @@ def measure_plan(
     claim = p.value_text if claimed(p) else None
     if claim is not None:
         _check_claim(p, claim, found.values[p.metric.name], options.tolerance)
-    name = (rec.dataset.label() if rec and rec.dataset.name else None) or p.dataset.get(
-        "name") or data.name  # fmt: skip
+    named = rec.dataset if rec is not None else _named(p.dataset)  # the record's name wins
+    name = named.label() if named.name else data.name
     measured = Measured(
         value, text, claim, str(name), str(data), found.rows, found.dataset_sha256, str(target),
         {k: rounded(v) for k, v in found.values.items()}, dict(found.unmeasured),
@@ -268,6 +269,12 @@ def relayed_measurements(text: str) -> tuple[Relayed, ...]:
             out.append(Relayed(fields[0], fields[1].lower(), fields[2].lower(), fields[3],
                                value, rows, fields[4]))  # fmt: skip
     return tuple(out[:1000])
+
+
+def _named(dataset: dict[str, object]) -> Dataset:
+    """The manifest's name and version of its data, as a record would call it."""
+    name, version = dataset.get("name"), dataset.get("version")
+    return Dataset(None if name is None else str(name), None if version is None else str(version))
 
 
 def _check_claim(p: Plan, claim: str, value: float, tolerance: str) -> None:

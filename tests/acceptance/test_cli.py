@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +13,7 @@ import pytest
 
 from tests.conftest import PROJECT, VALID, Repo
 from tests.support.cli import run_cli
+from tests.support.measuring import copy_claimed
 
 run = run_cli
 
@@ -279,7 +279,7 @@ def test_markdown_printed_keeps_zero_width_spaces_invisible_and_out_of_code_span
     """Text outside code spans gets a zero-width space after `:` (so GitHub makes no link of
     it); printed, it must stay invisible, not show as `\\u200b`. A value meant to be copied,
     `reports/metrics.json:test.rmse`, is a code span, which GitHub never links: none there."""
-    shutil.copytree(PROJECT / "examples" / "house-prices", tmp_path / "house-prices")
+    copy_claimed(PROJECT / "examples" / "house-prices", tmp_path / "house-prices")
     (tmp_path / ".git").mkdir()
     result = run_cli("register", "--dry-run", "--format", "markdown", "house-prices", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr

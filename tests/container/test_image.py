@@ -43,7 +43,7 @@ def test_the_image_measures_the_model_itself_as_nobody(cws, mlflow_server):
     churn = next(r for r in results["results"] if r["model_name"] == cws.names["churn-classifier"])
     assert churn["measured"]["value"] == 0.9312
     assert churn["measured"]["rows"] == 5000
-    assert "measured by hokusai-action on churn-holdout (5,000 rows)" in run.summary
+    assert "measured by hokusai-action on churn-holdout v2.1 (5,000 rows)" in run.summary
     assert cws.not_owned() == []
 
 

@@ -21,6 +21,7 @@ from werkzeug import Response
 
 from tests.conftest import PROJECT
 from tests.support.github_api import FakeGitHub
+from tests.support.measuring import claimed
 
 ACTION = yaml.safe_load((PROJECT / "action.yml").read_text(encoding="utf-8"))
 ENTRYPOINT = json.loads(
@@ -53,16 +54,6 @@ def parse_outputs(text: str) -> dict[str, str]:
             value.append(inner)
         outputs[name] = "\n".join(value)
     return outputs
-
-
-def claimed(manifest: str) -> str:
-    """The example's manifest with claimed values, as before hokusai-action measured them:
-    these tests are about the action and GitHub, and a test changes a claim to stand for a
-    retrained model (test_measured.py and tests/container measure)."""
-    manifest = re.sub(r"^    target: \S+\n", "", manifest, flags=re.M)
-    if not re.search(r"^  (value|value_from):", manifest, re.M):  # sentiment: measured only
-        manifest = manifest.replace("  metric: f1_score\n", "  metric: f1_score\n  value: 0.8844\n")
-    return manifest
 
 
 class Workspace:

@@ -134,7 +134,7 @@ def test_demo_values_are_measured_and_are_what_its_models_score(tmp_path):
         assert shown["value"] == accuracy, folder.name
         assert shown["measured"]["claimed"] is None
         assert shown["measured"]["rows"] == 5000
-    assert "Every value was measured by hokusai-action on churn-holdout (5,000 rows)" in README
+    assert "Every value was measured by hokusai-action on churn-holdout v2.1 (5,000 rows)" in README
 
 
 def test_demo_never_uses_the_configured_registry_nor_prints_the_key(tmp_path):

@@ -16,6 +16,7 @@ import pytest
 from tests.conftest import PROJECT
 from tests.integration.conftest import ADMIN_PASSWORD, Server, _free_port
 from tests.support.cli import invoke_cli, run_cli
+from tests.support.measuring import copy_claimed
 
 SECRET = "hk-test-key-9f8e7d6c5b4a"  # a made-up API key that must never be printed
 
@@ -26,7 +27,7 @@ run = invoke_cli
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     """A real Git repository holding the churn example, committed."""
-    shutil.copytree(PROJECT / "examples" / "churn-classifier", tmp_path / "churn")
+    copy_claimed(PROJECT / "examples" / "churn-classifier", tmp_path / "churn")
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
     subprocess.run([*git, "init", "-q"], cwd=tmp_path, check=True)
     subprocess.run([*git, "add", "-A"], cwd=tmp_path, check=True)

@@ -3,6 +3,7 @@ MLflow, and a holdout CSV (issue 15's tests)."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import uuid
 from pathlib import Path
@@ -19,6 +20,16 @@ from hokusai_action.validation.checker import check_paths
 from hokusai_action.validation.rules import Options
 
 TARGET = "label"
+
+
+def claimed(manifest: str) -> str:
+    """The example's manifest with claimed values, as before hokusai-action measured them:
+    these tests are about the action and GitHub, and a test changes a claim to stand for a
+    retrained model (test_measured.py and tests/container measure)."""
+    manifest = re.sub(r"^    target: \S+\n", "", manifest, flags=re.M)
+    if not re.search(r"^  (value|value_from):", manifest, re.M):  # sentiment: measured only
+        manifest = manifest.replace("  metric: f1_score\n", "  metric: f1_score\n  value: 0.8844\n")
+    return manifest
 
 
 def train(root: Path) -> dict[str, object]:
@@ -78,3 +89,11 @@ class Repo:
 
     def accuracy(self, model: str) -> float:
         return float(self.trained[f"{model}-accuracy"])  # type: ignore[arg-type]
+
+
+def copy_claimed(example: Path, to: Path) -> Path:
+    """A copy of a shipped example whose manifest claims its value (see claimed())."""
+    shutil.copytree(example, to)
+    manifest = to / "hokusai.yaml"
+    manifest.write_text(claimed(manifest.read_text(encoding="utf-8")), encoding="utf-8")
+    return to
