@@ -19,31 +19,21 @@ from hokusai_action.measure.measurement import Predictions
 from hokusai_action.registry.deltaone import Outcome
 from hokusai_action.registry.mlflow_store import MlflowRegistry
 from hokusai_action.registry.register import Decision, register
-from hokusai_action.registry.settings import RegistrySettings, resolve_settings
-from tests.support.measuring import Repo, train
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
-    return train(tmp_path_factory.mktemp("attack-measured-models"))
-
-
-@pytest.fixture(scope="module")
-def embedded(tmp_path_factory: pytest.TempPathFactory) -> RegistrySettings:
-    root = tmp_path_factory.mktemp("attack-measured-registry")
-    (root / ".git").mkdir()
-    return resolve_settings(None, env={}, cwd=root)
+from hokusai_action.registry.settings import RegistrySettings
+from tests.support.measuring import Repo
 
 
 @pytest.fixture
-def registry(embedded: RegistrySettings) -> MlflowRegistry:
-    return MlflowRegistry(embedded)
+def registry(embedded_measuring: RegistrySettings) -> MlflowRegistry:
+    return MlflowRegistry(embedded_measuring)
 
 
 @pytest.fixture
-def repo(tmp_path: Path, trained: dict[str, object], monkeypatch: pytest.MonkeyPatch) -> Repo:
+def repo(
+    tmp_path: Path, measured_models: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> Repo:
     monkeypatch.chdir(tmp_path)
-    return Repo(tmp_path, trained)
+    return Repo(tmp_path, measured_models)
 
 
 @pytest.mark.parametrize("metric", ["f1_score", "precision", "recall"])
@@ -105,13 +95,13 @@ def test_verify_upholds_a_deltaone_that_the_paired_test_decided(repo, registry):
 
 
 @pytest.fixture(scope="module")
-def dummy(tmp_path_factory: pytest.TempPathFactory, trained: dict[str, object]) -> Path:
+def dummy(tmp_path_factory: pytest.TempPathFactory, measured_models: dict[str, object]) -> Path:
     """A model worse than the stump: the most frequent class, whatever the row."""
     import mlflow.sklearn
     import pandas as pd
     from sklearn.dummy import DummyClassifier
 
-    holdout = pd.read_csv(trained["holdout"])  # type: ignore[arg-type]
+    holdout = pd.read_csv(measured_models["holdout"])  # type: ignore[arg-type]
     model = DummyClassifier(strategy="most_frequent").fit(holdout.drop(columns=["label"]),
                                                           holdout["label"])  # fmt: skip
     folder = tmp_path_factory.mktemp("attack-dummy") / "dummy"
