@@ -194,9 +194,6 @@ def verify(
     env_manager: str = "local",
 ) -> Verification:  # fmt: skip
     """Re-measure a version and judge it again (see the module's docstring)."""
-    from hokusai_action.registry import baseline as bl
-    from hokusai_action.registry.deltaone import NotComparable, decide
-    from hokusai_action.registry.plan import dataset_sha256
     from hokusai_action.validation.rules import find_root
 
     rec = registry.benchmark_record(token_id)
@@ -207,18 +204,39 @@ def verify(
     out = Verification(token_id, v.name, v.version, rec.revision)
     if revision_check is not None:
         out.checks.append(revision_check)
-    if rec.measurement != "required" or not rec.dataset.path or not rec.target:
+    if (
+        rec.measurement != "required"
+        or not (rec.dataset.path or rec.dataset.artifact)
+        or (not rec.target)
+    ):
         raise HokusaiError(
             f"{v.name} version {v.version} was judged by revision {rec.revision} of the record "
             f"of {token_id}, whose values are claimed, not measured: there is nothing to "
             "re-measure (its owner turns measurement on with `hokusai-action benchmark set`)"
         )
-    data = (root or find_root(Path.cwd())) / rec.dataset.path
-    if not data.is_file():
-        raise HokusaiError(
-            f"the record's data `{rec.dataset.path}` is not in {root or find_root(Path.cwd())}: "
-            "run verify from a clone of the model's repository, or pass --root DIRECTORY"
-        )
+    with tempfile.TemporaryDirectory(prefix="hokusai-verify-data-") as tmp:  # mode 0700
+        if rec.dataset.artifact:  # kept in the registry, read with the payer's credentials
+            data = registry.download_artifact(rec.dataset.artifact, Path(tmp))
+        else:
+            data = (root or find_root(Path.cwd())) / str(rec.dataset.path)
+            if not data.is_file():
+                raise HokusaiError(
+                    f"the record's data `{rec.dataset.path}` is not in "
+                    f"{root or find_root(Path.cwd())}: run verify from a clone of the model's "
+                    "repository, or pass --root DIRECTORY"
+                )
+        return _verify_on(registry, rec, v, out, data, tolerance, env_manager)
+
+
+def _verify_on(
+    registry: MlflowRegistry, rec: BenchmarkRecord, v: VersionRecord, out: Verification,
+    data: Path, tolerance: str, env_manager: str,
+) -> Verification:  # fmt: skip
+    """The checks and the verdict judged again, on the record's data at `data`."""
+    from hokusai_action.registry import baseline as bl
+    from hokusai_action.registry.deltaone import NotComparable, decide
+    from hokusai_action.registry.plan import dataset_sha256
+
     sha = dataset_sha256(data)
     out.checks.append(Check("data (sha256)", rec.dataset.sha256 or "(none)", sha,
                             sha == rec.dataset.sha256))  # fmt: skip

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from hokusai_action.commands.benchmark import Changes, set_record
+from hokusai_action.commands.verify import verify
 from hokusai_action.errors import HokusaiError
 from hokusai_action.github.comment import comment_body
 from hokusai_action.measure import rounded
@@ -212,6 +213,9 @@ def test_a_holdout_kept_as_a_registry_artifact_is_measured_without_being_in_the_
     assert better.verdict is not None
     assert better.verdict.outcome is Outcome.DELTAONE
     assert better.plan.value == rounded(repo.accuracy("logistic"))
+    audit = verify(registry, repo.token, root=repo.root)  # the payer reads the artifact too
+    assert audit.agrees, audit.checks
+    assert audit.verdict_now == "deltaone"
 
 
 def test_under_workflow_run_the_pull_requests_own_measurement_is_shown_unverified_never_recorded(
