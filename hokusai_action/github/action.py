@@ -55,6 +55,8 @@ INPUT_DEFAULTS: dict[str, str] = {
     "retries": str(DEFAULT_RETRIES),  # as the command line
     "timeout": str(DEFAULT_TIMEOUT),
     "changed-only": "true",
+    "tolerance": "1e-6",
+    "env-manager": "local",
     "pull-request-measurements": "",
     "embedded-registry": "auto",
 }
@@ -64,6 +66,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "promote": ("challenger", "champion"),
     "missing-paths": ("error", "warn", "ignore"),
     "embedded-registry": ("auto", "error", "warn"),
+    "env-manager": ("local", "uv", "virtualenv"),
 }
 RANGES: dict[str, tuple[int, int]] = {"retries": (0, 10), "timeout": (1, 600)}  # as the CLI
 SECRET_INPUTS = ("api-key", "github-token")
@@ -148,6 +151,8 @@ class Settings:
     changed_only: bool = True  # on a pull request, judge only the models it changes
     embedded_registry: str = "auto"  # register into the workspace's throw-away registry?
     measurements: str = ""  # workflow_run: the pull request's own run's results file
+    tolerance: str = "1e-6"  # how far a claim may be from the measurement
+    env_manager: str = "local"  # where a measured model is loaded
 
     @classmethod
     def from_inputs(cls, inputs: Mapping[str, str]) -> Settings:
@@ -177,6 +182,12 @@ class Settings:
                     f"input `manifests`: `{pattern}` must be a glob relative to the "
                     "repository root, inside it (no leading `/`, no `..`)"
                 )
+        tolerance = inputs["tolerance"]
+        if not _NUMBER.fullmatch(tolerance):
+            raise InputError(
+                "input `tolerance` must be a number >= 0 written with ASCII digits (1e-6 is "
+                f"the default), not {tolerance!r}"
+            )
         measurements = inputs["pull-request-measurements"]
         if measurements.startswith(("/", "\\")) or ".." in PurePosixPath(measurements).parts:
             raise InputError(
@@ -218,6 +229,8 @@ class Settings:
             changed_only=_flag(inputs, "changed-only"),
             embedded_registry=_choice(inputs, "embedded-registry"),
             measurements=measurements,
+            tolerance=tolerance,
+            env_manager=_choice(inputs, "env-manager"),
         )
 
 
@@ -676,7 +689,9 @@ def _decision(settings: Settings, plans: list[Any], event: str = "") -> Any:
         promote=registration.Promote(settings.promote),
         require_significance=settings.require_significance,
         explicit=frozenset(name for name, differs in given.items() if differs),
-        measuring=Measuring(event=event, relayed=_relayed(settings, event)),
+        measuring=Measuring(
+            settings.tolerance, settings.env_manager, event, relayed=_relayed(settings, event)
+        ),
     )
 
 

@@ -180,6 +180,9 @@ def settings(**overrides: str) -> Settings:
         ("strict", "very", "true or false"),
         ("retries", "11", "from 0 to 10"),
         ("timeout", "0", "from 1 to 600"),
+        ("tolerance", "-1", "a number >= 0"),
+        ("env-manager", "conda", "one of local, uv, virtualenv"),
+        ("pull-request-measurements", "../results.json", "no `..`"),
     ],
 )
 def test_every_input_is_checked_before_anything_runs(name, value, says):
@@ -198,6 +201,8 @@ def test_inputs_become_typed_settings():
     )
     assert (s.pull_request, s.threshold, s.comment) == (12, 0.02, False)
     assert s.manifests == ("a/hokusai.yaml", "b/*.yml")
+    measuring = settings(tolerance="0.001", **{"env-manager": "UV"})
+    assert (measuring.tolerance, measuring.env_manager) == ("0.001", "uv")
 
 
 def runner(event_name: str, event: dict) -> Runner:
