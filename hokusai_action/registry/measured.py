@@ -19,7 +19,7 @@ import dataclasses
 import json
 import posixpath
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -81,7 +81,6 @@ class Measured:
     text: str
     claimed_text: str | None  # the manifest's claim, or None
     dataset: str  # the data's name, as people call it
-    data_path: str  # where it was read (for the paired test's labels)
     rows: int
     dataset_sha256: str
     target: str
@@ -158,12 +157,12 @@ def measure_plan(
                 "--target COLUMN`"
             )
         return p
+    expected = rec.dataset.sha256 if rec is not None else p.benchmark.sha256
     if not options.may_load:
         why = (
             f"a pull request's model is never loaded under `{options.event}`, where this "
             "repository's secrets meet the pull request's files"
         )
-        expected = rec.dataset.sha256 if rec is not None else p.benchmark.sha256
         if relayed := _relayed(p, expected, options.relayed):
             return relayed
         if not claimed(p):
@@ -176,7 +175,6 @@ def measure_plan(
             f"column: its owner sets it with `hokusai-action benchmark set {p.token_id} "
             "--target COLUMN`"
         )
-    expected = rec.dataset.sha256 if rec is not None else p.benchmark.sha256
     wanted = [p.metric.name, *(m for m in p.metrics if m != p.metric.name)]
     from hokusai_action.measure import MeasureError, measure, rounded
     from hokusai_action.measure.predictions import to_bytes
@@ -210,7 +208,7 @@ def measure_plan(
     named = rec.dataset if rec is not None else _named(p.dataset)  # the record's name wins
     name = named.label() if named.name else data.name
     measured = Measured(
-        value, text, claim, str(name), str(data), found.rows, found.dataset_sha256, str(target),
+        value, text, claim, str(name), found.rows, found.dataset_sha256, str(target),
         {k: rounded(v) for k, v in found.values.items()}, dict(found.unmeasured),
         dict(found.packages), to_bytes(found.predictions), truth=found.truth,
     )  # fmt: skip
@@ -230,7 +228,8 @@ def _relayed(p: Plan, data_sha256: str | None, found: tuple[Relayed, ...]) -> Pl
         ):
             m = Measured(
                 r.value, str(exact(r.value)), p.value_text if claimed(p) else None, r.dataset,
-                "", r.rows, r.dataset_sha256, "", {}, {}, {}, unverified=True,
+                r.rows, r.dataset_sha256, target="", values={}, unmeasured={}, packages={},
+                unverified=True,  # no predictions, no labels: shown, never judged row by row
             )  # fmt: skip
             return dataclasses.replace(
                 p, value=m.value, value_text=m.text, value_source=m.label(), measured=m,
@@ -279,12 +278,10 @@ def _named(dataset: dict[str, object]) -> Dataset:
 
 def _check_claim(p: Plan, claim: str, value: float, tolerance: str) -> None:
     """A claim further than `tolerance` from the measurement is refused, naming both."""
-    try:
-        gap = abs(Decimal(claim) - Decimal(repr(value)))
-    except InvalidOperation:
-        return
+    claimed_number = Decimal(claim)  # the value's own text: always a decimal number
+    gap = abs(claimed_number - Decimal(repr(value)))
     if gap > Decimal(tolerance):
-        places = max(0, -int(Decimal(claim).as_tuple().exponent))
+        places = max(0, -int(claimed_number.as_tuple().exponent))
         rounded_claim = gap <= Decimal(5).scaleb(-places - 1)
         hint = (
             f"; the claim looks rounded to {places} decimal(s): write it unrounded"
@@ -368,34 +365,27 @@ def measured_json(p: Plan) -> dict[str, object] | None:
 
 
 def paired_significance(
-    verdict: Verdict, p: Plan, base: VersionRecord | None, registry: MlflowRegistry,
-    data: Path | None = None,
-) -> tuple[Verdict, str] | None:  # fmt: skip
+    verdict: Verdict, p: Plan, base: VersionRecord | None, registry: MlflowRegistry
+) -> tuple[Verdict, str] | None:
     """The verdict with significance decided by a paired test over both versions' per-row
     predictions on the same data (no re-evaluation of the baseline), and a note naming the
     test; None when either side has no predictions on this data (the caller then uses the
     unpaired interval). Only a DeltaOne by the threshold can be turned down."""
     m = p.measured
-    if m is None or base is None or not base.run_id or verdict.baseline is None:
+    if m is None or m.truth is None:  # a relayed measurement has no predictions, no labels
+        return None
+    if base is None or not base.run_id or verdict.baseline is None:
         return None
     stored = registry.read_artifact(base.run_id, f"{PREDICTIONS_DIR}/{m.dataset_sha256}.npz")
     if stored is None:
         return None
-    import tempfile
-
-    from hokusai_action.measure import data as data_module
     from hokusai_action.measure import paired
     from hokusai_action.measure.predictions import from_bytes
 
     ours = from_bytes(m.predictions)
     theirs = from_bytes(stored, source=f"the predictions of {base.name} v{base.version}")
-    truth = m.truth
-    if data is not None or truth is None:
-        with tempfile.TemporaryDirectory(prefix="hokusai-labels-") as scratch:
-            truth = data_module.read(data or Path(m.data_path), m.target, Path(scratch),
-                                     m.dataset_sha256).y  # fmt: skip
     seed = int(m.dataset_sha256[:8], 16)  # the same data, the same resamples: reproducible
-    result = paired.paired_test(verdict.metric, truth, theirs, ours, seed)  # type: ignore[arg-type]
+    result = paired.paired_test(verdict.metric, m.truth, theirs, ours, seed)
     note = (
         f"significance by a paired test on {result.n:,} rows against {base.name} "
         f"v{base.version}'s stored predictions: {result.test}, {result.detail}"

@@ -9,7 +9,7 @@ from pathlib import Path
 from hokusai_action.inert import shown
 from hokusai_action.problems import FileResult, Problem, Result, Severity, sort_problems
 from hokusai_action.validation.manifest import Manifest, find_manifests, load_manifest
-from hokusai_action.validation.rules import Options, check_rules
+from hokusai_action.validation.rules import Options, check_rules, measurable
 from hokusai_action.validation.schema import check_schema
 
 
@@ -160,9 +160,9 @@ def manifest_notes(manifest: Manifest) -> list[str]:
     bench = manifest.data.get("benchmark") if isinstance(manifest.data, dict) else None
     if not isinstance(bench, dict) or "value" in bench or "value_from" in bench:
         return []
-    dataset = bench.get("dataset")
-    if not isinstance(dataset, dict) or "target" not in dataset:
+    if not measurable(bench):
         return []
+    dataset = bench["dataset"]
     on = f"`{shown(dataset['path'])}`" if "path" in dataset else "the benchmark of record's data"
     return [
         f"no claimed value: hokusai-action will measure `{shown(bench.get('metric'))}` at "

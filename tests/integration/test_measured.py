@@ -276,3 +276,16 @@ def test_required_significance_is_decided_by_a_paired_test_on_the_stored_predict
     assert mcnemar(table, exact=True).pvalue < 0.01
     assert table[1][0] > table[0][1]
     assert better.verdict.outcome is Outcome.DELTAONE
+
+
+def test_a_relayed_measurement_under_required_significance_is_judged_without_pairs(repo, registry):
+    """It carries no predictions: the paired test is skipped, not failed on."""
+    register(repo.plan("stump"), registry, Decision(require_significance=True))
+    own_run = compare(repo.plan("logistic"), registry, Decision())
+    relayed = relayed_measurements(json.dumps(reports_json([own_run])))
+    privileged = Decision(measuring=Measuring(event="workflow_run", relayed=relayed))
+    shown = compare(repo.plan("logistic"), registry, privileged)
+    assert shown.verdict is not None
+    assert not any("paired test" in n for n in shown.notes)
+    assert shown.plan.measured is not None
+    assert shown.plan.measured.unverified
