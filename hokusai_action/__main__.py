@@ -1,6 +1,11 @@
 """Where `hokusai-action` and `python -m hokusai_action` start."""
 
 import gc
+import os
+import sys
+
+# Libraries whose thousands of objects make the interpreter's own shutdown take half a second.
+HEAVY_MODULES = ("mlflow", "sklearn", "pandas")
 
 
 def run() -> None:
@@ -19,7 +24,38 @@ def run() -> None:
     finally:
         gc.freeze()
         gc.enable()
-    main()
+    try:
+        main()
+    except SystemExit as e:
+        _exit(e.code)
+    _exit(0)
+
+
+def _exit(code: object) -> None:
+    """Exit as `sys.exit(code)` would, without tearing down MLflow and the scientific
+    libraries one object at a time (about 0.6 s of a `compare`: a sixth of it). Only once
+    they are loaded: everything else ends as usual. What needs to happen at exit does:
+    `atexit` handlers run and the output is flushed; the registry's writes were committed."""
+    if not any(name in sys.modules for name in HEAVY_MODULES):
+        sys.exit(code)
+    if code is None:
+        status = 0
+    elif isinstance(code, int):
+        status = code
+    else:  # sys.exit("message"): printed, status 1
+        print(code, file=sys.stderr)
+        status = 1
+    import atexit
+    import logging
+
+    atexit._run_exitfuncs()
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (`| head`), a closed stream
+            status = status or 1
+    os._exit(status & 0xFF)
 
 
 if __name__ == "__main__":

@@ -480,13 +480,19 @@ def register(
     else:
         from hokusai_action.registry.register import compare as compare_plan
         from hokusai_action.registry.register import register as register_plan
+        from hokusai_action.registry.warm import warmed
 
-        registry = _open_registry(settings, create=True)
-        if fail_on_regression:  # judge everything first: a regression registers nothing
-            checks = _run_each(plans, output_format, lambda p: compare_plan(p, registry, decision))
-            if _regressed(checks):
-                _emit(checks, output_format, fail_on_regression)  # exits with status 4
-        reports = _run_each(plans, output_format, lambda p: register_plan(p, registry, decision))
+        with warmed(plans, decision) as decision:  # models load while the registry opens
+            registry = _open_registry(settings, create=True)
+            if fail_on_regression:  # judge everything first: a regression registers nothing
+                checks = _run_each(
+                    plans, output_format, lambda p: compare_plan(p, registry, decision)
+                )
+                if _regressed(checks):
+                    _emit(checks, output_format, fail_on_regression)  # exits with status 4
+            reports = _run_each(
+                plans, output_format, lambda p: register_plan(p, registry, decision)
+            )
     _emit(reports, output_format, fail_on_regression)
 
 
@@ -504,13 +510,15 @@ def compare(
     verdict. Writes nothing: what a pull request runs. A baseline pinned in a manifest
     (benchmark.baseline) is used here, as a what-if."""
     from hokusai_action.registry.register import compare as compare_plan
+    from hokusai_action.registry.warm import warmed
 
     settings = _settings(tracking_uri, retries, timeout)
     plans = _plans(manifests)
     decision = _decision(plans, deltaone_threshold, rule, require_significance, floor=floor,
                          tolerance=tolerance, env_manager=env_manager)  # fmt: skip
-    registry = _open_registry(settings)
-    reports = _run_each(plans, output_format, lambda p: compare_plan(p, registry, decision))
+    with warmed(plans, decision) as decision:  # models load while the registry opens
+        registry = _open_registry(settings)
+        reports = _run_each(plans, output_format, lambda p: compare_plan(p, registry, decision))
     _emit(reports, output_format, fail_on_regression)
 
 

@@ -603,14 +603,17 @@ def _judge(
 
     if mode == "register" and registry_settings.embedded and _throwaway(settings, runner, result):
         return
+    from hokusai_action.registry.warm import warmed
+
     step = registration.register if mode == "register" else registration.compare
     try:
-        registry = result.registry = MlflowRegistry(registry_settings)
-        for p in plans:
-            result.reports.append(step(p, registry, decision))
-            if result.throwaway:  # said in the comment too
-                result.reports[-1].notes.insert(0, f"⚠ {THROWAWAY}")
-            _say_what_the_record_did(result.reports[-1])
+        with warmed(plans, decision) as decision:  # models load while the registry opens
+            registry = result.registry = MlflowRegistry(registry_settings)
+            for p in plans:
+                result.reports.append(step(p, registry, decision))
+                if result.throwaway:  # said in the comment too
+                    result.reports[-1].notes.insert(0, f"⚠ {THROWAWAY}")
+                _say_what_the_record_did(result.reports[-1])
     except HokusaiError as e:
         result.errors.append(str(e))
         if runner.from_fork and mode == "compare":

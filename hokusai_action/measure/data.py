@@ -13,7 +13,7 @@ import shutil
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from hokusai_action.inert import shown
 from hokusai_action.measure.measurement import MeasureError
@@ -29,10 +29,23 @@ COLUMNS_SHOWN = 20
 
 @dataclass(frozen=True, slots=True)
 class Dataset:
-    features: pd.DataFrame  # every column but the target: all the model ever sees
+    # every column but the target: all the model ever sees; read ahead (registry/warm.py),
+    # their pickle in a private temporary file instead, so as not to be held in memory
+    features: pd.DataFrame | IO[bytes]
     y: np.ndarray  # the target column: numbers, booleans or strings
     sha256: str
     rows: int
+    target: str = ""
+    path: Path | None = None  # the file read, resolved
+
+    def is_for(self, path: Path, target: str, expected_sha256: str | None) -> bool:
+        """Whether this is the data a measurement asks for: the same label column, and the
+        expected bytes (by hash), or, where no hash is expected, the same file."""
+        if target != self.target:
+            return False
+        if expected_sha256 is not None:
+            return expected_sha256.lower() == self.sha256
+        return self.path == path.resolve()
 
 
 KERNEL_FILES = ("proc", "sys", "dev")  # files the kernel makes up, such as our own environ
@@ -183,4 +196,6 @@ def read(path: Path, target: str, scratch: Path, expected_sha256: str | None = N
         )
     label = frame.columns[columns.index(target)]
     y = _labels(frame[label], target, shown_path)
-    return Dataset(frame.drop(columns=[label]), y, sha256, int(frame.shape[0]))
+    return Dataset(
+        frame.drop(columns=[label]), y, sha256, int(frame.shape[0]), target, path.resolve()
+    )

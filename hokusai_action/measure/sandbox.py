@@ -44,6 +44,8 @@ from hokusai_action.measure.predictions import check
 from hokusai_action.registry.plan import hash_model_files, refuse_special_files
 
 if TYPE_CHECKING:
+    import threading
+
     import pandas as pd
 
 CHILD_MODULE = "hokusai_action.measure._child"
@@ -314,55 +316,85 @@ def _wait(process: subprocess.Popen[bytes], timeout: float, rows: int, shown_mod
         process.wait()
 
 
-def run_model(
-    model_dir: Path, features: pd.DataFrame, *, timeout: float = 600.0, env_manager: str = "local"
-) -> ChildRun:
-    """The model's predictions on `features`, made in a child process (see the module)."""
-    if env_manager != "local" and env_manager not in REBUILDING_MANAGERS:
-        raise MeasureError(f"--env-manager {shown(env_manager)} is not supported: use local")
-    shown_model = shown(model_dir.as_posix())
-    if not (model_dir / "MLmodel").is_file():
-        raise MeasureError(
-            f"the model {shown_model} is not an MLflow model directory (it has no MLmodel "
-            "file): measuring loads the model with MLflow"
-        )
-    if importlib.util.find_spec("mlflow") is None:
-        raise MeasureError(
-            "measuring loads the model with MLflow, which this environment lacks: "
-            "pip install 'hokusai-action[registry,measure]'"
-        )
-    try:
-        refuse_special_files(model_dir, model_dir.as_posix())
-    except HokusaiError as e:
-        raise MeasureError(str(e)) from e
-    refuse_links_out(model_dir)
-    who = child_identity()
-    if who is None:
-        _undumpable()
-    else:
-        check_reachable(who)
-    command = [sys.executable, "-I", "-m", CHILD_MODULE]
-    if env_manager in REBUILDING_MANAGERS:
-        blocked = None if who is None else (lambda path: unreachable(path, who) is not None)
-        overlay = prepare(model_dir, env_manager, blocked)
-        if overlay is not None:
-            if who is not None:
-                check_reachable(who, [overlay.root, overlay.python, CHILD_FILE])
-            command = [str(overlay.python), "-I", str(CHILD_FILE)]
-    workdir = Path(tempfile.mkdtemp(prefix="hokusai-measure-"))
-    try:
+class ModelProcess:
+    """A model loading in its own process (see the module), started before its features exist.
+
+    Loading (Python's start-up, the imports, unpickling) takes seconds that measuring needs
+    not wait for: `start` copies the model and starts its process, which loads the model and
+    then waits for the features on its stdin while this process opens the registry and reads
+    the data; `predict` sends them (as a pickle, through the pipe: no file of ours lies in a
+    folder the model can write) and reads back the predictions. Closing it (or the parent's
+    exit, which closes the pipe) ends a process that was never sent anything.
+    """
+
+    def __init__(self, model_dir: Path, env_manager: str = "local") -> None:
+        if env_manager != "local" and env_manager not in REBUILDING_MANAGERS:
+            raise MeasureError(f"--env-manager {shown(env_manager)} is not supported: use local")
+        self.model_dir, self.env_manager = model_dir, env_manager
+        self.shown_model = shown(model_dir.as_posix())
+        self.process: subprocess.Popen[bytes] | None = None
+        self.workdir: Path | None = None
+        self._log: IO[bytes] | None = None
+        self._sender: threading.Thread | None = None
+        self._rows = 0
+        command, self.who = self._command()
+        self.workdir = Path(tempfile.mkdtemp(prefix="hokusai-measure-"))
+        try:
+            self.model_sha256 = self._prepare(self.workdir)
+            self._start(command)
+        except BaseException:
+            self.close()
+            raise
+
+    def _command(self) -> tuple[list[str], Identity | None]:
+        model_dir, shown_model = self.model_dir, self.shown_model
+        if not (model_dir / "MLmodel").is_file():
+            raise MeasureError(
+                f"the model {shown_model} is not an MLflow model directory (it has no MLmodel "
+                "file): measuring loads the model with MLflow"
+            )
+        if importlib.util.find_spec("mlflow") is None:
+            raise MeasureError(
+                "measuring loads the model with MLflow, which this environment lacks: "
+                "pip install 'hokusai-action[registry,measure]'"
+            )
+        try:
+            refuse_special_files(model_dir, model_dir.as_posix())
+        except HokusaiError as e:
+            raise MeasureError(str(e)) from e
+        refuse_links_out(model_dir)
+        who = child_identity()
+        if who is None:
+            _undumpable()
+        else:
+            check_reachable(who)
+        command = [sys.executable, "-I", "-m", CHILD_MODULE]
+        if self.env_manager in REBUILDING_MANAGERS:
+            blocked = None if who is None else (lambda path: unreachable(path, who) is not None)
+            overlay = prepare(model_dir, self.env_manager, blocked)
+            if overlay is not None:
+                if who is not None:
+                    check_reachable(who, [overlay.root, overlay.python, CHILD_FILE])
+                command = [str(overlay.python), "-I", str(CHILD_FILE)]
+        return command, who
+
+    def _prepare(self, workdir: Path) -> str:
+        """The model's private copy and output folder, handed to the child's user; the copy's
+        hash (what is measured is what was hashed)."""
+        who = self.who
         if who is not None:
             check_searchable(who, workdir.parent)
         model_copy, out = workdir / "model", workdir / "out"
         try:  # contents only: no mode bits (setuid) of the author's files, symlinks followed
-            shutil.copytree(model_dir, model_copy, symlinks=False, copy_function=shutil.copyfile)
+            shutil.copytree(
+                self.model_dir, model_copy, symlinks=False, copy_function=shutil.copyfile
+            )
         except (OSError, shutil.Error) as e:
             raise MeasureError(
-                f"the model {shown_model} cannot be copied to be measured: {shown(e, 200)}"
+                f"the model {self.shown_model} cannot be copied to be measured: {shown(e, 200)}"
             ) from e
         model_sha256 = hash_model_files(model_copy).sha256
         out.mkdir()
-        features.to_pickle(workdir / "features.pkl")
         if who is not None:
             _chown_tree(workdir, who)
             if (blocked := unreachable(workdir, who)) is not None:
@@ -371,33 +403,117 @@ def run_model(
                     f"{shown(workdir.as_posix())} (blocked at {shown(blocked.as_posix())}): set "
                     "TMPDIR to a folder every user can search, such as /tmp"
                 )
+        return model_sha256
+
+    def _start(self, command: list[str]) -> None:
+        assert self.workdir is not None
+        who = self.who
         identity = {} if who is None else {"user": who.uid, "group": who.gid, "extra_groups": []}
-        with tempfile.TemporaryFile() as log:
-            try:
-                process = subprocess.Popen(
-                    [*command, str(workdir)],
-                    cwd=workdir, env=_environment(workdir), stdin=subprocess.DEVNULL, stdout=log,
-                    stderr=log, start_new_session=True, close_fds=True, **identity,
-                )  # fmt: skip
-            except OSError as e:
-                raise MeasureError(
-                    f"the model's process could not be started ({shown(e, 200)}): check that "
-                    f"{shown(command[0])} runs for every user"
-                ) from e
-            code = _wait(process, timeout, len(features), shown_model)
-            if code != 0:
-                raise _failure(out, who, code, shown_model, log, env_manager)
-            rows = len(features)
-            limit = 16 * 1024 * 1024 + rows * 4096
-            labels = _load_array(out / "labels.npy", who, limit)
-            if labels is None:
-                raise MeasureError(f"the model's process wrote no predictions{_tail(log)}")
-            proba = _load_array(out / "proba.npy", who, limit)
-            classes = _load_array(out / "classes.npy", who, limit)
-            packages_raw = _read_untrusted(out / "packages.json", who, JSON_LIMIT)
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close())
+        try:
+            self.process = subprocess.Popen(
+                [*command, str(self.workdir)],
+                cwd=self.workdir, env=_environment(self.workdir), stdin=subprocess.PIPE,
+                stdout=self._log, stderr=self._log, start_new_session=True, close_fds=True,
+                **identity,
+            )  # fmt: skip
+        except OSError as e:
+            raise MeasureError(
+                f"the model's process could not be started ({shown(e, 200)}): check that "
+                f"{shown(command[0])} runs for every user"
+            ) from e
+
+    def send(self, features: pd.DataFrame | IO[bytes], rows: int) -> None:
+        """Send the features (a frame, or its pickle in a file: `stage`), in a thread (the
+        model may be loading still, or may never read them): the caller can drop its own
+        copy at once, and do other work meanwhile."""
+        import threading
+
+        if self.process is None or self.process.stdin is None or self._sender is not None:
+            raise MeasureError("the model's process was closed, or was sent its features")
+        self._rows = rows
+        self._sender = threading.Thread(
+            target=_send, args=(self.process.stdin, features), daemon=True
+        )
+        self._sender.start()
+
+    def result(self, *, timeout: float = 600.0) -> ChildRun:
+        """The model's predictions on the features sent; the process has ended when this
+        returns. `timeout` counts from now: loading that is still under way is part of it."""
+        process, log, sender = self.process, self._log, self._sender
+        if process is None or log is None or sender is None:
+            raise MeasureError("the model's process was closed, or was sent no features")
+        out, rows, who = (self.workdir or Path()) / "out", self._rows, self.who
+        code = _wait(process, timeout, rows, self.shown_model)
+        sender.join()
+        if code != 0:
+            raise _failure(out, who, code, self.shown_model, log, self.env_manager)
+        limit = 16 * 1024 * 1024 + rows * 4096
+        labels = _load_array(out / "labels.npy", who, limit)
+        if labels is None:
+            raise MeasureError(f"the model's process wrote no predictions{_tail(log)}")
+        proba = _load_array(out / "proba.npy", who, limit)
+        classes = _load_array(out / "classes.npy", who, limit)
+        packages = _packages(_read_untrusted(out / "packages.json", who, JSON_LIMIT))
         pred = check(Predictions(labels, proba, classes), rows)  # type: ignore[arg-type]
-        packages = _packages(packages_raw)
         confinement = packages.pop("confinement", "none: not reported")
-        return ChildRun(pred, packages, model_sha256, confinement)
-    finally:
-        _remove(workdir)
+        return ChildRun(pred, packages, self.model_sha256, confinement)
+
+    def close(self) -> None:
+        """End the process (and whatever it started in its session) and remove its folder."""
+        process, self.process = self.process, None
+        if process is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)
+            with contextlib.suppress(OSError):
+                if process.stdin is not None:
+                    process.stdin.close()
+            process.wait()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        if self.workdir is not None:
+            _remove(self.workdir)
+            self.workdir = None
+
+    def __enter__(self) -> ModelProcess:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+def stage(features: pd.DataFrame) -> IO[bytes]:
+    """The features pickled into a private temporary file (no name: unlinked at once), to be
+    sent later without holding them in memory meanwhile."""
+    import pickle
+
+    staged = tempfile.TemporaryFile()  # noqa: SIM115 (the caller's to close)
+    pickle.dump(features, staged, protocol=5)
+    staged.seek(0)
+    return staged
+
+
+def _send(pipe: IO[bytes], features: pd.DataFrame | IO[bytes]) -> None:
+    """Pickle the features into the model's stdin, or copy their staged pickle. A process
+    that has ended (a model that failed to load) or that was killed at its deadline closes
+    the pipe: nothing to report here, `result` reads why from its exit."""
+    import pickle
+
+    with contextlib.suppress(BrokenPipeError, OSError):
+        try:
+            if hasattr(features, "read"):
+                shutil.copyfileobj(features, pipe, 1 << 20)  # type: ignore[arg-type]
+            else:
+                pickle.dump(features, pipe, protocol=5)
+        finally:
+            pipe.close()
+
+
+def run_model(
+    model_dir: Path, features: pd.DataFrame, *, timeout: float = 600.0, env_manager: str = "local"
+) -> ChildRun:
+    """The model's predictions on `features`, made in a child process (see the module)."""
+    with ModelProcess(model_dir, env_manager) as child:
+        child.send(features, len(features))
+        return child.result(timeout=timeout)

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from hokusai_action.errors import heavy_import
 from hokusai_action.inert import shown
 from hokusai_action.measure.measurement import Predictions
 from hokusai_action.validation import metrics as catalogue
@@ -160,6 +161,8 @@ def score_all(
     names: Sequence[str], y: np.ndarray, pred: Predictions
 ) -> tuple[dict[str, float], dict[str, str], dict[str, str]]:
     """Values, reasons for what was not measured, and how each value was computed."""
+    with heavy_import():
+        import sklearn.metrics  # noqa: F401 (imported once, here, without the collector)
     values: dict[str, float] = {}
     unmeasured: dict[str, str] = {}
     how: dict[str, str] = {}

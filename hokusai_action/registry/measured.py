@@ -32,8 +32,10 @@ from hokusai_action.registry.record import Dataset
 from hokusai_action.validation.rules import find_root, measurable
 
 if TYPE_CHECKING:
+    from hokusai_action.measure import Predictions
     from hokusai_action.registry.mlflow_store import MlflowRegistry, VersionRecord
     from hokusai_action.registry.record import BenchmarkRecord
+    from hokusai_action.registry.warm import Started, Warm
 
 PRIVILEGED_EVENTS = frozenset({"workflow_run", "pull_request_target"})
 MEASURED_VALUE_TAG = "hokusai_benchmark_measured_value"
@@ -53,6 +55,8 @@ class Measuring:
     timeout: float = 600.0
     # under a privileged event: what the pull request's own run measured (shown, unverified)
     relayed: tuple[Relayed, ...] = ()
+    # model processes started before the registry was read (warm.py); None: start each here
+    warm: Warm | None = field(default=None, compare=False, repr=False)
 
     @property
     def may_load(self) -> bool:
@@ -87,7 +91,8 @@ class Measured:
     values: dict[str, float]  # every metric measured, rounded
     unmeasured: dict[str, str]  # metric -> why it stays claimed
     packages: dict[str, str]
-    predictions: bytes = field(repr=False, default=b"")
+    # per row, from the model's process; written as .npz only when registered (log_measurement)
+    predictions: Predictions | None = field(repr=False, default=None)
     unverified: bool = False  # relayed from the pull request's own run: shown, never recorded
     # the labels scored, kept for the paired test: data downloaded from the registry (a holdout
     # kept as an artifact) is removed once measured, so it cannot be read again
@@ -121,7 +126,7 @@ def repository_path(p: Plan) -> str | None:
     return posixpath.normpath(posixpath.join(posixpath.dirname(manifest), path))
 
 
-def _data_file(p: Plan, rec: BenchmarkRecord | None) -> Path:
+def data_file(p: Plan, rec: BenchmarkRecord | None) -> Path:
     """The manifest's data when it names some (its hash is checked against the record's),
     else the record's, from the repository's root."""
     directory = Path(p.manifest).resolve().parent
@@ -146,6 +151,20 @@ def measure_plan(
     registration, the manifest) requires it; the plan as it is where values are claimed.
     Raises HokusaiError where a value is required and cannot be measured: never a fallback
     to the claim."""
+    started = options.warm.take(p) if options.warm is not None else None
+    try:
+        return _measure_plan(p, rec, options, data, started)
+    finally:
+        if started is not None:
+            started.close()  # measured, or not needed after all
+        if options.warm is not None:
+            options.warm.start_next()  # the next plan's model loads while this one is judged
+
+
+def _measure_plan(
+    p: Plan, rec: BenchmarkRecord | None, options: Measuring, data: Path | None,
+    started: Started | None,
+) -> Plan:  # fmt: skip
     policy = rec.measurement if rec is not None else default_measurement(p)
     if policy != "required":
         if not claimed(p):
@@ -177,13 +196,13 @@ def measure_plan(
         )
     wanted = [p.metric.name, *(m for m in p.metrics if m != p.metric.name)]
     from hokusai_action.measure import MeasureError, measure, rounded
-    from hokusai_action.measure.predictions import to_bytes
 
-    data = data or _data_file(p, rec)
+    data = data or data_file(p, rec)
     try:
         found = measure(
             p.model.path, data, str(target), wanted, expected_data_sha256=expected,
             timeout=options.timeout, env_manager=options.env_manager,
+            started=started and started.process, dataset=started and started.dataset,
         )  # fmt: skip
     except MeasureError as e:
         raise HokusaiError(
@@ -210,7 +229,7 @@ def measure_plan(
     measured = Measured(
         value, text, claim, str(name), found.rows, found.dataset_sha256, str(target),
         {k: rounded(v) for k, v in found.values.items()}, dict(found.unmeasured),
-        dict(found.packages), to_bytes(found.predictions), truth=found.truth,
+        dict(found.packages), found.predictions, truth=found.truth,
     )  # fmt: skip
     return _apply(p, measured)
 
@@ -338,7 +357,11 @@ def log_measurement(registry: MlflowRegistry, run_id: str, p: Plan) -> None:
         {"path": repository_path(p) or "", "target": m.target},
         {"rows": m.rows, "measured": m.values, "packages": m.packages},
     )  # fmt: skip
-    registry.log_bytes(run_id, m.predictions, f"{PREDICTIONS_DIR}/{m.dataset_sha256}.npz")
+    if m.predictions is not None:
+        from hokusai_action.measure.predictions import to_bytes
+
+        npz = to_bytes(m.predictions)
+        registry.log_bytes(run_id, npz, f"{PREDICTIONS_DIR}/{m.dataset_sha256}.npz")
 
 
 def value_origin(p: Plan) -> str:
@@ -372,7 +395,7 @@ def paired_significance(
     test; None when either side has no predictions on this data (the caller then uses the
     unpaired interval). Only a DeltaOne by the threshold can be turned down."""
     m = p.measured
-    if m is None or m.truth is None:  # a relayed measurement has no predictions, no labels
+    if m is None or m.truth is None or m.predictions is None:  # relayed: none, nor labels
         return None
     if base is None or not base.run_id or verdict.baseline is None:
         return None
@@ -382,7 +405,7 @@ def paired_significance(
     from hokusai_action.measure import paired
     from hokusai_action.measure.predictions import from_bytes
 
-    ours = from_bytes(m.predictions)
+    ours = m.predictions
     theirs = from_bytes(stored, source=f"the predictions of {base.name} v{base.version}")
     seed = int(m.dataset_sha256[:8], 16)  # the same data, the same resamples: reproducible
     result = paired.paired_test(verdict.metric, m.truth, theirs, ours, seed)

@@ -132,6 +132,8 @@ def _measured(
     if rec is not None and claimed(p):
         found = record.reconcile(rec, p.metric, p.dataset, p.benchmark.sha256)
         if p.model_name not in rec.models or found.mismatches:
+            if decision.measuring.warm is not None:
+                decision.measuring.warm.discard(p)
             return p
     artifact = rec.dataset.artifact if rec is not None else None
     if not (artifact and rec and rec.measurement == "required" and decision.measuring.may_load):

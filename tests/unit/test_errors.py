@@ -15,3 +15,21 @@ def test_require_names_the_install_command_for_a_missing_extra():
     message = str(caught.value)
     assert "pip install 'hokusai-action[registry]'" in message
     assert "`register` needs `no_such_module_hokusai`" in message
+
+
+def test_a_heavy_import_runs_without_the_collector_and_freezes_what_it_built() -> None:
+    import gc
+
+    from hokusai_action.errors import heavy_import
+
+    assert gc.isenabled()
+    frozen = gc.get_freeze_count()
+    with heavy_import():
+        assert not gc.isenabled()
+        with heavy_import():  # nested: the outer one restores
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+        kept = [[] for _ in range(1000)]  # built by the import, alive after it
+    assert gc.isenabled()
+    assert gc.get_freeze_count() >= frozen + len(kept)
+    gc.unfreeze()  # give this worker's objects back to the collector
