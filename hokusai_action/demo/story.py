@@ -104,6 +104,7 @@ def run(
     from hokusai_action.registry.plan import plan
     from hokusai_action.registry.register import Decision, register
     from hokusai_action.registry.settings import collect_secrets, embedded_settings
+    from hokusai_action.registry.warm import warmed
 
     manifests = load_steps(history)
     try:
@@ -117,10 +118,14 @@ def run(
         home = Path(tmp) / ".hokusai"
         if on_registry is not None:
             on_registry(home)
-        settings = embedded_settings(home, secrets=collect_secrets(os.environ))
-        registry = MlflowRegistry(settings)
-        for position, manifest in enumerate(manifests, 1):
-            # The history is no Git work tree: no commit to record (and no note at each step
-            # saying so: the intro does).
-            report = register(plan(manifest, None), registry, Decision())
-            yield Step(position, len(manifests), manifest.directory.name, report)
+        # The history is no Git work tree: no commit to record (and no note at each step
+        # saying so: the intro does).
+        plans = [plan(manifest, None) for manifest in manifests]
+        # each step's model loads while the registry is made, then while the step before it
+        # is registered (registry/warm.py)
+        with warmed(plans, Decision()) as decision:
+            settings = embedded_settings(home, secrets=collect_secrets(os.environ))
+            registry = MlflowRegistry(settings)
+            for position, (manifest, p) in enumerate(zip(manifests, plans, strict=True), 1):
+                report = register(p, registry, decision)
+                yield Step(position, len(manifests), manifest.directory.name, report)

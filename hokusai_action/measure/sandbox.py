@@ -3,14 +3,15 @@
 Unpickling a scikit-learn model, a cloudpickled PythonModel, an MLmodel's `loader_module` or
 `code`: each runs what the manifest's author wrote. So the model gets a private copy of its
 files and the features (never the labels: a model that saw them could copy them), in a work
-folder of its own, and runs in `python -I` with a scrubbed environment (no token, key, password,
-INPUT_*, MLFLOW_*, GITHUB_* or HOKUSAI_* variable), no stdin, its own session, a deadline, and,
-when we are root (the action's container), as `nobody`: it cannot read our
-/proc/<pid>/environ nor root's files. Not root, we make ourselves undumpable instead
-(prctl PR_SET_DUMPABLE 0), so that a child of the same user cannot read our environ either.
-Where the kernel has Landlock, the child also confines itself before the model's code runs
-(`_child._confine`): it reads only the system, Python and its work folder, so the labels'
-original file, readable by all in a checked-out repository, is out of its reach too.
+folder of its own, and runs in `python -I` with a scrubbed environment (no token, key,
+password, INPUT_*, MLFLOW_*, GITHUB_* or HOKUSAI_* variable), the features on its stdin and
+nothing else, its own session, a deadline, and, when we are root (the action's container), as
+`nobody`: it cannot read our /proc/<pid>/environ nor root's files. Not root, we make
+ourselves undumpable instead (prctl PR_SET_DUMPABLE 0), so that a child of the same user
+cannot read our environ either. Where the kernel has Landlock, the child also confines itself
+before the model's code runs (`_child._confine`): it reads only the system, Python and its
+work folder, so the labels' original file, readable by all in a checked-out repository, is
+out of its reach too.
 
 What it writes back is read as untrusted: plain .npy arrays only (no pickle), regular files
 only (no symlink, no hard link to another user's file), size-bounded, then checked

@@ -56,10 +56,31 @@ def first_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, P
         shutil.rmtree(tmp)
 
 
-def test_demo_judges_each_step_against_the_rewarded_baseline(tmp_path):
-    result = invoke_cli("demo", "--format", "json", cwd=tmp_path)
+@pytest.fixture(scope="module")
+def json_run(tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
+    """One run of `demo --format json`, as a process of its own: its results."""
+    result = run_cli("demo", "--format", "json", cwd=tmp_path_factory.mktemp("json"))
     assert result.returncode == 0, result.stderr
-    results = json.loads(result.stdout)["results"]
+    return json.loads(result.stdout)["results"]
+
+
+DEMO_KEY = "hk-live-demo-0123456789abcdef"
+
+
+@pytest.fixture(scope="module")
+def text_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess, Path]:
+    """One run of `demo --format text` in an environment that names another registry (one
+    that would never answer) and holds a key: neither may be used nor shown."""
+    home = tmp_path_factory.mktemp("text")
+    env = {"MLFLOW_TRACKING_URI": "http://127.0.0.1:9", "HOKUSAI_API_KEY": DEMO_KEY + "\n",
+           "HOME": str(home)}  # fmt: skip
+    result = run_cli("demo", "--format", "text", cwd=home, env=env)
+    assert result.returncode == 0, result.stdout + result.stderr  # port 9 was never asked
+    return result, home
+
+
+def test_demo_judges_each_step_against_the_rewarded_baseline(json_run):
+    results = json_run
     outcomes = [r["outcome"] for r in results]
     assert outcomes == ["first_registration", "deltaone", "improved_below_threshold", "regression"]
     baselines = [r["baseline_version"] for r in results]
@@ -104,15 +125,14 @@ def test_demo_leaves_nothing_behind(first_run):
     assert list(tmp.iterdir()) == []  # and its registry is gone
 
 
-def test_demo_text_format_is_the_register_report(tmp_path):
-    result = invoke_cli("demo", "--format", "text", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
+def test_demo_text_format_is_the_register_report(text_run):
+    result, _ = text_run
     assert "+1.20 pp -> DeltaOne achieved" in result.stdout
     assert "== The verdicts side by side" in result.stdout
     assert "the temporary folder's name" in result.stdout  # why a rerun's text differs
 
 
-def test_demo_values_are_measured_and_are_what_its_models_score(tmp_path):
+def test_demo_values_are_measured_and_are_what_its_models_score(json_run):
     """Nothing shown is made up nor typed: no step claims a value, and each value the demo
     shows is measured, exactly its model's accuracy on the holdout it ships."""
     build_models = load_build_models()
@@ -122,9 +142,7 @@ def test_demo_values_are_measured_and_are_what_its_models_score(tmp_path):
     assert shipped.drop(columns=build_models.CHURN_TARGET).equals(test_x)
     assert (shipped[build_models.CHURN_TARGET].to_numpy() == test_y.to_numpy()).all()
     assert holdout.stat().st_size < 300_000  # it ships in the wheel
-    result = run_cli("demo", "--format", "json", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    results = json.loads(result.stdout)["results"]
+    results = json_run
     assert len(step_folders()) == len(build_models.DEMO_STEPS) == len(results) == 4
     for folder, shown in zip(step_folders(HISTORY), results, strict=True):
         manifest = yaml.safe_load((folder / "hokusai.yaml").read_text(encoding="utf-8"))
@@ -137,15 +155,11 @@ def test_demo_values_are_measured_and_are_what_its_models_score(tmp_path):
     assert "Every value was measured by hokusai-action on churn-holdout v2.1 (5,000 rows)" in README
 
 
-def test_demo_never_uses_the_configured_registry_nor_prints_the_key(tmp_path):
-    key = "hk-live-demo-0123456789abcdef"
-    env = {"MLFLOW_TRACKING_URI": "http://127.0.0.1:9", "HOKUSAI_API_KEY": key + "\n",
-           "HOME": str(tmp_path)}  # fmt: skip
-    result = run_cli("demo", "--format", "text", cwd=tmp_path, env=env)
-    assert result.returncode == 0, result.stdout + result.stderr  # port 9 was never asked
+def test_demo_never_uses_the_configured_registry_nor_prints_the_key(text_run):
+    result, home = text_run
     assert "127.0.0.1:9" not in result.stdout + result.stderr
-    assert key not in result.stdout + result.stderr
-    assert not (tmp_path / ".config" / "mlflow").exists()  # MLflow's telemetry stays off
+    assert DEMO_KEY not in result.stdout + result.stderr
+    assert not (home / ".config" / "mlflow").exists()  # MLflow's telemetry stays off
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the model runs as nobody only under root")
