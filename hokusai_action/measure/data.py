@@ -7,9 +7,9 @@ measured is what was hashed, and the labels never sit where the model could read
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-import shutil
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +17,6 @@ from typing import IO, TYPE_CHECKING
 
 from hokusai_action.inert import shown
 from hokusai_action.measure.measurement import MeasureError
-from hokusai_action.registry.plan import file_sha256
 
 if TYPE_CHECKING:
     import numpy as np
@@ -52,10 +51,11 @@ KERNEL_FILES = ("proc", "sys", "dev")  # files the kernel makes up, such as our 
 ORDINARY_UNDER_DEV = ("shm",)  # /dev/shm: a tmpfs of ordinary files (tests keep theirs there)
 
 
-def _copy(source: Path, copy: Path) -> None:
-    """Copy a regular file; a FIFO or device is refused rather than read (it could hang), and
-    so is a file of /proc, /sys or /dev (through a symlink, say): /proc/self/environ is a
-    "regular file" holding our secrets, and the features go to the model."""
+def _copy(source: Path, copy: Path) -> str:
+    """Copy a regular file, and return the sha256 of the bytes copied (one read for both);
+    a FIFO or device is refused rather than read (it could hang), and so is a file of /proc,
+    /sys or /dev (through a symlink, say): /proc/self/environ is a "regular file" holding our
+    secrets, and the features go to the model."""
     parts = source.resolve().parts
     if parts[1:2] in [(name,) for name in KERNEL_FILES] and not (
         parts[1:2] == ("dev",) and parts[2:3] in [(name,) for name in ORDINARY_UNDER_DEV]
@@ -81,8 +81,12 @@ def _copy(source: Path, copy: Path) -> None:
             )
         if not stat.S_ISREG(mode):
             raise MeasureError(f"the data {shown(source)} is not a regular file")
+        digest = hashlib.sha256()
         with copy.open("xb") as dst:
-            shutil.copyfileobj(src, dst, 1 << 20)
+            while chunk := src.read(1 << 20):
+                digest.update(chunk)
+                dst.write(chunk)
+        return digest.hexdigest()
 
 
 def _json_lines(copy: Path, shown_path: str) -> pd.DataFrame:
@@ -171,8 +175,7 @@ def read(path: Path, target: str, scratch: Path, expected_sha256: str | None = N
             ".jsonl (JSON Lines) file"
         )
     copy = scratch / f"data{path.suffix.lower()}"
-    _copy(path, copy)
-    sha256 = file_sha256(copy)
+    sha256 = _copy(path, copy)  # the hash of the very bytes parsed below
     if expected_sha256 is not None and expected_sha256.lower() != sha256:
         raise MeasureError(
             f"the data {shown_path} hashes to {sha256}, but the benchmark's dataset is "
