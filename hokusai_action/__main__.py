@@ -1,5 +1,6 @@
 """Where `hokusai-action` and `python -m hokusai_action` start."""
 
+import contextlib
 import gc
 import os
 import sys
@@ -34,8 +35,10 @@ def run() -> None:
 def _exit(code: object) -> None:
     """Exit as `sys.exit(code)` would, without tearing down MLflow and the scientific
     libraries one object at a time (about 0.6 s of a `compare`: a sixth of it). Only once
-    they are loaded: everything else ends as usual. What needs to happen at exit does:
-    `atexit` handlers run and the output is flushed; the registry's writes were committed."""
+    they are loaded: everything else ends as usual. What the interpreter does first at its
+    exit still happens: other threads are waited for, `atexit` handlers run, and the output
+    is flushed (a closed stdout exits 120, as Python's does). After an error, cleanups left
+    in reference cycles (a temporary folder, a model's process) run too."""
     if not any(name in sys.modules for name in HEAVY_MODULES):
         sys.exit(code)
     if code is None:
@@ -47,14 +50,21 @@ def _exit(code: object) -> None:
         status = 1
     import atexit
     import logging
+    import threading
 
+    shutdown = getattr(threading, "_shutdown", None)  # joins non-daemon threads, as at exit
+    if shutdown is not None:
+        shutdown()
     atexit._run_exitfuncs()
+    if status:
+        gc.collect()
     logging.shutdown()
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):  # a closed pipe (`| head`), a closed stream
-            status = status or 1
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):  # a closed pipe (`| head`), a closed stream
+        status = status or 120
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.flush()
     os._exit(status & 0xFF)
 
 

@@ -6,6 +6,7 @@ import contextlib
 import gc
 import importlib
 import os
+import sys
 from collections.abc import Iterator
 from types import ModuleType
 
@@ -38,22 +39,24 @@ def require(module: str, *, extra: str, feature: str) -> ModuleType:
     for name, value in ENVIRONMENT_BEFORE_IMPORT.get(module.split(".")[0], {}).items():
         os.environ.setdefault(name, value)
     try:
-        with heavy_import():
+        with heavy_import(module):
             return importlib.import_module(module)
     except ImportError as e:
         raise _missing(module, extra, feature) from e
 
 
 @contextlib.contextmanager
-def heavy_import() -> Iterator[None]:
-    """Import a large library (MLflow, scikit-learn, pandas) without the garbage collector.
+def heavy_import(*modules: str) -> Iterator[None]:
+    """Import large libraries (MLflow, scikit-learn, pandas: `modules`) without the garbage
+    collector.
 
     Their imports build hundreds of thousands of objects that live as long as the process;
     the collector, run again and again as they pile up, finds nothing to free and costs a
     sixth of the import (0.3 s of MLflow's and scikit-learn's). Frozen once built, later
-    collections skip them too. Nested and repeated imports are cheap: only the outermost
-    pauses and freezes."""
-    if not gc.isenabled():
+    collections skip them too. Only when one of `modules` is not imported yet (freezing
+    freezes whatever is alive), and only the outermost of nested imports pauses and freezes.
+    """
+    if all(m in sys.modules for m in modules) or not gc.isenabled():
         yield
         return
     gc.disable()

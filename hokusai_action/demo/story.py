@@ -121,8 +121,7 @@ def run(
         # The history is no Git work tree: no commit to record (and no note at each step
         # saying so: the intro does).
         plans = [plan(manifest, None) for manifest in manifests]
-        # each step's model loads while the registry is made, then while the step before it
-        # is registered (registry/warm.py)
+        # the first step's model loads while the registry is made (registry/warm.py)
         with warmed(plans, Decision()) as decision:
             settings = embedded_settings(home, secrets=collect_secrets(os.environ))
             registry = MlflowRegistry(settings)

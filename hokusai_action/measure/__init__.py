@@ -41,7 +41,7 @@ def read_data(data: Path, target: str, expected_sha256: str | None = None) -> Da
     from hokusai_action.measure import data as data_module
 
     _return_large_frees()
-    with heavy_import():
+    with heavy_import("pandas"):
         import pandas  # noqa: F401
     with tempfile.TemporaryDirectory(prefix="hokusai-data-") as scratch:
         return data_module.read(Path(data), target, Path(scratch), expected_sha256)

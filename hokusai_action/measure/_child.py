@@ -156,7 +156,7 @@ def _load(model_dir: Path) -> tuple[Any, str]:
     A pickled sklearn flavor is unpickled here as mlflow.sklearn.load_model does it
     (pickle.load, or cloudpickle.load), which spares this process MLflow's own import: a
     second of start-up and about 40 MB, held while our parent holds MLflow too.
-    tests/integration/test_measure_sandbox.py checks the two give the same model."""
+    tests/integration/test_measure_ahead.py checks the two give the same model."""
     flavors = _flavors(model_dir)
     if found := _pickled_sklearn(model_dir, flavors.get("sklearn")):
         path, serialization = found
@@ -165,8 +165,6 @@ def _load(model_dir: Path) -> tuple[Any, str]:
                 import cloudpickle
 
                 return cloudpickle.load(f), "sklearn"
-            import pickle
-
             return pickle.load(f), "sklearn"
     if "sklearn" in flavors:
         import mlflow.sklearn  # noqa: TID251 (the model's own process: MLflow is its job)

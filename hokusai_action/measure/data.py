@@ -1,8 +1,9 @@
 """The evaluation data: read in the parent process, hashed as the very bytes parsed.
 
-The file is copied into a private folder while nothing else reads it, the copy is hashed and
-parsed, and the copy is removed by the caller before the model's process starts: what is
-measured is what was hashed, and the labels never sit where the model could read them.
+The file is copied into a private folder (mode 0700), hashed as it is copied, parsed, and
+the copy removed by the caller once read: what is measured is what was hashed. The model's
+process may be running meanwhile (registry/warm.py); it cannot read that folder when it runs
+as `nobody` or under Landlock, and otherwise it could read the original file anyway.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import TYPE_CHECKING
 
 from hokusai_action.inert import shown
-from hokusai_action.measure.measurement import MeasureError
+from hokusai_action.measure.measurement import MeasureError, Staged
 
 if TYPE_CHECKING:
     import numpy as np
@@ -30,7 +31,7 @@ COLUMNS_SHOWN = 20
 class Dataset:
     # every column but the target: all the model ever sees; read ahead (registry/warm.py),
     # their pickle in a private temporary file instead, so as not to be held in memory
-    features: pd.DataFrame | IO[bytes]
+    features: pd.DataFrame | Staged
     y: np.ndarray  # the target column: numbers, booleans or strings
     sha256: str
     rows: int

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from hokusai_action.errors import HokusaiError
 
@@ -48,6 +48,17 @@ class Measurement:
     confinement: str = ""
     # the labels scored (the target column), for the paired test: the data may be gone by then
     truth: np.ndarray | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Staged:
+    """Features pickled into a private, nameless temporary file (sandbox.stage), to be sent
+    to the model's process later without being held in memory meanwhile."""
+
+    file: IO[bytes]
+
+    def close(self) -> None:
+        self.file.close()
 
 
 SIGNIFICANT_DIGITS = 12

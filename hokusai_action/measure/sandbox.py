@@ -33,20 +33,19 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from hokusai_action.errors import HokusaiError
 from hokusai_action.inert import inert_text, shown
-from hokusai_action.measure.measurement import MeasureError, Predictions
+from hokusai_action.measure.measurement import MeasureError, Predictions, Staged
 from hokusai_action.measure.overlay import prepare
 from hokusai_action.measure.predictions import check
 from hokusai_action.registry.plan import hash_model_files, refuse_special_files
 
 if TYPE_CHECKING:
-    import threading
-
     import pandas as pd
 
 CHILD_MODULE = "hokusai_action.measure._child"
@@ -60,6 +59,7 @@ ENV_MANAGERS = ("local", "uv", "virtualenv")
 REBUILDING_MANAGERS: tuple[str, ...] = ("uv", "virtualenv")
 CHILD_FILE = Path(__file__).with_name("_child.py")  # run by path under an overlay's Python
 PR_SET_DUMPABLE = 4
+STOP_SECONDS = 0.1  # how long a write to the model waits for room before it checks for a stop
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,12 +320,13 @@ def _wait(process: subprocess.Popen[bytes], timeout: float, rows: int, shown_mod
 class ModelProcess:
     """A model loading in its own process (see the module), started before its features exist.
 
-    Loading (Python's start-up, the imports, unpickling) takes seconds that measuring needs
-    not wait for: `start` copies the model and starts its process, which loads the model and
+    Loading (Python's start-up, the imports, unpickling) takes seconds that measuring need not
+    wait for: creating one copies the model and starts its process, which loads the model and
     then waits for the features on its stdin while this process opens the registry and reads
-    the data; `predict` sends them (as a pickle, through the pipe: no file of ours lies in a
-    folder the model can write) and reads back the predictions. Closing it (or the parent's
-    exit, which closes the pipe) ends a process that was never sent anything.
+    the data; `send` writes them (a pickle, through the pipe: no file of ours lies in a folder
+    the model can write), `result` reads back the predictions. Closing it (or our exit, which
+    closes the pipe) ends a process that was never sent anything. The model's code may hold
+    the pipe and never read it: the writes never block past `result`'s deadline or `close`.
     """
 
     def __init__(self, model_dir: Path, env_manager: str = "local") -> None:
@@ -336,7 +337,9 @@ class ModelProcess:
         self.process: subprocess.Popen[bytes] | None = None
         self.workdir: Path | None = None
         self._log: IO[bytes] | None = None
+        self._stdin: int | None = None  # our end of the model's stdin, until a sender owns it
         self._sender: threading.Thread | None = None
+        self._stop = threading.Event()
         self._rows = 0
         command, self.who = self._command()
         self.workdir = Path(tempfile.mkdtemp(prefix="hokusai-measure-"))
@@ -411,10 +414,11 @@ class ModelProcess:
         who = self.who
         identity = {} if who is None else {"user": who.uid, "group": who.gid, "extra_groups": []}
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close())
+        read_end, self._stdin = os.pipe()
         try:
             self.process = subprocess.Popen(
                 [*command, str(self.workdir)],
-                cwd=self.workdir, env=_environment(self.workdir), stdin=subprocess.PIPE,
+                cwd=self.workdir, env=_environment(self.workdir), stdin=read_end,
                 stdout=self._log, stderr=self._log, start_new_session=True, close_fds=True,
                 **identity,
             )  # fmt: skip
@@ -423,19 +427,18 @@ class ModelProcess:
                 f"the model's process could not be started ({shown(e, 200)}): check that "
                 f"{shown(command[0])} runs for every user"
             ) from e
+        finally:
+            os.close(read_end)
 
-    def send(self, features: pd.DataFrame | IO[bytes], rows: int) -> None:
-        """Send the features (a frame, or its pickle in a file: `stage`), in a thread (the
-        model may be loading still, or may never read them): the caller can drop its own
-        copy at once, and do other work meanwhile."""
-        import threading
-
-        if self.process is None or self.process.stdin is None or self._sender is not None:
+    def send(self, features: pd.DataFrame | Staged, rows: int) -> None:
+        """Send the features (a frame, or its pickle staged in a file), from a thread: the
+        model may be loading still, or may never read them; the caller can drop its own copy
+        at once, and do other work meanwhile."""
+        if self.process is None or self._stdin is None:
             raise MeasureError("the model's process was closed, or was sent its features")
         self._rows = rows
-        self._sender = threading.Thread(
-            target=_send, args=(self.process.stdin, features), daemon=True
-        )
+        fd, self._stdin = self._stdin, None  # the sender's to close
+        self._sender = threading.Thread(target=_send, args=(fd, features, self._stop), daemon=True)
         self._sender.start()
 
     def result(self, *, timeout: float = 600.0) -> ChildRun:
@@ -445,8 +448,11 @@ class ModelProcess:
         if process is None or log is None or sender is None:
             raise MeasureError("the model's process was closed, or was sent no features")
         out, rows, who = (self.workdir or Path()) / "out", self._rows, self.who
-        code = _wait(process, timeout, rows, self.shown_model)
-        sender.join()
+        try:
+            code = _wait(process, timeout, rows, self.shown_model)
+        finally:
+            self._stop.set()  # a pipe someone still holds and never reads: stop writing
+            sender.join(timeout=STOP_SECONDS)
         if code != 0:
             raise _failure(out, who, code, self.shown_model, log, self.env_manager)
         limit = 16 * 1024 * 1024 + rows * 4096
@@ -463,13 +469,16 @@ class ModelProcess:
     def close(self) -> None:
         """End the process (and whatever it started in its session) and remove its folder."""
         process, self.process = self.process, None
+        self._stop.set()
+        if self._stdin is not None:  # never sent: the process reads the end of its input
+            os.close(self._stdin)
+            self._stdin = None
         if process is not None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(process.pid, signal.SIGKILL)
-            with contextlib.suppress(OSError):
-                if process.stdin is not None:
-                    process.stdin.close()
             process.wait()
+        if self._sender is not None:
+            self._sender.join(timeout=STOP_SECONDS)
         if self._log is not None:
             self._log.close()
             self._log = None
@@ -484,31 +493,69 @@ class ModelProcess:
         self.close()
 
 
-def stage(features: pd.DataFrame) -> IO[bytes]:
+def stage(features: pd.DataFrame) -> Staged:
     """The features pickled into a private temporary file (no name: unlinked at once), to be
     sent later without holding them in memory meanwhile."""
     import pickle
 
-    staged = tempfile.TemporaryFile()  # noqa: SIM115 (the caller's to close)
-    pickle.dump(features, staged, protocol=5)
-    staged.seek(0)
-    return staged
+    file = tempfile.TemporaryFile()  # noqa: SIM115 (Staged closes it)
+    try:
+        pickle.dump(features, file, protocol=5)
+        file.seek(0)
+    except BaseException:
+        file.close()
+        raise
+    return Staged(file)
 
 
-def _send(pipe: IO[bytes], features: pd.DataFrame | IO[bytes]) -> None:
+class _Stopped(Exception):
+    """`close` or a deadline stopped the writes."""
+
+
+class _PipeWriter:
+    """Writes to a non-blocking pipe, waiting at most STOP_SECONDS at a time for room, and
+    stopping as soon as `stop` is set: never stuck behind a reader that never reads."""
+
+    def __init__(self, fd: int, stop: threading.Event) -> None:
+        import select
+
+        self.fd, self.stop, self.select = fd, stop, select.select
+        os.set_blocking(fd, False)
+
+    def write(self, data: bytes | memoryview) -> int:
+        try:
+            view = memoryview(data).cast("B")
+        except TypeError:  # not C-contiguous
+            view = memoryview(memoryview(data).tobytes())
+        written = 0
+        while written < len(view):
+            if self.stop.is_set():
+                raise _Stopped
+            if not self.select([], [self.fd], [], STOP_SECONDS)[1]:
+                continue
+            try:
+                written += os.write(self.fd, view[written:])
+            except BlockingIOError:
+                continue
+        return written
+
+
+def _send(fd: int, features: pd.DataFrame | Staged, stop: threading.Event) -> None:
     """Pickle the features into the model's stdin, or copy their staged pickle. A process
-    that has ended (a model that failed to load) or that was killed at its deadline closes
-    the pipe: nothing to report here, `result` reads why from its exit."""
+    that has ended (a model that failed to load), was killed at its deadline, or holds the
+    pipe without reading: nothing to report here, `result` reads why from its exit."""
     import pickle
 
-    with contextlib.suppress(BrokenPipeError, OSError):
-        try:
-            if hasattr(features, "read"):
-                shutil.copyfileobj(features, pipe, 1 << 20)  # type: ignore[arg-type]
-            else:
-                pickle.dump(features, pipe, protocol=5)
-        finally:
-            pipe.close()
+    try:
+        writer = _PipeWriter(fd, stop)
+        if isinstance(features, Staged):
+            shutil.copyfileobj(features.file, writer, 1 << 20)  # type: ignore[misc]
+        else:
+            pickle.dump(features, writer, protocol=5)
+    except (_Stopped, OSError):  # BrokenPipeError is one
+        pass
+    finally:
+        os.close(fd)
 
 
 def run_model(

@@ -157,8 +157,6 @@ def measure_plan(
     finally:
         if started is not None:
             started.close()  # measured, or not needed after all
-        if options.warm is not None:
-            options.warm.start_next()  # the next plan's model loads while this one is judged
 
 
 def _measure_plan(

@@ -7,16 +7,23 @@ registry of the module's own.
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
+import textwrap
+import threading
+import time
 from pathlib import Path
 
+import mlflow.pyfunc
 import mlflow.sklearn
 import numpy as np
+import pandas as pd
 import pytest
 
 from hokusai_action.errors import HokusaiError
-from hokusai_action.measure import _child
+from hokusai_action.measure import MeasureError, _child, measure
+from hokusai_action.measure.data import Dataset
 from hokusai_action.registry.measured import Measuring
 from hokusai_action.registry.mlflow_store import MlflowRegistry
 from hokusai_action.registry.register import Decision, compare, register
@@ -167,3 +174,104 @@ def test_a_sklearn_flavor_with_code_or_skops_or_a_path_outside_goes_through_mlfl
     assert found(tmp_path, {"pickled_model": "missing.pkl"}) is None
     assert found(tmp_path, {"pickled_model": 3}) is None
     assert found(tmp_path, "sklearn") is None
+
+
+def test_starting_another_plans_model_first_stops_the_one_started_ahead(repo: Repo) -> None:
+    """No two models' processes at once: one model's code could meddle with the other's
+    measurement (its copy, its outputs, its stdin)."""
+    ahead, other = repo.plan("logistic"), repo.plan("stump", "0.5", target="target")
+    other = dataclasses.replace(other, manifest=str(Path(other.manifest).with_name("o.yaml")))
+    warm = Warm([ahead, other], Decision().measuring)
+    running = warm._running
+    assert running is not None
+    assert running.key[0] == str(ahead.manifest)
+    assert warm.take(other) is None  # asked for another plan's model: the first is stopped
+    assert running.process.process is None
+    assert running.process.workdir is None
+    warm.close()
+
+
+def test_data_read_ahead_is_used_only_for_the_records_label_column_and_bytes(tmp_path: Path):
+    frame = pd.DataFrame({"x": [1.0, 2.0], "y": [0, 1]})
+    ahead = Dataset(frame[["x"]], frame["y"].to_numpy(), "ab" * 32, 2, "y", tmp_path / "d.csv")
+    assert ahead.is_for(tmp_path / "d.csv", "y", None)
+    assert ahead.is_for(tmp_path / "elsewhere.csv", "y", "AB" * 32)  # the bytes, by hash
+    assert not ahead.is_for(tmp_path / "d.csv", "x", None)  # another label column
+    assert not ahead.is_for(tmp_path / "d.csv", "y", "cd" * 32)  # other bytes
+    assert not ahead.is_for(tmp_path / "other.csv", "y", None)  # another file, no hash
+
+
+def test_a_measurement_started_ahead_reads_the_data_once(
+    repo: Repo, registry: MlflowRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    register(repo.plan("stump"), registry, Decision())
+    import hokusai_action.measure as measuring
+
+    reads = []
+    original = measuring.read_data
+    monkeypatch.setattr(measuring, "read_data", lambda *a: reads.append(a) or original(*a))
+    p = repo.plan("logistic")
+    with warmed([p], Decision()) as decision:
+        report = compare(p, registry, decision)
+    assert report.plan.measured is not None
+    assert len(reads) == 1  # read ahead, and used
+
+
+def test_a_column_named_like_a_file_method_is_measured_as_data(
+    measured_models: dict[str, object], tmp_path: Path
+) -> None:
+    x = pd.DataFrame({"read": [0.1, 0.9, 0.4], "seek": [1.0, 0.0, 1.0], "label": [0, 1, 0]})
+    x.to_csv(tmp_path / "data.csv", index=False)
+    from sklearn.tree import DecisionTreeClassifier
+
+    model = DecisionTreeClassifier(random_state=0).fit(x[["read", "seek"]], x["label"])
+    mlflow.sklearn.save_model(model, tmp_path / "model", serialization_format="cloudpickle",
+                              pip_requirements=["scikit-learn"])  # fmt: skip
+    found = measure(tmp_path / "model", tmp_path / "data.csv", "label", ["accuracy"])
+    assert found.values["accuracy"] == 1.0
+
+
+HOLDS_STDIN = """
+import os, subprocess
+import mlflow
+from mlflow.pyfunc import PythonModel
+
+
+class HoldsStdin(PythonModel):
+    def load_context(self, context):
+        # a process of its own session keeps our stdin open and never reads it; we vanish
+        subprocess.Popen(["sleep", "20"], start_new_session=True)
+        os._exit(0)
+
+    def predict(self, context, model_input, params=None):
+        return [0] * len(model_input)
+
+
+mlflow.models.set_model(HoldsStdin())
+"""
+
+
+def test_a_model_that_holds_its_stdin_and_never_reads_cannot_hang_the_run(tmp_path: Path):
+    (tmp_path / "holds.py").write_text(textwrap.dedent(HOLDS_STDIN))
+    mlflow.pyfunc.save_model(tmp_path / "model", python_model=str(tmp_path / "holds.py"),
+                             pip_requirements=["mlflow"])  # fmt: skip
+    rows = 20_000  # 320 KB of features: more than a pipe holds
+    pd.DataFrame({"a": np.arange(rows, dtype=float), "label": np.zeros(rows, dtype=int)}).to_csv(
+        tmp_path / "data.csv", index=False
+    )
+    outcome: list[object] = []
+
+    def run() -> None:
+        try:
+            measure(tmp_path / "model", tmp_path / "data.csv", "label", ["accuracy"], timeout=60)
+        except MeasureError as e:
+            outcome.append(e)
+
+    started = time.monotonic()
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(timeout=90)
+    assert not worker.is_alive(), "measuring hung on a pipe the model holds"
+    assert time.monotonic() - started < 60
+    assert outcome
+    assert "wrote no predictions" in str(outcome[0])

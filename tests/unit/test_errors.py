@@ -24,12 +24,24 @@ def test_a_heavy_import_runs_without_the_collector_and_freezes_what_it_built() -
 
     assert gc.isenabled()
     frozen = gc.get_freeze_count()
-    with heavy_import():
+    with heavy_import("a_module_not_imported_yet"):
         assert not gc.isenabled()
-        with heavy_import():  # nested: the outer one restores
+        with heavy_import("another_one"):  # nested: the outer one restores
             assert not gc.isenabled()
         assert not gc.isenabled()
         kept = [[] for _ in range(1000)]  # built by the import, alive after it
     assert gc.isenabled()
     assert gc.get_freeze_count() >= frozen + len(kept)
-    gc.unfreeze()  # give this worker's objects back to the collector
+
+
+def test_a_library_already_imported_freezes_nothing_more() -> None:
+    import gc
+
+    from hokusai_action.errors import heavy_import
+
+    frozen = gc.get_freeze_count()
+    with heavy_import("json", "gc"):
+        assert gc.isenabled()
+        garbage = [[] for _ in range(1000)]
+    assert gc.get_freeze_count() == frozen
+    del garbage
