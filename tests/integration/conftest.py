@@ -212,9 +212,10 @@ def github(httpserver: HTTPServer) -> FakeGitHub:
     return FakeGitHub(httpserver)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def measured_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
-    """Real scikit-learn models and their holdout (tests/support/measuring.py), per module."""
+    """Real scikit-learn models and their holdout (tests/support/measuring.py), trained once
+    per test process: tests copy them (Repo.plan), never change them."""
     from tests.support.measuring import train
 
     return train(tmp_path_factory.mktemp("measured-models"))

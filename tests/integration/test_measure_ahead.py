@@ -136,26 +136,29 @@ def test_a_measurement_started_ahead_gives_what_one_started_late_gives(
     assert ahead.verdict == late.verdict
 
 
-@pytest.mark.parametrize("serialization", ["pickle", "cloudpickle"])
 def test_the_model_process_unpickles_a_sklearn_flavor_as_mlflow_does_without_importing_mlflow(
-    measured_models: dict[str, object], tmp_path: Path, serialization: str
+    tmp_path: Path,
 ) -> None:
     from sklearn.datasets import load_breast_cancer
     from sklearn.linear_model import LogisticRegression
 
     x, y = load_breast_cancer(return_X_y=True, as_frame=True)
     model = LogisticRegression(max_iter=5000).fit(x, y)
-    folder = tmp_path / "model"
-    mlflow.sklearn.save_model(model, folder, serialization_format=serialization,
-                              pip_requirements=["scikit-learn"])  # fmt: skip
-    ours, kind = _child._load(folder)
-    theirs = mlflow.sklearn.load_model(str(folder))
-    assert kind == "sklearn"
-    np.testing.assert_array_equal(ours.predict_proba(x), theirs.predict_proba(x))
+    folders = []
+    for serialization in ("pickle", "cloudpickle"):
+        folder = tmp_path / serialization
+        mlflow.sklearn.save_model(model, folder, serialization_format=serialization,
+                                  pip_requirements=["scikit-learn"])  # fmt: skip
+        ours, kind = _child._load(folder)
+        theirs = mlflow.sklearn.load_model(str(folder))
+        assert kind == "sklearn"
+        np.testing.assert_array_equal(ours.predict_proba(x), theirs.predict_proba(x))
+        folders.append(str(folder))
     # in a fresh interpreter, as the model's process runs: MLflow is never imported
     probe = (
-        "import sys; from pathlib import Path; from hokusai_action.measure import _child; "
-        f"_child._load(Path({str(folder)!r})); print('mlflow' in sys.modules)"
+        "import sys; from pathlib import Path; from hokusai_action.measure import _child\n"
+        f"for folder in {folders!r}: _child._load(Path(folder))\n"
+        "print('mlflow' in sys.modules)"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                           check=True, timeout=120)  # fmt: skip
