@@ -254,6 +254,7 @@ mlflow.models.set_model(HoldsStdin())
 """
 
 
+@pytest.mark.filterwarnings("ignore:.*type hints:UserWarning")  # the hostile model's own
 def test_a_model_that_holds_its_stdin_and_never_reads_cannot_hang_the_run(tmp_path: Path):
     (tmp_path / "holds.py").write_text(textwrap.dedent(HOLDS_STDIN))
     mlflow.pyfunc.save_model(tmp_path / "model", python_model=str(tmp_path / "holds.py"),
