@@ -36,9 +36,10 @@ def _exit(code: object) -> None:
     """Exit as `sys.exit(code)` would, without tearing down MLflow and the scientific
     libraries one object at a time (about 0.6 s of a `compare`: a sixth of it). Only once
     they are loaded: everything else ends as usual. What the interpreter does first at its
-    exit still happens: other threads are waited for, `atexit` handlers run, and the output
-    is flushed (a closed stdout exits 120, as Python's does). After an error, cleanups left
-    in reference cycles (a temporary folder, a model's process) run too."""
+    exit still happens: other threads are waited for, `atexit` handlers run (and with them
+    the finalizers of temporary folders and of a model's process never closed), and the
+    output is flushed: one that cannot be exits 120, as Python's does, unless the status
+    already says a failure."""
     if not any(name in sys.modules for name in HEAVY_MODULES):
         sys.exit(code)
     if code is None:
@@ -56,15 +57,15 @@ def _exit(code: object) -> None:
     if shutdown is not None:
         shutdown()
     atexit._run_exitfuncs()
-    if status:
-        gc.collect()
     logging.shutdown()
-    try:
-        sys.stdout.flush()
-    except (OSError, ValueError):  # a closed pipe (`| head`), a closed stream
-        status = status or 120
-    with contextlib.suppress(OSError, ValueError):
-        sys.stderr.flush()
+    if sys.stdout is not None and not sys.stdout.closed:
+        try:
+            sys.stdout.flush()
+        except OSError:  # a closed pipe (`| head`)
+            status = status or 120
+    if sys.stderr is not None and not sys.stderr.closed:
+        with contextlib.suppress(OSError):
+            sys.stderr.flush()
     os._exit(status & 0xFF)
 
 

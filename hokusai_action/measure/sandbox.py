@@ -34,6 +34,7 @@ import sys
 import sysconfig
 import tempfile
 import threading
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
@@ -343,6 +344,9 @@ class ModelProcess:
         self._rows = 0
         command, self.who = self._command()
         self.workdir = Path(tempfile.mkdtemp(prefix="hokusai-measure-"))
+        self._processes: list[subprocess.Popen[bytes]] = []
+        # run by close(), or at exit for one never closed (a generator left unfinished)
+        self._ended = weakref.finalize(self, _end, self._processes, self.workdir)
         try:
             self.model_sha256 = self._prepare(self.workdir)
             self._start(command)
@@ -422,6 +426,7 @@ class ModelProcess:
                 stdout=self._log, stderr=self._log, start_new_session=True, close_fds=True,
                 **identity,
             )  # fmt: skip
+            self._processes.append(self.process)
         except OSError as e:
             raise MeasureError(
                 f"the model's process could not be started ({shown(e, 200)}): check that "
@@ -439,7 +444,11 @@ class ModelProcess:
         self._rows = rows
         fd, self._stdin = self._stdin, None  # the sender's to close
         self._sender = threading.Thread(target=_send, args=(fd, features, self._stop), daemon=True)
-        self._sender.start()
+        try:
+            self._sender.start()
+        except BaseException:
+            os.close(fd)
+            raise
 
     def result(self, *, timeout: float = 600.0) -> ChildRun:
         """The model's predictions on the features sent; the process has ended when this
@@ -468,29 +477,35 @@ class ModelProcess:
 
     def close(self) -> None:
         """End the process (and whatever it started in its session) and remove its folder."""
-        process, self.process = self.process, None
+        self.process = None
         self._stop.set()
         if self._stdin is not None:  # never sent: the process reads the end of its input
             os.close(self._stdin)
             self._stdin = None
-        if process is not None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        self._ended()  # the process, then its folder
+        self.workdir = None
         if self._sender is not None:
             self._sender.join(timeout=STOP_SECONDS)
         if self._log is not None:
             self._log.close()
             self._log = None
-        if self.workdir is not None:
-            _remove(self.workdir)
-            self.workdir = None
 
     def __enter__(self) -> ModelProcess:
         return self
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
+
+
+def _end(processes: list[subprocess.Popen[bytes]], workdir: Path) -> None:
+    """End a model's process, and whatever it started in its session, then remove its work
+    folder. A process that left its session (setsid) is beyond reach here: as `nobody` or
+    under Landlock it reaches nothing of ours (docs/measured-values.md)."""
+    for process in processes:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    _remove(workdir)
 
 
 def stage(features: pd.DataFrame) -> Staged:
@@ -519,7 +534,9 @@ class _PipeWriter:
     def __init__(self, fd: int, stop: threading.Event) -> None:
         import select
 
-        self.fd, self.stop, self.select = fd, stop, select.select
+        self.fd, self.stop = fd, stop
+        self.poll = select.poll()  # not select.select: any descriptor number
+        self.poll.register(fd, select.POLLOUT)
         os.set_blocking(fd, False)
 
     def write(self, data: bytes | memoryview) -> int:
@@ -531,7 +548,7 @@ class _PipeWriter:
         while written < len(view):
             if self.stop.is_set():
                 raise _Stopped
-            if not self.select([], [self.fd], [], STOP_SECONDS)[1]:
+            if not self.poll.poll(STOP_SECONDS * 1000):
                 continue
             try:
                 written += os.write(self.fd, view[written:])
@@ -552,7 +569,7 @@ def _send(fd: int, features: pd.DataFrame | Staged, stop: threading.Event) -> No
             shutil.copyfileobj(features.file, writer, 1 << 20)  # type: ignore[misc]
         else:
             pickle.dump(features, writer, protocol=5)
-    except (_Stopped, OSError):  # BrokenPipeError is one
+    except (_Stopped, OSError, ValueError):  # BrokenPipeError; a staged file closed by close()
         pass
     finally:
         os.close(fd)

@@ -12,9 +12,10 @@ is used only if it is what the record names (its hash and label column), and the
 are sent only once the record is read. If the record does not need the model (its values are
 claimed), the process is stopped unused: its code has run, contained as every model's is.
 
-No two models' processes ever run at once: one model's code must have no chance to meddle
+No two models' processes are run at once: one model's code must have no chance to meddle
 with another's measurement. So only one is started ahead, and it is stopped before any other
-plan's model is loaded.
+plan's model is loaded. (A process a model detaches from its session outlives it: see
+docs/measured-values.md for what it can reach.)
 
 Never under a privileged event (`Measuring.may_load`), and never for `--env-manager uv` or
 `virtualenv`, whose environment is built only when it is known to be needed.
@@ -57,7 +58,10 @@ class Warm:
 
     def __init__(self, plans: Sequence[Plan], options: Measuring) -> None:
         self._running: Started | None = None
-        first = next((p for p in plans if asks_to_be_measured(p, options)), None)
+        try:
+            first = next((p for p in plans if asks_to_be_measured(p, options)), None)
+        except Exception:  # an unreadable folder: said where the plan is measured
+            first = None
         if first is not None:
             self._running = _start(first)
 
@@ -90,7 +94,7 @@ def _start(p: Plan) -> Started | None:
 
     try:
         started = Started(_key(p), ModelProcess(p.model.path))
-    except Exception:
+    except Exception:  # said where the plan is measured
         return None
     target = p.dataset.get("target")
     if isinstance(target, str):
@@ -98,8 +102,11 @@ def _start(p: Plan) -> Started | None:
             ahead = read_data(measured.data_file(p, None), target, p.benchmark.sha256)
             # held on disk, not in memory, while MLflow loads and the model does
             started.dataset = dataclasses.replace(ahead, features=stage(ahead.features))
-        except Exception:
+        except Exception:  # read again, and said, where the plan is measured
             started.dataset = None
+        except BaseException:  # interrupted: nothing started is left running
+            started.close()
+            raise
     return started
 
 

@@ -17,21 +17,27 @@ def test_require_names_the_install_command_for_a_missing_extra():
     assert "`register` needs `no_such_module_hokusai`" in message
 
 
+def _collectable(obj: object) -> bool:
+    """Whether the collector still looks at `obj` (frozen objects are in no generation)."""
+    import gc
+
+    return any(o is obj for o in gc.get_objects())
+
+
 def test_a_heavy_import_runs_without_the_collector_and_freezes_what_it_built() -> None:
     import gc
 
     from hokusai_action.errors import heavy_import
 
     assert gc.isenabled()
-    frozen = gc.get_freeze_count()
     with heavy_import("a_module_not_imported_yet"):
         assert not gc.isenabled()
         with heavy_import("another_one"):  # nested: the outer one restores
             assert not gc.isenabled()
         assert not gc.isenabled()
-        kept = [[] for _ in range(1000)]  # built by the import, alive after it
+        kept = [[] for _ in range(10)]  # built by the import, alive after it
     assert gc.isenabled()
-    assert gc.get_freeze_count() >= frozen + len(kept)
+    assert not _collectable(kept[0])
 
 
 def test_a_library_already_imported_freezes_nothing_more() -> None:
@@ -39,9 +45,7 @@ def test_a_library_already_imported_freezes_nothing_more() -> None:
 
     from hokusai_action.errors import heavy_import
 
-    frozen = gc.get_freeze_count()
     with heavy_import("json", "gc"):
         assert gc.isenabled()
-        garbage = [[] for _ in range(1000)]
-    assert gc.get_freeze_count() == frozen
-    del garbage
+        garbage = [[] for _ in range(10)]
+    assert _collectable(garbage[0])
