@@ -346,7 +346,7 @@ class ModelProcess:
         self.workdir = Path(tempfile.mkdtemp(prefix="hokusai-measure-"))
         self._processes: list[subprocess.Popen[bytes]] = []
         # run by close(), or at exit for one never closed (a generator left unfinished)
-        self._ended = weakref.finalize(self, _end, self._processes, self.workdir)
+        self._ended = weakref.finalize(self, _end, self._processes, self.workdir, self.who)
         try:
             self.model_sha256 = self._prepare(self.workdir)
             self._start(command)
@@ -497,15 +497,37 @@ class ModelProcess:
         self.close()
 
 
-def _end(processes: list[subprocess.Popen[bytes]], workdir: Path) -> None:
+def _end(processes: list[subprocess.Popen[bytes]], workdir: Path, who: Identity | None) -> None:
     """End a model's process, and whatever it started in its session, then remove its work
-    folder. A process that left its session (setsid) is beyond reach here: as `nobody` or
-    under Landlock it reaches nothing of ours (docs/measured-values.md)."""
+    folder. A process the model started in a session of its own (setsid) is beyond the
+    process group's kill: as the container's first process we end every process of the
+    model's user too (`_end_every_process_of`); elsewhere, docs/measured-values.md says what
+    such a process can reach."""
     for process in processes:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+    if who is not None and os.getpid() == 1:
+        _end_every_process_of(who)
     _remove(workdir)
+
+
+END_ALL = "import os, signal; os.kill(-1, signal.SIGKILL)"  # all we may signal but ourselves
+
+
+def _end_every_process_of(who: Identity) -> None:
+    """Kill every process of `who` (`nobody`), from a process running as `who`.
+
+    Only as PID 1 of a container (the action's image): there every process of the model's user
+    is one a model started, and one left behind could write into the next model's work folder
+    (it is `nobody` too). On a shared machine other processes may run as `nobody`, so this is
+    never done there."""
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        subprocess.run(
+            [sys.executable, "-I", "-S", "-c", END_ALL], user=who.uid, group=who.gid,
+            extra_groups=[], env={}, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, timeout=30, check=False,
+        )  # fmt: skip
 
 
 def stage(features: pd.DataFrame) -> Staged:

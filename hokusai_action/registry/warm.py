@@ -14,8 +14,8 @@ claimed), the process is stopped unused: its code has run, contained as every mo
 
 No two models' processes are run at once: one model's code must have no chance to meddle
 with another's measurement. So only one is started ahead, and it is stopped before any other
-plan's model is loaded. (A process a model detaches from its session outlives it: see
-docs/measured-values.md for what it can reach.)
+plan's model is loaded. (A process a model detaches from its session is ended too in the
+action's container; elsewhere docs/measured-values.md says what it can reach.)
 
 Never under a privileged event (`Measuring.may_load`), and never for `--env-manager uv` or
 `virtualenv`, whose environment is built only when it is known to be needed.

@@ -6,7 +6,11 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
+import textwrap
 import time
+from pathlib import Path
+
+import pytest
 
 from hokusai_action import __version__
 from tests.container.conftest import OWNER, docker
@@ -45,6 +49,80 @@ def test_the_image_measures_the_model_itself_as_nobody(cws, mlflow_server):
     assert churn["measured"]["rows"] == 5000
     assert "measured by hokusai-action on churn-holdout v2.1 (5,000 rows)" in run.summary
     assert cws.not_owned() == []
+
+
+# Two models measured in one run: the first leaves a process behind in a session of its own
+# (beyond the kill of its process group); the second refuses to load if that process lives.
+LEAVES_ONE = """
+import os, subprocess
+import mlflow
+from mlflow.pyfunc import PythonModel
+
+
+class LeavesOne(PythonModel):
+    def load_context(self, context):
+        subprocess.Popen(["sleep", "301.5"], start_new_session=True)
+
+    def predict(self, context, model_input, params=None):
+        return [0] * len(model_input)
+
+
+mlflow.models.set_model(LeavesOne())
+"""
+LOOKS_FOR_IT = """
+import os
+import mlflow
+from mlflow.pyfunc import PythonModel
+
+
+class LooksForIt(PythonModel):
+    def load_context(self, context):
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    if f.read().startswith(b"sleep\\x00301.5"):
+                        raise RuntimeError(f"the model before left process {pid} running")
+            except OSError:
+                pass
+
+    def predict(self, context, model_input, params=None):
+        return [0] * len(model_input)
+
+
+mlflow.models.set_model(LooksForIt())
+"""
+
+
+def _pyfunc(root: Path, folder: str, code: str, token: str) -> None:
+    import mlflow.pyfunc
+
+    (root / folder).mkdir()
+    (root / folder / "model.py").write_text(textwrap.dedent(code))
+    mlflow.pyfunc.save_model(root / folder / "model", python_model=str(root / folder / "model.py"),
+                             pip_requirements=["mlflow"])  # fmt: skip
+    (root / folder / "model.py").unlink()
+    (root / folder / "holdout.csv").write_text("x,label\n1,0\n2,0\n3,1\n")
+    (root / folder / "hokusai.yaml").write_text(
+        f"version: 1\nmodel:\n  name: {folder}-{token.lower()}\n  token_id: {token}\n"
+        "  path: model\n  flavor: pyfunc\nbenchmark:\n  metric: accuracy\n"
+        "  dataset: {name: holdout, path: holdout.csv, target: label}\n"
+    )
+
+
+@pytest.mark.filterwarnings("ignore:.*type hints:UserWarning")  # the models' own
+def test_a_process_a_model_leaves_behind_is_ended_before_the_next_model_loads(cws, mlflow_server):
+    """In the container every `nobody` process is a model's: one the first model detached
+    from its session (setsid) would otherwise live on, as `nobody` like the next model, and
+    could write into that model's work folder."""
+    for folder, code in (("a-leaves-one", LEAVES_ONE), ("b-looks-for-it", LOOKS_FOR_IT)):
+        _pyfunc(cws.root, folder, code, f"SWEEP-{cws.suffix}-{folder[0].upper()}")
+    cws._own()  # the runner's checkout belongs to the runner
+    run = cws.run("push", PUSH, {"tracking-uri": mlflow_server.uri})
+    assert run.code == 0, run.log
+    results = json.loads((cws.root / ".hokusai" / "action-results.json").read_text())
+    measured = {r["model_name"].split("-")[0]: r["measured"] for r in results["results"]}
+    assert measured["a"]["value"] == measured["b"]["value"] == 0.666666666667  # both measured
+    assert "left process" not in run.log
 
 
 def test_what_the_run_writes_belongs_to_the_workspaces_owner(cws):
