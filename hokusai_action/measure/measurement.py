@@ -52,7 +52,7 @@ class Measurement:
 
 @dataclass(frozen=True, slots=True)
 class Staged:
-    """Features pickled into a private, nameless temporary file (sandbox.stage), to be sent
+    """Features pickled into a private, nameless temporary file (pipe.stage), to be sent
     to the model's process later without being held in memory meanwhile."""
 
     file: IO[bytes]

@@ -43,6 +43,7 @@ from hokusai_action.errors import HokusaiError
 from hokusai_action.inert import inert_text, shown
 from hokusai_action.measure.measurement import MeasureError, Predictions, Staged
 from hokusai_action.measure.overlay import prepare
+from hokusai_action.measure.pipe import STOP_SECONDS, send_features
 from hokusai_action.measure.predictions import check
 from hokusai_action.registry.plan import hash_model_files, refuse_special_files
 
@@ -60,7 +61,6 @@ ENV_MANAGERS = ("local", "uv", "virtualenv")
 REBUILDING_MANAGERS: tuple[str, ...] = ("uv", "virtualenv")
 CHILD_FILE = Path(__file__).with_name("_child.py")  # run by path under an overlay's Python
 PR_SET_DUMPABLE = 4
-STOP_SECONDS = 0.1  # how long a write to the model waits for room before it checks for a stop
 
 
 @dataclass(frozen=True, slots=True)
@@ -443,7 +443,9 @@ class ModelProcess:
             raise MeasureError("the model's process was closed, or was sent its features")
         self._rows = rows
         fd, self._stdin = self._stdin, None  # the sender's to close
-        self._sender = threading.Thread(target=_send, args=(fd, features, self._stop), daemon=True)
+        self._sender = threading.Thread(
+            target=send_features, args=(fd, features, self._stop), daemon=True
+        )
         try:
             self._sender.start()
         except BaseException:
@@ -528,73 +530,6 @@ def _end_every_process_of(who: Identity) -> None:
             extra_groups=[], env={}, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL, timeout=30, check=False,
         )  # fmt: skip
-
-
-def stage(features: pd.DataFrame) -> Staged:
-    """The features pickled into a private temporary file (no name: unlinked at once), to be
-    sent later without holding them in memory meanwhile."""
-    import pickle
-
-    file = tempfile.TemporaryFile()  # noqa: SIM115 (Staged closes it)
-    try:
-        pickle.dump(features, file, protocol=5)
-        file.seek(0)
-    except BaseException:
-        file.close()
-        raise
-    return Staged(file)
-
-
-class _Stopped(Exception):
-    """`close` or a deadline stopped the writes."""
-
-
-class _PipeWriter:
-    """Writes to a non-blocking pipe, waiting at most STOP_SECONDS at a time for room, and
-    stopping as soon as `stop` is set: never stuck behind a reader that never reads."""
-
-    def __init__(self, fd: int, stop: threading.Event) -> None:
-        import select
-
-        self.fd, self.stop = fd, stop
-        self.poll = select.poll()  # not select.select: any descriptor number
-        self.poll.register(fd, select.POLLOUT)
-        os.set_blocking(fd, False)
-
-    def write(self, data: bytes | memoryview) -> int:
-        try:
-            view = memoryview(data).cast("B")
-        except TypeError:  # not C-contiguous
-            view = memoryview(memoryview(data).tobytes())
-        written = 0
-        while written < len(view):
-            if self.stop.is_set():
-                raise _Stopped
-            if not self.poll.poll(STOP_SECONDS * 1000):
-                continue
-            try:
-                written += os.write(self.fd, view[written:])
-            except BlockingIOError:
-                continue
-        return written
-
-
-def _send(fd: int, features: pd.DataFrame | Staged, stop: threading.Event) -> None:
-    """Pickle the features into the model's stdin, or copy their staged pickle. A process
-    that has ended (a model that failed to load), was killed at its deadline, or holds the
-    pipe without reading: nothing to report here, `result` reads why from its exit."""
-    import pickle
-
-    try:
-        writer = _PipeWriter(fd, stop)
-        if isinstance(features, Staged):
-            shutil.copyfileobj(features.file, writer, 1 << 20)  # type: ignore[misc]
-        else:
-            pickle.dump(features, writer, protocol=5)
-    except (_Stopped, OSError, ValueError):  # BrokenPipeError; a staged file closed by close()
-        pass
-    finally:
-        os.close(fd)
 
 
 def run_model(

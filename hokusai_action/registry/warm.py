@@ -90,7 +90,8 @@ def _start(p: Plan) -> Started | None:
     a model or data that cannot be read (or a library that is missing) is left to `measure`,
     which says why where the plan is measured."""
     from hokusai_action.measure import read_data
-    from hokusai_action.measure.sandbox import ModelProcess, stage
+    from hokusai_action.measure.pipe import stage
+    from hokusai_action.measure.sandbox import ModelProcess
 
     try:
         started = Started(_key(p), ModelProcess(p.model.path))
