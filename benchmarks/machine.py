@@ -6,6 +6,7 @@ import datetime
 import os
 import platform
 import sys
+from pathlib import Path
 from typing import Any
 
 
@@ -21,3 +22,13 @@ def facts() -> dict[str, Any]:
         "cpu_count": os.cpu_count(),
         "cpus_usable": usable,
     }
+
+
+def tool_environment(tmp: Path) -> dict[str, str]:
+    """The environment the timed tools run in: a private bytecode cache in `tmp` (written by
+    the warm-up, read by the timed runs, whatever the caller's PYTHONDONTWRITEBYTECODE), and
+    no MLFLOW_TRACKING_URI of the caller's: each tool uses the registry the benchmark made."""
+    env = {**os.environ, "PYTHONPYCACHEPREFIX": str(tmp / "pycache")}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env.pop("MLFLOW_TRACKING_URI", None)
+    return env

@@ -276,9 +276,7 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="hokusai-bench-register-") as tmp_name:
         tmp = Path(tmp_name)
-        env = {**os.environ, "PYTHONPYCACHEPREFIX": str(tmp / "pycache")}
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
-        env.pop("MLFLOW_TRACKING_URI", None)
+        env = machine.tool_environment(tmp)
         save = [
             sys.executable,
             "-c",
