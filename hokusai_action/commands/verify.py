@@ -28,6 +28,7 @@ from hokusai_action.inert import inert_json, shown
 
 if TYPE_CHECKING:
     from hokusai_action.measure import Measurement
+    from hokusai_action.measure.data import Dataset
     from hokusai_action.registry.mlflow_store import MlflowRegistry, VersionRecord
     from hokusai_action.registry.record import BenchmarkRecord
 
@@ -124,11 +125,11 @@ def _same(a: str | None, b: str | None, tolerance: str) -> bool:
 
 def _remeasure(
     registry: MlflowRegistry, v: VersionRecord, rec: BenchmarkRecord, data: Path,
-    tolerance: str, env_manager: str, out: Verification | None,
+    ahead: Dataset | None, tolerance: str, env_manager: str, out: Verification | None,
 ) -> tuple[str, Measurement] | None:  # fmt: skip
     """The version's value measured again from the registry's artifacts (text) and the
     measurement (its predictions, for the paired test), with its checks added to `out`; None
-    when it cannot be measured."""
+    when it cannot be measured. `ahead` is the data already read (`_read_once`)."""
     from hokusai_action.measure import MeasureError, measure, rounded
     from hokusai_action.registry.baseline import MODEL_TAG
     from hokusai_action.registry.deltaone import exact
@@ -146,7 +147,7 @@ def _remeasure(
         try:
             found = measure(
                 model, data, str(rec.target), [rec.metric],
-                expected_data_sha256=rec.dataset.sha256, env_manager=env_manager,
+                expected_data_sha256=rec.dataset.sha256, env_manager=env_manager, dataset=ahead,
             )  # fmt: skip
         except MeasureError as e:
             if out is not None:
@@ -161,6 +162,17 @@ def _remeasure(
             out.checks.append(Check(f"{label} {rec.metric} ({tag})", recorded or "(none)", value,
                                     _same(recorded, value, tolerance)))  # fmt: skip
     return value, found
+
+
+def _read_once(data: Path, rec: BenchmarkRecord) -> Dataset | None:
+    """The record's data, read and hashed once for both versions re-measured; None where it
+    cannot be (each measurement then reads it again, and says why)."""
+    from hokusai_action.measure import MeasureError, read_data
+
+    try:
+        return read_data(data, str(rec.target), rec.dataset.sha256)
+    except (MeasureError, ImportError):
+        return None
 
 
 def _baseline_check(
@@ -243,7 +255,8 @@ def _verify_on(
     recorded_data = v.tags.get("hokusai_dataset_sha256", "").lower()
     out.checks.append(Check(f"{v.name} v{v.version} data (sha256 tag)", recorded_data or "(none)",
                             sha, recorded_data == sha))  # fmt: skip
-    ours = _remeasure(registry, v, rec, data, tolerance, env_manager, out)
+    ahead = _read_once(data, rec)
+    ours = _remeasure(registry, v, rec, data, ahead, tolerance, env_manager, out)
     out.verdict_recorded = v.tags.get(bl.VERDICT_TAG) or None
     base = v.tags.get("baseline_version", "")
     theirs = None
@@ -252,7 +265,7 @@ def _verify_on(
         base_model = v.tags.get("hokusai_baseline_model", v.name)
         base_version = registry.get_version(base_model, int(base))
         if base_version is not None:
-            theirs = _remeasure(registry, base_version, rec, data, tolerance,
+            theirs = _remeasure(registry, base_version, rec, data, ahead, tolerance,
                                 env_manager, out)  # fmt: skip
     if bl.recorded_outcome(v) not in bl.UNJUDGED:  # judged against no baseline at all
         out.checks.append(_baseline_check(registry, rec, v, base))
