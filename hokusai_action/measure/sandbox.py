@@ -185,21 +185,53 @@ def _chown_tree(root: Path, who: Identity) -> None:
             os.chown(Path(folder) / name, who.uid, who.gid, follow_symlinks=False)
 
 
-def _remove(workdir: Path) -> None:
-    """Remove the work folder whatever the model left in it (a folder it made unreadable)."""
+# Remove a work folder whatever the model left in it: a folder it made unreadable is opened
+# up first (within the work folder only), and nothing raises. Run as the model's user when a
+# model ran in it as another (see _remove).
+REMOVE = """
+import os, shutil, sys
 
-    def retry(function, path, _error) -> None:  # noqa: ANN001
-        with contextlib.suppress(OSError):
-            Path(path).parent.chmod(0o700)
-            Path(path).chmod(0o700)
-            function(path)
+root = sys.argv[1]
 
+
+def retry(function, path, _error):
+    try:
+        if os.path.dirname(path).startswith(root):
+            os.chmod(os.path.dirname(path), 0o700)
+        os.chmod(path, 0o700)
+        function(path)
+    except Exception:
+        pass
+
+
+try:
     if sys.version_info >= (3, 12):
-        shutil.rmtree(workdir, onexc=retry)
+        shutil.rmtree(root, onexc=retry)
     else:
-        shutil.rmtree(workdir, onerror=retry)
-    if workdir.exists():
-        shutil.rmtree(workdir, ignore_errors=True)
+        shutil.rmtree(root, onerror=retry)
+except Exception:  # RecursionError too: a folder nested deeper than Python recurses
+    pass
+if os.path.lexists(root):  # rm walks a tree of any depth without recursing
+    import subprocess
+
+    subprocess.run(["rm", "-rf", "--one-file-system", "--", root], check=False)
+"""
+
+
+def _remove(workdir: Path, who: Identity | None) -> None:
+    """Remove a work folder; never raises (it may stay behind).
+
+    Where a model ran as `who` (`nobody`, we are root), a process it left behind may still
+    be changing the folder, swapping a folder for a symlink to one of ours: so the folder is
+    removed by a process of `who`, which cannot touch what `who` does not own. Otherwise it
+    is removed here, with the same rules: nothing outside the folder is ever changed."""
+    command = [sys.executable, "-I", "-S", "-c", REMOVE, str(workdir)]
+    identity = {} if who is None else {"user": who.uid, "group": who.gid, "extra_groups": []}
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        subprocess.run(command, env={}, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, timeout=120, check=False, **identity)  # fmt: skip
+    with contextlib.suppress(OSError):  # emptied, in a folder `who` may not write: ours to rmdir
+        workdir.rmdir()  # (never follows a symlink; refuses a folder that is not empty)
 
 
 def _read_untrusted(path: Path, who: Identity | None, limit: int) -> bytes | None:
@@ -511,7 +543,8 @@ def _end(processes: list[subprocess.Popen[bytes]], workdir: Path, who: Identity 
         process.wait()
     if who is not None and os.getpid() == 1:
         _end_every_process_of(who)
-    _remove(workdir)
+    # No model ran yet (its copy is still ours): removed as we are; else as the model's user.
+    _remove(workdir, who if processes else None)
 
 
 END_ALL = "import os, signal; os.kill(-1, signal.SIGKILL)"  # all we may signal but ourselves

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import subprocess
 import sys
+import tempfile
 import textwrap
 import threading
 import time
@@ -282,3 +283,49 @@ def test_a_model_that_holds_its_stdin_and_never_reads_cannot_hang_the_run(tmp_pa
         subprocess.run(["pkill", "-KILL", "-f", "sleep 301.5"], check=False)
     assert outcome
     assert "wrote no predictions" in str(outcome[0])
+
+
+NESTS_DEEP = """
+import os
+import mlflow
+from mlflow.pyfunc import PythonModel
+
+
+class NestsDeep(PythonModel):
+    def load_context(self, context):
+        # deeper than Python's recursion limit: a recursive removal of the work folder breaks
+        here = os.getcwd()
+        for _ in range(1200):
+            os.mkdir("d")
+            os.chdir("d")
+        os.chdir(here)
+
+    def predict(self, context, model_input, params=None):
+        return [0] * len(model_input)
+
+
+mlflow.models.set_model(NestsDeep())
+"""
+
+
+@pytest.mark.filterwarnings("ignore:.*type hints:UserWarning")  # the hostile model's own
+def test_a_work_folder_the_model_nests_deep_does_not_break_the_measurement(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """Its removal failing (RecursionError in a recursive removal) once made `measure` raise
+    an internal error: every plan after it went unmeasured."""
+    (tmp_path / "deep.py").write_text(textwrap.dedent(NESTS_DEEP))
+    mlflow.pyfunc.save_model(tmp_path / "model", python_model=str(tmp_path / "deep.py"),
+                             pip_requirements=["mlflow"])  # fmt: skip
+    pd.DataFrame({"a": [1.0, 2.0, 3.0], "label": [0, 0, 1]}).to_csv(
+        tmp_path / "data.csv", index=False
+    )
+    scratch = Path(tempfile.mkdtemp(prefix="hokusai-test-", dir="/tmp"))
+    scratch.chmod(0o755)  # the model's user (`nobody` as root) may enter it
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))  # where the work folder is made
+    try:
+        found = measure(tmp_path / "model", tmp_path / "data.csv", "label", ["accuracy"])
+        assert found.values["accuracy"] == pytest.approx(2 / 3)
+        assert [p.name for p in scratch.iterdir() if p.name.startswith("hokusai-measure-")] == []
+    finally:
+        subprocess.run(["rm", "-rf", "--", str(scratch)], check=False)
