@@ -214,7 +214,7 @@ except Exception:  # RecursionError too: a folder nested deeper than Python recu
 if os.path.lexists(root):  # rm walks a tree of any depth without recursing
     import subprocess
 
-    subprocess.run(["rm", "-rf", "--one-file-system", "--", root], check=False)
+    subprocess.run(["rm", "-rf", "--", root], check=False)
 """
 
 
